@@ -1,0 +1,347 @@
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// DefaultTimeout is the deadline of a harness wait when neither the context
+// nor Options.Timeout sets one.
+const DefaultTimeout = 10 * time.Second
+
+// Options configure Launch. The zero value launches the Chrome that FindChrome
+// finds, headless, with no extension.
+type Options struct {
+	// ChromePath is the browser binary. Empty means FindChrome.
+	ChromePath string
+	// Headful opens a visible window. The environment variable
+	// PORTPROBE_HEADFUL=1 does the same.
+	Headful bool
+	// Extensions are folders of unpacked extensions to load at launch.
+	Extensions []string
+	// Timeout is the deadline of each wait whose context has none.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Flags are more Chrome command-line flags, as for chromedp.Flag.
+	Flags map[string]any
+	// Logf receives the harness's notes (the browser version, ignored
+	// targets). Nil means log.Printf with a "portprobe: " prefix.
+	Logf func(format string, args ...any)
+}
+
+// Browser is a running Chrome with its extensions, tabs, realms and the trace
+// of their port events. It is safe for concurrent use. Close ends it.
+type Browser struct {
+	opts        Options
+	chromePath  string
+	version     string
+	bindingName string
+	trace       *Trace
+	pages       *PageServer
+
+	allocCancel context.CancelFunc
+	ctx         context.Context // the chromedp context of the browser
+	cancel      context.CancelFunc
+
+	tabMu sync.Mutex // serializes the creation of tabs, see OpenTab
+
+	mu         sync.Mutex
+	closed     bool
+	extensions []*Extension
+	tabs       []*Tab
+	realms     []*Realm
+	changed    chan struct{} // closed and replaced when realms change
+	nextTab    int
+	// workers maps each service worker target to Chrome's auto-attached
+	// session with it.
+	workers map[target.ID]target.SessionID
+}
+
+var versionOnce sync.Once
+
+// Launch starts Chrome, headless over a pipe with a fresh profile directory,
+// and loads opts.Extensions. It fails with an error naming the cause when no
+// Chrome is found or an extension does not load. ctx bounds the launch only;
+// the browser lives until Close.
+func Launch(ctx context.Context, opts Options) (*Browser, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(format string, args ...any) { log.Printf("portprobe: "+format, args...) }
+	}
+	if v := os.Getenv("PORTPROBE_HEADFUL"); v != "" && v != "0" && v != "false" {
+		opts.Headful = true
+	}
+	path := opts.ChromePath
+	if path == "" {
+		var err error
+		if path, err = FindChrome(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
+	}
+	b := &Browser{
+		opts:        opts,
+		chromePath:  path,
+		bindingName: "__portprobe_" + randomHex(8),
+		trace:       NewTrace(),
+		changed:     make(chan struct{}),
+		workers:     map[target.ID]target.SessionID{},
+	}
+
+	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Flag("disable-extensions", false),
+		chromedp.Flag("enable-unsafe-extension-debugging", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	if opts.Headful {
+		allocOpts = append(allocOpts, chromedp.Flag("headless", false), chromedp.Flag("hide-scrollbars", false), chromedp.Flag("mute-audio", false))
+	}
+	for name, value := range opts.Flags {
+		allocOpts = append(allocOpts, chromedp.Flag(name, value))
+	}
+	// chromedp adds --no-sandbox only when running as root, and owns the
+	// temporary profile directory: it removes it when the browser exits.
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), allocOpts...)
+	bctx, bcancel := chromedp.NewContext(allocCtx,
+		chromedp.WithBrowserOption(chromedp.WithBrowserErrorf(b.chromedpErrorf), chromedp.WithBrowserLogf(b.logf)),
+		chromedp.WithErrorf(b.chromedpErrorf), chromedp.WithLogf(b.logf))
+	b.allocCancel, b.ctx, b.cancel = allocCancel, bctx, bcancel
+
+	fail := func(err error) (*Browser, error) {
+		b.Close()
+		return nil, err
+	}
+	// The first Do binds the browser's life to bctx, so it must get bctx
+	// itself; runBounded keeps ctx's deadline on it.
+	if err := runBounded(ctx, opts.Timeout, bctx, func() error { return chromedp.Do(bctx) }); err != nil {
+		return fail(fmt.Errorf("launching Chrome %q: %w", path, err))
+	}
+	lctx, lcancel := b.bound(ctx)
+	defer lcancel()
+	ver, err := callBrowser(lctx, b, cdpbrowser.GetVersion, cdp.Empty{})
+	if err != nil {
+		return fail(fmt.Errorf("launching Chrome %q: reading its version: %w", path, err))
+	}
+	b.version = ver.Product
+	versionOnce.Do(func() { b.logf("using %s (%s)", ver.Product, path) })
+
+	if err := b.watchWorkers(lctx); err != nil {
+		return fail(err)
+	}
+	pages, err := NewPageServer()
+	if err != nil {
+		return fail(err)
+	}
+	b.pages = pages
+	for _, dir := range opts.Extensions {
+		if _, err := b.LoadExtension(lctx, dir); err != nil {
+			return fail(err)
+		}
+	}
+	return b, nil
+}
+
+// Close closes Chrome gracefully, waits for it to exit, and removes its
+// profile directory. It is safe to call more than once.
+func (b *Browser) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.mu.Unlock()
+	var err error
+	if b.ctx != nil {
+		err = chromedp.Cancel(b.ctx)
+		b.cancel()
+	}
+	if b.allocCancel != nil {
+		b.allocCancel() // waits until the profile directory is removed
+	}
+	if b.pages != nil {
+		b.pages.Close()
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("closing Chrome: %w", err)
+	}
+	return nil
+}
+
+// Version returns the browser's product name and version, such as
+// "Chrome/156.0.8078.73".
+func (b *Browser) Version() string { return b.version }
+
+// ChromePath returns the binary that runs.
+func (b *Browser) ChromePath() string { return b.chromePath }
+
+// Trace returns the trace of every port event in this browser.
+func (b *Browser) Trace() *Trace { return b.trace }
+
+// Pages returns the harness's local page server.
+func (b *Browser) Pages() *PageServer { return b.pages }
+
+// Realms returns every realm that has a probe and is still alive.
+func (b *Browser) Realms() []*Realm {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []*Realm
+	for _, r := range b.realms {
+		if !r.Gone() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// bound returns ctx with the browser's default deadline when it has none.
+func (b *Browser) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, b.opts.Timeout)
+}
+
+func (b *Browser) logf(format string, args ...any) { b.opts.Logf(format, args...) }
+
+// chromedpErrorf drops chromedp's complaints about the sessions that the
+// harness opens and closes itself (auto-attached service workers).
+func (b *Browser) chromedpErrorf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "doesn't exist") || strings.Contains(msg, "unknown IPAddressSpace value") {
+		return
+	}
+	b.logf("chromedp: %s", msg)
+}
+
+// addRealm records a new realm and wakes the waiters.
+func (b *Browser) addRealm(r *Realm) {
+	b.mu.Lock()
+	b.realms = append(b.realms, r)
+	b.notifyLocked()
+	b.mu.Unlock()
+}
+
+// notifyLocked wakes the goroutines that wait for a change of realms.
+func (b *Browser) notifyLocked() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// waitRealm waits until a live realm satisfies match. what names the realm
+// for the error.
+func (b *Browser) waitRealm(ctx context.Context, what string, match func(*Realm) bool) (*Realm, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	for {
+		b.mu.Lock()
+		for _, r := range b.realms {
+			if !r.Gone() && match(r) {
+				b.mu.Unlock()
+				return r, nil
+			}
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, &WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.trace.String()}
+		}
+	}
+}
+
+func (b *Browser) describeRealms() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.realms) == 0 {
+		return "realms seen: none"
+	}
+	var s strings.Builder
+	s.WriteString("realms seen:")
+	for _, r := range b.realms {
+		state := "alive"
+		if r.Gone() {
+			state = "gone"
+		}
+		fmt.Fprintf(&s, "\n  %s (%s, %s)", r, r.URL, state)
+	}
+	return s.String()
+}
+
+// runBounded runs fn, which works on the long-lived chromedp context cdpCtx,
+// and cancels cdpCtx when ctx or the timeout ends first. It is for the first
+// Run of a chromedp context, which must get that context itself.
+func runBounded(ctx context.Context, timeout time.Duration, cdpCtx context.Context, fn func() error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		chromedp.Cancel(cdpCtx)
+		<-done
+		return context.Cause(ctx)
+	}
+}
+
+// callBrowser runs one command on the browser and honors ctx's cancellation
+// and deadline.
+func callBrowser[P, R any](ctx context.Context, b *Browser, cmd cdp.Command[P, R], params P) (R, error) {
+	cctx, cancel := context.WithCancelCause(b.ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	defer stop()
+	res, err := chromedp.CallBrowser(cctx, cmd, params)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%s: %w", cmd.Method, context.Cause(ctx))
+	}
+	return res, err
+}
+
+// callIn runs one command on the target of the chromedp context cdpCtx and
+// honors ctx's cancellation and deadline.
+func callIn[P, R any](ctx, cdpCtx context.Context, cmd cdp.Command[P, R], params P) (R, error) {
+	cctx, cancel := context.WithCancelCause(cdpCtx)
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	defer stop()
+	res, err := chromedp.Call(cctx, cmd, params)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%s: %w", cmd.Method, context.Cause(ctx))
+	}
+	return res, err
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(buf)
+}

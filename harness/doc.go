@@ -1,0 +1,28 @@
+// Package harness drives a real Chrome over the DevTools protocol to test
+// browser-extension messaging: runtime.connect, runtime.Port, onConnect,
+// onConnectExternal, onDisconnect and tabs.connect.
+//
+// Launch starts Chrome headless over a pipe with a fresh profile and loads
+// unpacked extensions. Every context of an extension (its service worker, its
+// content script's isolated world in a tab, its pages opened in a tab) becomes
+// a Realm. Before a realm runs its own first line of code, the harness pauses
+// it and installs a small probe that reports every port event to Go by push
+// (a CDP binding that only that realm can reach) into one ordered Trace. The
+// probe also lets Go drive ports from any realm: Connect, Post, Disconnect.
+//
+// Specs assert on the trace with the Gomega matchers in this package:
+//
+//	Eventually(b.Trace()).Should(harness.HaveEvent(
+//		harness.OnConnect().In(worker).Named("port-from-cs")))
+//
+// The probe only observes what the extension's own code does: it wraps the
+// listeners that the extension adds and the ports that connect returns, and
+// never adds an onConnect listener of its own unless asked to (ListenConnect),
+// because a listener changes who receives a connection. One visible change
+// remains: the probe reads runtime.lastError in each port's onDisconnect, so
+// Chrome does not log "Unchecked runtime.lastError" for a port the probe saw.
+//
+// Every wait has a deadline (Options.Timeout when the context has none) and
+// fails with an error that names the realm, what was awaited and the trace so
+// far. Close ends Chrome and removes its profile directory.
+package harness

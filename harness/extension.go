@@ -1,0 +1,203 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/chromedp/cdproto"
+	"github.com/chromedp/cdproto/extensions"
+)
+
+// Extension is an unpacked extension loaded into the browser.
+type Extension struct {
+	// ID is the extension's ID, as Chrome gave it.
+	ID string
+	// Name is the manifest's name.
+	Name string
+	// Dir is the absolute path of the extension's folder.
+	Dir string
+	// Manifest is the parsed manifest.json.
+	Manifest *Manifest
+
+	b *Browser
+}
+
+func (e *Extension) String() string { return fmt.Sprintf("extension %q (%s)", e.Name, e.ID) }
+
+// ExtensionLoadError is the error of an extension that Chrome did not load.
+type ExtensionLoadError struct {
+	// Dir is the folder as the caller gave it.
+	Dir string
+	// Chrome is Chrome's own message.
+	Chrome string
+	// Hint is what the harness adds, such as the file the manifest names.
+	Hint string
+}
+
+func (e *ExtensionLoadError) Error() string {
+	s := fmt.Sprintf("loading extension %q: %s", e.Dir, e.Chrome)
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// LoadExtension loads the unpacked extension in dir with Extensions.loadUnpacked.
+// When Chrome refuses it, the error is an *ExtensionLoadError with Chrome's
+// message and what the harness knows besides.
+func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+	}
+	res, err := callBrowser(ctx, b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: abs})
+	if err != nil {
+		var cerr *cdproto.Error
+		if !errors.As(err, &cerr) {
+			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+		}
+		return nil, &ExtensionLoadError{Dir: dir, Chrome: cerr.Message, Hint: explainLoadError(abs, cerr.Message)}
+	}
+	m, err := ReadManifest(abs)
+	if err != nil {
+		return nil, fmt.Errorf("loading extension %q: Chrome loaded it as %s, but: %w", dir, res.ID, err)
+	}
+	e := &Extension{ID: res.ID, Name: m.Name, Dir: abs, Manifest: m, b: b}
+	b.mu.Lock()
+	b.extensions = append(b.extensions, e)
+	b.notifyLocked()
+	b.mu.Unlock()
+	return e, nil
+}
+
+// explainLoadError adds what the harness knows to a vague message of Chrome.
+func explainLoadError(dir, chromeMsg string) string {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		if strings.Contains(chromeMsg, "Manifest") || strings.Contains(chromeMsg, "manifest") {
+			return ""
+		}
+		return err.Error()
+	}
+	if missing := m.MissingFiles(dir); len(missing) > 0 {
+		return fmt.Sprintf("the manifest names files that do not exist: %s", strings.Join(missing, ", "))
+	}
+	return ""
+}
+
+// Extensions returns the loaded extensions, in load order.
+func (b *Browser) Extensions() []*Extension {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]*Extension(nil), b.extensions...)
+}
+
+// Extension returns the loaded extension with the ID or name, or an error that
+// lists the loaded ones.
+func (b *Browser) Extension(idOrName string) (*Extension, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var names []string
+	for _, e := range b.extensions {
+		if e.ID == idOrName || e.Name == idOrName {
+			return e, nil
+		}
+		names = append(names, fmt.Sprintf("%q (%s)", e.Name, e.ID))
+	}
+	return nil, fmt.Errorf("no loaded extension has the ID or name %q; loaded: %s", idOrName, orNone(names))
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func (b *Browser) extensionByID(id string) *Extension {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.extensions {
+		if e.ID == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// URL returns the chrome-extension:// URL of a file of the extension.
+func (e *Extension) URL(path string) string {
+	return "chrome-extension://" + e.ID + "/" + strings.TrimPrefix(path, "/")
+}
+
+// Worker waits for the extension's running service worker and returns its
+// realm. A worker that restarts is a new realm.
+func (e *Extension) Worker(ctx context.Context) (*Realm, error) {
+	if e.Manifest.Background == nil || e.Manifest.Background.ServiceWorker == "" {
+		return nil, fmt.Errorf("%s has no background service worker in its manifest", e)
+	}
+	return e.b.waitRealm(ctx, fmt.Sprintf("the service worker of %s", e), func(r *Realm) bool {
+		return r.Kind == WorkerRealm && r.ExtensionID == e.ID
+	})
+}
+
+// FrameOption narrows which frame's realm ContentScript returns.
+type FrameOption func(*frameFilter)
+
+type frameFilter struct {
+	frame string
+}
+
+// InFrame selects the frame with this CDP frame ID; the default is the tab's
+// main frame.
+func InFrame(id string) FrameOption { return func(f *frameFilter) { f.frame = id } }
+
+// ContentScript waits for the extension's content-script world in tab (its main
+// frame, or the frame InFrame names) and returns its realm. Content scripts run
+// at document_idle by default, so this may wait past the load event.
+func (e *Extension) ContentScript(ctx context.Context, tab *Tab, opts ...FrameOption) (*Realm, error) {
+	f := frameFilter{frame: string(tab.TargetID)}
+	for _, o := range opts {
+		o(&f)
+	}
+	what := fmt.Sprintf("the content script of %s in %s frame %s", e, tab, f.frame)
+	return e.b.waitRealm(ctx, what, func(r *Realm) bool {
+		return r.Kind == ContentScriptRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
+	})
+}
+
+// OpenPage opens the extension's page at path (such as "page.html") in a new
+// tab and returns the tab and the page's realm.
+func (e *Extension) OpenPage(ctx context.Context, path string) (*Tab, *Realm, error) {
+	tab, err := e.b.OpenTab(ctx, e.URL(path))
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := e.b.waitRealm(ctx, fmt.Sprintf("the page %s of %s in %s", path, e, tab), func(r *Realm) bool {
+		return r.Kind == PageRealm && r.ExtensionID == e.ID && r.Tab == tab
+	})
+	if err != nil {
+		return tab, nil, err
+	}
+	return tab, r, nil
+}
+
+// ClickAction clicks the extension's toolbar action in tab, as a user would:
+// action.onClicked fires in the worker with that tab (or the popup opens).
+func (e *Extension) ClickAction(ctx context.Context, tab *Tab) error {
+	ctx, cancel := e.b.bound(ctx)
+	defer cancel()
+	if tab.tabTargetID == "" {
+		return fmt.Errorf("clicking the action of %s in %s: the tab's tab target is unknown", e, tab)
+	}
+	_, err := callBrowser(ctx, e.b, extensions.TriggerAction, extensions.TriggerActionParams{ID: e.ID, TargetID: string(tab.tabTargetID)})
+	if err != nil {
+		return fmt.Errorf("clicking the action of %s in %s: %w", e, tab, err)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/onsi/gomega/types"
+)
+
+// HaveEvent succeeds when the trace (a *Trace or a []Event) has an event that
+// matches q. Use it with Eventually, as the events arrive by push:
+//
+//	Eventually(b.Trace()).Should(HaveEvent(OnConnect().In(worker).Named("port-from-cs")))
+//
+// Its failure message shows the closest events and the whole trace.
+func HaveEvent(q *EventQuery) types.GomegaMatcher {
+	return &eventsMatcher{queries: []*EventQuery{q}}
+}
+
+// HaveEventsInOrder succeeds when the trace has, for each query in turn, a
+// matching event after the event that matched the query before it. Other
+// events may come between them.
+func HaveEventsInOrder(queries ...*EventQuery) types.GomegaMatcher {
+	return &eventsMatcher{queries: queries, ordered: true}
+}
+
+type eventsMatcher struct {
+	queries []*EventQuery
+	ordered bool
+
+	// Set by Match, for the messages.
+	events  []Event
+	matched []Event // the events matched so far, in order of the queries
+}
+
+func eventsOf(actual any) ([]Event, error) {
+	switch a := actual.(type) {
+	case *Trace:
+		if a == nil {
+			return nil, fmt.Errorf("expected a *harness.Trace, got nil")
+		}
+		return a.Events(), nil
+	case []Event:
+		return a, nil
+	case *Browser:
+		if a == nil {
+			return nil, fmt.Errorf("expected a *harness.Browser, got nil")
+		}
+		return a.Trace().Events(), nil
+	}
+	return nil, fmt.Errorf("port event matchers need a *harness.Trace, a *harness.Browser or a []harness.Event, got %T", actual)
+}
+
+func (m *eventsMatcher) Match(actual any) (bool, error) {
+	events, err := eventsOf(actual)
+	if err != nil {
+		return false, err
+	}
+	m.events, m.matched = events, nil
+	from := 0
+	for _, q := range m.queries {
+		found := -1
+		for i := from; i < len(events); i++ {
+			if q.Match(events[i]) {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			return false, nil
+		}
+		m.matched = append(m.matched, events[found])
+		if m.ordered {
+			from = found + 1
+		}
+	}
+	return true, nil
+}
+
+func (m *eventsMatcher) FailureMessage(any) string {
+	var b strings.Builder
+	missing := m.queries[len(m.matched)]
+	if m.ordered && len(m.queries) > 1 {
+		b.WriteString("Expected the trace to have these events in order:\n")
+		for i, q := range m.queries {
+			mark := "   "
+			switch {
+			case i < len(m.matched):
+				mark = fmt.Sprintf("ok #%d", m.matched[i].Seq)
+			case i == len(m.matched):
+				mark = "MISSING"
+			default:
+				mark = "not checked"
+			}
+			fmt.Fprintf(&b, "  %d. %s  [%s]\n", i+1, q, mark)
+		}
+		if len(m.matched) > 0 {
+			fmt.Fprintf(&b, "Step %d found no match after event #%d.\n", len(m.matched)+1, m.matched[len(m.matched)-1].Seq)
+		}
+	} else {
+		fmt.Fprintf(&b, "Expected the trace to have an event %s\n", missing)
+	}
+	if closest := closestEvents(missing, m.events, 3); len(closest) > 0 {
+		b.WriteString("Closest events:\n")
+		b.WriteString(FormatEvents(closest))
+		b.WriteString("\n")
+	}
+	b.WriteString("Whole trace:\n")
+	b.WriteString(FormatEvents(m.events))
+	return b.String()
+}
+
+func (m *eventsMatcher) NegatedFailureMessage(any) string {
+	var b strings.Builder
+	if m.ordered && len(m.queries) > 1 {
+		b.WriteString("Expected the trace not to have these events in order, but it does:\n")
+	} else {
+		b.WriteString("Expected the trace to have no event " + m.queries[0].String() + ", but it has:\n")
+	}
+	b.WriteString(FormatEvents(m.matched))
+	b.WriteString("\nWhole trace:\n")
+	b.WriteString(FormatEvents(m.events))
+	return b.String()
+}
+
+// closestEvents returns up to n events that match the most parts of q, best
+// first, and none that match nothing.
+func closestEvents(q *EventQuery, events []Event, n int) []Event {
+	type scored struct {
+		e Event
+		s int
+	}
+	var all []scored
+	for _, e := range events {
+		if s := q.score(e); s > 0 {
+			all = append(all, scored{e, s})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
+	var out []Event
+	for i := 0; i < len(all) && i < n; i++ {
+		out = append(out, all[i].e)
+	}
+	return out
+}

@@ -1,0 +1,66 @@
+package harness
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+)
+
+// DefaultPage is the HTML the page server gives for "/" and any path without
+// a page of its own: a body that fills the window, so a click on "body" lands.
+const DefaultPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>portprobe test page</title>
+<style>html, body { margin: 0; min-height: 100vh; }</style></head>
+<body><h1>portprobe test page</h1><p id="text">A page for content scripts to run in.</p></body></html>
+`
+
+// PageServer serves test pages on 127.0.0.1, so no spec needs the network.
+// Extensions' content scripts match it with "http://127.0.0.1/*".
+type PageServer struct {
+	srv *httptest.Server
+
+	mu    sync.Mutex
+	pages map[string]string
+}
+
+// NewPageServer starts a page server on a free port of 127.0.0.1.
+func NewPageServer() (*PageServer, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the page server: %w", err)
+	}
+	ps := &PageServer{pages: map[string]string{}}
+	ps.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(ps.serve)}}
+	ps.srv.Start()
+	return ps, nil
+}
+
+func (ps *PageServer) serve(w http.ResponseWriter, r *http.Request) {
+	ps.mu.Lock()
+	html, ok := ps.pages[r.URL.Path]
+	ps.mu.Unlock()
+	if !ok {
+		html = DefaultPage
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprint(w, html)
+}
+
+// Handle serves html at path (such as "/frames.html").
+func (ps *PageServer) Handle(path, html string) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.pages["/"+strings.TrimPrefix(path, "/")] = html
+}
+
+// URL returns the address of path on the server.
+func (ps *PageServer) URL(path string) string {
+	return ps.srv.URL + "/" + strings.TrimPrefix(path, "/")
+}
+
+// Close stops the server.
+func (ps *PageServer) Close() { ps.srv.Close() }

@@ -1,0 +1,182 @@
+package harness
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/debugger"
+	"github.com/chromedp/cdproto/runtime"
+)
+
+//go:embed probe.js
+var probeSource string
+
+// probeExpression is the expression that installs the probe; its value is the
+// probe's control object.
+func (b *Browser) probeExpression() string {
+	name, _ := json.Marshal(b.bindingName)
+	return "(" + probeSource + ")(" + string(name) + ")"
+}
+
+// addBindingParams adds the probe's binding to one execution context only.
+// cdproto leaves out executionContextId, which Chrome still honors; a binding
+// by context name would reach every world of that name.
+type addBindingParams struct {
+	Name               string                     `json:"name"`
+	ExecutionContextID runtime.ExecutionContextID `json:"executionContextId,omitzero"`
+}
+
+var addBinding = cdp.Command[addBindingParams, cdp.Empty]{Method: runtime.CommandAddBinding}
+
+// installProbeOnFrame installs the probe into the context of a paused call
+// frame and returns the control object.
+func (b *Browser) installProbeOnFrame(ctx, cdpCtx context.Context, contextID runtime.ExecutionContextID, frame debugger.CallFrameID) (runtime.RemoteObjectID, error) {
+	if _, err := callIn(ctx, cdpCtx, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
+		return "", fmt.Errorf("adding the probe's binding: %w", err)
+	}
+	res, err := callIn(ctx, cdpCtx, debugger.EvaluateOnCallFrame, debugger.EvaluateOnCallFrameParams{
+		CallFrameID: frame,
+		Expression:  b.probeExpression(),
+		Silent:      new(true),
+	})
+	return probeObject(res.Result, res.ExceptionDetails, err)
+}
+
+// installProbeInContext installs the probe into a running context (uniqueID
+// empty: the target's only context, as in a worker).
+func (b *Browser) installProbeInContext(ctx, cdpCtx context.Context, contextID runtime.ExecutionContextID, uniqueID string) (runtime.RemoteObjectID, error) {
+	if _, err := callIn(ctx, cdpCtx, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
+		return "", fmt.Errorf("adding the probe's binding: %w", err)
+	}
+	res, err := callIn(ctx, cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:      b.probeExpression(),
+		UniqueContextID: uniqueID,
+		Silent:          new(true),
+	})
+	return probeObject(res.Result, res.ExceptionDetails, err)
+}
+
+func probeObject(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails, err error) (runtime.RemoteObjectID, error) {
+	if err != nil {
+		return "", fmt.Errorf("installing the probe: %w", err)
+	}
+	if exc != nil {
+		return "", fmt.Errorf("installing the probe: %s", exceptionText(exc))
+	}
+	if obj == nil || obj.ObjectID == "" {
+		return "", fmt.Errorf("installing the probe: it returned no control object")
+	}
+	return obj.ObjectID, nil
+}
+
+// probeEvent is what the probe sends through the binding.
+type probeEvent struct {
+	Kind      EventKind `json:"k"`
+	Port      int       `json:"p"`
+	Time      float64   `json:"t"` // ms since the epoch, on the realm's clock
+	Name      *string   `json:"n"`
+	Sender    *string   `json:"s"` // JSON text
+	Message   *string   `json:"m"` // JSON text
+	LastError *string   `json:"le"`
+	Call      string    `json:"call"`
+	Error     string    `json:"error"`
+}
+
+// record adds an event that realm r's probe sent to the trace.
+func (b *Browser) record(r *Realm, payload string) {
+	var pe probeEvent
+	if err := json.Unmarshal([]byte(payload), &pe); err != nil {
+		b.logf("ignoring a malformed probe event from %s: %v", r, err)
+		return
+	}
+	sec, frac := math.Modf(pe.Time / 1000)
+	e := Event{
+		At:    time.Unix(int64(sec), int64(frac*1e9)),
+		Realm: r,
+		Port:  pe.Port,
+		Kind:  pe.Kind,
+		Call:  pe.Call,
+		Error: pe.Error,
+	}
+	if pe.Name != nil {
+		e.Name = *pe.Name
+	}
+	if pe.Sender != nil {
+		e.Sender = json.RawMessage(*pe.Sender)
+	}
+	if pe.Message != nil {
+		e.Message = json.RawMessage(*pe.Message)
+	}
+	if pe.LastError != nil {
+		e.LastError = *pe.LastError
+	}
+	b.trace.Add(e)
+}
+
+// Port is a port that a realm holds, as the probe sees it.
+type Port struct {
+	// Realm holds the port.
+	Realm *Realm
+	// Handle is the realm's number for the port, from 1.
+	Handle int
+}
+
+func (p *Port) String() string { return fmt.Sprintf("%s#%d", p.Realm, p.Handle) }
+
+// Connect calls runtime.connect in the realm with args (each encoded as JSON;
+// Undefined for undefined) and returns the port it returned:
+//
+//	port, err := cs.Connect(ctx, map[string]any{"name": "port-from-cs"})
+//	port, err := page.Connect(ctx, otherID, map[string]any{"name": "x"})
+//
+// When connect throws, the error is a *JSError with Chrome's text, and the
+// trace has the exception.
+func (r *Realm) Connect(ctx context.Context, args ...any) (*Port, error) {
+	return r.connect(ctx, "connect", args)
+}
+
+// ConnectTab calls tabs.connect(tabID, args...) in the realm.
+func (r *Realm) ConnectTab(ctx context.Context, tabID int, args ...any) (*Port, error) {
+	return r.connect(ctx, "tabsConnect", append([]any{tabID}, args...))
+}
+
+func (r *Realm) connect(ctx context.Context, method string, args []any) (*Port, error) {
+	raw, err := r.callProbe(ctx, method, args...)
+	if err != nil {
+		return nil, err
+	}
+	var h int
+	if err := json.Unmarshal(raw, &h); err != nil || h == 0 {
+		return nil, fmt.Errorf("in %s: %s returned no port (%s)", r, method, raw)
+	}
+	return &Port{Realm: r, Handle: h}, nil
+}
+
+// ListenConnect adds a runtime.onConnect listener (kind "onConnect") or a
+// runtime.onConnectExternal listener ("onConnectExternal") in the realm, so
+// the realm receives connections. The probe traces each one.
+func (r *Realm) ListenConnect(ctx context.Context, kind EventKind) error {
+	if kind != KindOnConnect && kind != KindOnConnectExternal {
+		return fmt.Errorf("in %s: ListenConnect(%q): want %q or %q", r, kind, KindOnConnect, KindOnConnectExternal)
+	}
+	_, err := r.callProbe(ctx, "listen", string(kind))
+	return err
+}
+
+// Post calls port.postMessage(message) in the port's realm. An exception
+// (such as a disconnected port) becomes a *JSError.
+func (p *Port) Post(ctx context.Context, message any) error {
+	_, err := p.Realm.callProbe(ctx, "post", p.Handle, message)
+	return err
+}
+
+// Disconnect calls port.disconnect() in the port's realm.
+func (p *Port) Disconnect(ctx context.Context) error {
+	_, err := p.Realm.callProbe(ctx, "disconnect", p.Handle)
+	return err
+}

@@ -1,0 +1,206 @@
+// The portprobe probe. The harness installs it into one extension realm (a
+// service worker, a content script's isolated world, an extension page) while
+// the realm is paused before its own first line of code, so it sees every port
+// the realm's code makes or receives.
+//
+// It is evaluated as an expression: a function of the name of a CDP binding
+// that the harness added to this realm only. It takes the binding off the
+// global object, so the realm's own code cannot find it, and returns the
+// control object that Go calls with Runtime.callFunctionOn. Nothing else is
+// left on the global object.
+//
+// It observes and never changes who receives a connection: it wraps the
+// listeners that the realm's code adds to runtime.onConnect and
+// onConnectExternal, and the ports that connect returns, but adds no onConnect
+// listener of its own unless Go asks (listen).
+(function portprobeInstall(bindingName) {
+  'use strict';
+  const g = globalThis;
+  const send = g[bindingName];
+  if (typeof send !== 'function') {
+    throw new Error('portprobe: binding ' + bindingName + ' is missing in this realm');
+  }
+  delete g[bindingName];
+
+  // Keep our own references, so the realm's code cannot change what the probe does.
+  const stringify = JSON.stringify;
+  const perf = g.performance;
+  const timeOrigin = perf.timeOrigin;
+  const perfNow = perf.now.bind(perf);
+  const apply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
+  const WeakMapCtor = WeakMap;
+  const MapCtor = Map;
+  const StringCtor = String;
+  const api = g.chrome;
+  const runtime = api && api.runtime;
+
+  // enc returns the JSON text of v, or undefined when v is undefined, or a
+  // description when v cannot be written as JSON.
+  function enc(v) {
+    try {
+      return stringify(v);
+    } catch (e) {
+      return stringify('<unserializable: ' + errText(e) + '>');
+    }
+  }
+
+  function errText(e) {
+    if (e && typeof e === 'object' && 'message' in e) {
+      return (e.name ? StringCtor(e.name) + ': ' : '') + StringCtor(e.message);
+    }
+    return StringCtor(e);
+  }
+
+  function emit(kind, handle, fields) {
+    const ev = { k: kind, p: handle, t: timeOrigin + perfNow() };
+    for (const key in fields) {
+      if (fields[key] !== undefined) ev[key] = fields[key];
+    }
+    send(stringify(ev));
+  }
+
+  const handles = new WeakMapCtor(); // port -> handle
+  const ports = new MapCtor(); // handle -> port
+  let next = 0;
+
+  function replace(obj, prop, fn) {
+    try {
+      obj[prop] = fn;
+    } catch (e) {
+      // fall through to defineProperty
+    }
+    if (obj[prop] !== fn) {
+      defineProperty(obj, prop, { value: fn, writable: true, configurable: true, enumerable: true });
+    }
+  }
+
+  // track gives port a handle, reports how it came to be, and watches it.
+  function track(port, kind, fields) {
+    let h = handles.get(port);
+    if (h !== undefined) return h;
+    h = ++next;
+    handles.set(port, h);
+    ports.set(h, port);
+    emit(kind, h, fields);
+
+    const post = port.postMessage;
+    const disconnect = port.disconnect;
+    replace(port, 'postMessage', function postMessage(message) {
+      let r;
+      try {
+        r = apply(post, this, arguments);
+      } catch (e) {
+        emit('exception', h, { call: 'postMessage', error: errText(e), m: enc(message) });
+        throw e;
+      }
+      emit('post', h, { m: enc(message) });
+      return r;
+    });
+    replace(port, 'disconnect', function disconnect_() {
+      let r;
+      try {
+        r = apply(disconnect, this, arguments);
+      } catch (e) {
+        emit('exception', h, { call: 'disconnect', error: errText(e) });
+        throw e;
+      }
+      emit('disconnect', h, {});
+      return r;
+    });
+    port.onMessage.addListener(function portprobeOnMessage(message) {
+      emit('message', h, { m: enc(message) });
+    });
+    port.onDisconnect.addListener(function portprobeOnDisconnect() {
+      const le = runtime && runtime.lastError;
+      emit('onDisconnect', h, { le: le ? StringCtor(le.message) : undefined });
+    });
+    return h;
+  }
+
+  // wrapConnect makes obj[prop] (runtime.connect, tabs.connect) report the
+  // ports it returns and the exceptions it throws.
+  function wrapConnect(obj, prop, call) {
+    const orig = obj && obj[prop];
+    if (typeof orig !== 'function') return;
+    replace(obj, prop, function connect() {
+      let port;
+      try {
+        port = apply(orig, this, arguments);
+      } catch (e) {
+        emit('exception', 0, { call: call, error: errText(e) });
+        throw e;
+      }
+      track(port, 'connect', { n: port.name, call: call });
+      return port;
+    });
+  }
+
+  // wrapEvent makes the listeners that the realm adds to ev (onConnect,
+  // onConnectExternal) report each new port before they run.
+  function wrapEvent(ev, kind) {
+    if (!ev || typeof ev.addListener !== 'function') return;
+    const add = ev.addListener;
+    const remove = ev.removeListener;
+    const has = ev.hasListener;
+    const wrapped = new WeakMapCtor();
+    const wrap = (cb) => {
+      let w = wrapped.get(cb);
+      if (!w) {
+        w = function (port) {
+          track(port, kind, { n: port.name, s: enc(port.sender) });
+          return apply(cb, this, arguments);
+        };
+        wrapped.set(cb, w);
+      }
+      return w;
+    };
+    replace(ev, 'addListener', function addListener(cb) {
+      if (typeof cb !== 'function') return apply(add, this, arguments);
+      const args = [wrap(cb)];
+      for (let i = 1; i < arguments.length; i++) args.push(arguments[i]);
+      return apply(add, this, args);
+    });
+    replace(ev, 'removeListener', function removeListener(cb) {
+      return apply(remove, this, [(typeof cb === 'function' && wrapped.get(cb)) || cb]);
+    });
+    replace(ev, 'hasListener', function hasListener(cb) {
+      return apply(has, this, [(typeof cb === 'function' && wrapped.get(cb)) || cb]);
+    });
+  }
+
+  if (runtime) {
+    wrapConnect(runtime, 'connect', 'connect');
+    wrapEvent(runtime.onConnect, 'onConnect');
+    wrapEvent(runtime.onConnectExternal, 'onConnectExternal');
+  }
+  if (api && api.tabs) {
+    wrapConnect(api.tabs, 'connect', 'tabs.connect');
+  }
+
+  function port(h) {
+    const p = ports.get(h);
+    if (!p) throw new Error('portprobe: no port #' + h + ' in this realm');
+    return p;
+  }
+
+  // The control object. Its methods run the realm's (wrapped) APIs, so what
+  // they do is traced like what the realm's own code does.
+  return {
+    connect(...args) {
+      return handles.get(runtime.connect(...args));
+    },
+    tabsConnect(...args) {
+      return handles.get(api.tabs.connect(...args));
+    },
+    post(h, message) {
+      port(h).postMessage(message);
+    },
+    disconnect(h) {
+      port(h).disconnect();
+    },
+    listen(kind) {
+      runtime[kind].addListener(function portprobeListener() {});
+    },
+  };
+})

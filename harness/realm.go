@@ -1,0 +1,227 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/runtime"
+)
+
+// RealmKind says what kind of extension context a realm is.
+type RealmKind string
+
+// The kinds of realms.
+const (
+	// WorkerRealm is an extension's service worker.
+	WorkerRealm RealmKind = "worker"
+	// ContentScriptRealm is an extension's content-script isolated world in
+	// one frame of a tab.
+	ContentScriptRealm RealmKind = "content-script"
+	// PageRealm is an extension page (chrome-extension://<id>/...) in a tab.
+	PageRealm RealmKind = "page"
+)
+
+// ErrRealmGone is wrapped by the errors of calls on a realm whose context no
+// longer exists: its worker stopped, its tab closed or navigated.
+var ErrRealmGone = errors.New("realm is gone")
+
+// Realm is one JavaScript context of an extension that has a probe: a service
+// worker, a content script's isolated world in one frame, or an extension
+// page. Go evaluates code in it and drives ports from it. A realm lasts as
+// long as its context; a restarted worker or a reloaded page is a new realm.
+type Realm struct {
+	// Kind is what kind of context this is.
+	Kind RealmKind
+	// ExtensionID is the ID of the extension the realm belongs to.
+	ExtensionID string
+	// Tab is the tab of a content script or page realm; nil for a worker.
+	Tab *Tab
+	// FrameID is the frame of a content script or page realm.
+	FrameID cdp.FrameID
+	// URL is the worker's script URL, or the frame's URL when the probe was
+	// installed.
+	URL string
+
+	b         *Browser
+	cdpCtx    context.Context // the chromedp context of the realm's target
+	contextID runtime.ExecutionContextID
+	uniqueID  string // empty for a worker: it has one context
+	api       runtime.RemoteObjectID
+
+	goneOnce sync.Once
+	gone     chan struct{}
+}
+
+func newRealm(b *Browser, kind RealmKind, extID string) *Realm {
+	return &Realm{Kind: kind, ExtensionID: extID, b: b, gone: make(chan struct{})}
+}
+
+// Extension returns the realm's extension handle, or nil when the extension
+// was not loaded through this harness.
+func (r *Realm) Extension() *Extension { return r.b.extensionByID(r.ExtensionID) }
+
+// String names the realm for traces and errors, such as "worker(mdn-example)"
+// or "content-script(mdn-example)@tab1".
+func (r *Realm) String() string {
+	name := r.ExtensionID
+	if e := r.Extension(); e != nil {
+		name = e.Name
+	}
+	s := fmt.Sprintf("%s(%s)", r.Kind, name)
+	if r.Kind == PageRealm {
+		if i := strings.Index(r.URL, r.ExtensionID); i >= 0 {
+			s += r.URL[i+len(r.ExtensionID):]
+		}
+	}
+	if r.Tab != nil {
+		s += "@" + r.Tab.String()
+		if r.FrameID != "" && string(r.FrameID) != string(r.Tab.TargetID) {
+			s += "/frame:" + string(r.FrameID)[:min(8, len(r.FrameID))]
+		}
+	}
+	return s
+}
+
+// Gone reports whether the realm's context no longer exists.
+func (r *Realm) Gone() bool {
+	select {
+	case <-r.gone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Done returns a channel that closes when the realm's context goes away.
+func (r *Realm) Done() <-chan struct{} { return r.gone }
+
+func (r *Realm) markGone() {
+	r.goneOnce.Do(func() {
+		close(r.gone)
+		r.b.mu.Lock()
+		r.b.notifyLocked()
+		r.b.mu.Unlock()
+	})
+}
+
+// JSError is an exception thrown by code that Go ran in a realm.
+type JSError struct {
+	// Realm is where it was thrown.
+	Realm *Realm
+	// Text is the exception as "Name: message".
+	Text string
+}
+
+func (e *JSError) Error() string { return fmt.Sprintf("in %s: %s", e.Realm, e.Text) }
+
+// Eval evaluates a JavaScript expression in the realm, awaits it when it is a
+// promise, and returns its value as JSON. An exception becomes a *JSError.
+func (r *Realm) Eval(ctx context.Context, expression string) (json.RawMessage, error) {
+	ctx, cancel := r.b.bound(ctx)
+	defer cancel()
+	if err := r.alive(); err != nil {
+		return nil, err
+	}
+	res, err := callIn(ctx, r.cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:      expression,
+		UniqueContextID: r.uniqueID,
+		AwaitPromise:    new(true),
+		ReturnByValue:   new(true),
+	})
+	return r.result(res.Result, res.ExceptionDetails, err, "evaluating "+abbreviate(expression, 80))
+}
+
+// EvalAs evaluates expression in r as Eval does and decodes the value into T.
+func EvalAs[T any](ctx context.Context, r *Realm, expression string) (T, error) {
+	var v T
+	raw, err := r.Eval(ctx, expression)
+	if err != nil {
+		return v, err
+	}
+	if len(raw) == 0 {
+		raw = json.RawMessage("null")
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("in %s: decoding the value of %s: %w", r, abbreviate(expression, 80), err)
+	}
+	return v, nil
+}
+
+// Undefined passed as an argument to Connect, Post and the like becomes the
+// JavaScript value undefined, where a Go nil becomes null.
+var Undefined = undefinedArg{}
+
+type undefinedArg struct{}
+
+// callProbe calls the probe's method with args and returns its value as JSON.
+func (r *Realm) callProbe(ctx context.Context, method string, args ...any) (json.RawMessage, error) {
+	ctx, cancel := r.b.bound(ctx)
+	defer cancel()
+	if err := r.alive(); err != nil {
+		return nil, err
+	}
+	callArgs := make([]*runtime.CallArgument, 0, len(args))
+	for _, a := range args {
+		if _, ok := a.(undefinedArg); ok {
+			callArgs = append(callArgs, &runtime.CallArgument{})
+			continue
+		}
+		v, err := json.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("in %s: %s: encoding argument %#v: %w", r, method, a, err)
+		}
+		callArgs = append(callArgs, &runtime.CallArgument{Value: v})
+	}
+	res, err := callIn(ctx, r.cdpCtx, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+		FunctionDeclaration: "function (...args) { return this." + method + "(...args); }",
+		ObjectID:            r.api,
+		Arguments:           callArgs,
+		ReturnByValue:       new(true),
+		AwaitPromise:        new(true),
+	})
+	return r.result(res.Result, res.ExceptionDetails, err, "calling the probe's "+method)
+}
+
+func (r *Realm) alive() error {
+	if r.Gone() {
+		return fmt.Errorf("%s: %w: its context was destroyed (worker stopped, tab closed or navigated)", r, ErrRealmGone)
+	}
+	return nil
+}
+
+// result turns the answer of an evaluation into its JSON value or an error.
+func (r *Realm) result(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails, err error, doing string) (json.RawMessage, error) {
+	if err != nil {
+		if r.Gone() {
+			return nil, fmt.Errorf("in %s: %s: %w", r, doing, ErrRealmGone)
+		}
+		return nil, fmt.Errorf("in %s: %s: %w", r, doing, err)
+	}
+	if exc != nil {
+		return nil, &JSError{Realm: r, Text: exceptionText(exc)}
+	}
+	if obj == nil || obj.Type == "undefined" {
+		return nil, nil
+	}
+	return json.RawMessage(obj.Value), nil
+}
+
+// exceptionText returns "Name: message" for an exception.
+func exceptionText(exc *runtime.ExceptionDetails) string {
+	if exc.Exception != nil {
+		if exc.Exception.Description != "" {
+			// The description is the stack; its first line is "Name: message".
+			first, _, _ := strings.Cut(exc.Exception.Description, "\n    at ")
+			return first
+		}
+		if len(exc.Exception.Value) > 0 {
+			return "Uncaught " + string(exc.Exception.Value)
+		}
+	}
+	return exc.Text
+}

@@ -1,0 +1,228 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// EventKind names what happened to a port.
+type EventKind string
+
+// The kinds of port events that the probe reports.
+const (
+	// KindConnect: runtime.connect or tabs.connect returned a port in the realm.
+	KindConnect EventKind = "connect"
+	// KindOnConnect: runtime.onConnect fired in the realm with a new port.
+	KindOnConnect EventKind = "onConnect"
+	// KindOnConnectExternal: runtime.onConnectExternal fired in the realm.
+	KindOnConnectExternal EventKind = "onConnectExternal"
+	// KindPost: the realm called port.postMessage, and the call returned.
+	KindPost EventKind = "post"
+	// KindMessage: port.onMessage fired in the realm.
+	KindMessage EventKind = "message"
+	// KindDisconnect: the realm called port.disconnect, and the call returned.
+	KindDisconnect EventKind = "disconnect"
+	// KindOnDisconnect: port.onDisconnect fired in the realm.
+	KindOnDisconnect EventKind = "onDisconnect"
+	// KindException: a port call (connect, postMessage, disconnect) threw.
+	KindException EventKind = "exception"
+)
+
+// Event is one port event seen in one realm.
+type Event struct {
+	// Seq is the position of the event in its trace, from 1.
+	Seq int
+	// At is the time of the event on the realm's clock.
+	At time.Time
+	// Realm is where the event happened.
+	Realm *Realm
+	// Port is the realm's handle of the port, from 1; 0 when no port was made
+	// (a connect call that threw).
+	Port int
+	// Kind is what happened.
+	Kind EventKind
+	// Name is the port's name, for connect and onConnect events.
+	Name string
+	// Message is the JSON of the message, for post and message events.
+	Message json.RawMessage
+	// Sender is the JSON of port.sender, for onConnect events.
+	Sender json.RawMessage
+	// LastError is runtime.lastError.message in onDisconnect, "" when unset.
+	LastError string
+	// Call is the port call that threw, for exception events: "connect",
+	// "tabs.connect", "postMessage" or "disconnect".
+	Call string
+	// Error is the text of the exception, as "TypeError: ...".
+	Error string
+}
+
+// PortRef returns a label for the event's port, such as
+// "worker(mdn-example)#1".
+func (e Event) PortRef() string {
+	if e.Port == 0 {
+		return e.Realm.String() + "#-"
+	}
+	return fmt.Sprintf("%s#%d", e.Realm, e.Port)
+}
+
+// String formats the event on one line, as the trace prints it.
+func (e Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%3d %s %-17s %s", e.Seq, e.At.Format("15:04:05.000000"), e.Kind, e.PortRef())
+	if e.Kind == KindConnect || e.Kind == KindOnConnect || e.Kind == KindOnConnectExternal {
+		fmt.Fprintf(&b, " name=%q", e.Name)
+	}
+	if len(e.Message) > 0 {
+		fmt.Fprintf(&b, " message=%s", abbreviate(string(e.Message), 200))
+	}
+	if len(e.Sender) > 0 {
+		fmt.Fprintf(&b, " sender=%s", abbreviate(string(e.Sender), 300))
+	}
+	if e.Kind == KindOnDisconnect {
+		if e.LastError == "" {
+			b.WriteString(" lastError=none")
+		} else {
+			fmt.Fprintf(&b, " lastError=%q", e.LastError)
+		}
+	}
+	if e.Error != "" {
+		fmt.Fprintf(&b, " call=%s error=%q", e.Call, e.Error)
+	}
+	return b.String()
+}
+
+func abbreviate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + fmt.Sprintf("…(%d bytes)", len(s))
+}
+
+// Trace is the ordered log of every port event of every realm of a browser.
+// It is safe for concurrent use. Events are in the order in which they reached
+// the harness: the events of one realm are in that realm's order, and an event
+// caused by another (a message and its post) comes after its cause.
+type Trace struct {
+	mu      sync.Mutex
+	events  []Event
+	changed chan struct{} // closed and replaced at each Add
+}
+
+// NewTrace returns an empty trace.
+func NewTrace() *Trace {
+	return &Trace{changed: make(chan struct{})}
+}
+
+// Add puts e in the trace at the place its time At gives it (after the events
+// of the same time), and returns it.
+//
+// Events reach the harness on one session per target, and a worker's session
+// can deliver later than a tab's, so arrival order is not the order of the
+// events. Every realm stamps its events with performance.timeOrigin +
+// performance.now(), one wall clock for every process of the browser, and the
+// trace is kept in that order.
+func (t *Trace) Add(e Event) Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := len(t.events)
+	for i > 0 && t.events[i-1].At.After(e.At) {
+		i--
+	}
+	t.events = slices.Insert(t.events, i, e)
+	for j := i; j < len(t.events); j++ {
+		t.events[j].Seq = j + 1
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
+	return t.events[i]
+}
+
+// Events returns a copy of the events so far, in order; Seq is each event's
+// position in that copy.
+func (t *Trace) Events() []Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.events)
+}
+
+// Len returns the number of events so far.
+func (t *Trace) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.events)
+}
+
+// String prints the whole trace, one event per line.
+func (t *Trace) String() string {
+	return FormatEvents(t.Events())
+}
+
+// FormatEvents prints events one per line, or "(no events)".
+func FormatEvents(events []Event) string {
+	if len(events) == 0 {
+		return "  (no events)"
+	}
+	var b strings.Builder
+	for i, e := range events {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("  ")
+		b.WriteString(e.String())
+	}
+	return b.String()
+}
+
+// Wait blocks until an event of the trace matches q, and returns it. It fails
+// when ctx ends, with an error that says what was awaited and prints the trace
+// so far.
+func (t *Trace) Wait(ctx context.Context, q *EventQuery) (Event, error) {
+	for {
+		t.mu.Lock()
+		for _, e := range t.events {
+			if q.Match(e) {
+				t.mu.Unlock()
+				return e, nil
+			}
+		}
+		changed := t.changed
+		t.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return Event{}, &WaitError{What: "event " + q.String(), Cause: context.Cause(ctx), Trace: t.String()}
+		}
+	}
+}
+
+// WaitError is the error of a wait that ran out of time. It names what was
+// awaited, and carries the trace so far.
+type WaitError struct {
+	// What describes what was awaited, naming the realm.
+	What string
+	// Cause is why the wait ended, such as context.DeadlineExceeded.
+	Cause error
+	// Detail is more context, such as the realms seen.
+	Detail string
+	// Trace is the trace at the time the wait ended.
+	Trace string
+}
+
+func (e *WaitError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "waiting for %s: %v", e.What, e.Cause)
+	if e.Detail != "" {
+		b.WriteString("\n")
+		b.WriteString(e.Detail)
+	}
+	b.WriteString("\ntrace so far:\n")
+	b.WriteString(e.Trace)
+	return b.String()
+}
+
+func (e *WaitError) Unwrap() error { return e.Cause }

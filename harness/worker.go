@@ -1,0 +1,199 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/debugger"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// workerSession is the harness's session with one service worker target.
+type workerSession struct {
+	b        *Browser
+	targetID target.ID
+	extID    string
+	ctx      context.Context // chromedp context attached to the worker
+	paused   chan *debugger.EventPaused
+	realm    atomic.Pointer[Realm] // set before the worker runs its first line
+}
+
+// watchWorkers makes Chrome pause every new service worker before it runs
+// (auto-attach with waitForDebuggerOnStart), so the harness can install the
+// probe first. Only service workers are paused; pages are not.
+func (b *Browser) watchWorkers(ctx context.Context) error {
+	// Our own Target.attachToTarget also reports attachedToTarget; only the
+	// first report of a worker, Chrome's auto-attach, starts a session.
+	if err := chromedp.ListenBrowser(b.ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *target.EventAttachedToTarget:
+			if ev.TargetInfo.Type != "service_worker" {
+				return
+			}
+			b.mu.Lock()
+			_, seen := b.workers[ev.TargetInfo.TargetID]
+			if !seen {
+				b.workers[ev.TargetInfo.TargetID] = ev.SessionID
+			}
+			b.mu.Unlock()
+			if !seen {
+				go b.attachWorker(ev)
+			}
+		case *target.EventDetachedFromTarget:
+			// When Chrome's own session with a worker ends (the worker
+			// stopped), the next start is a new worker to instrument.
+			b.mu.Lock()
+			for id, session := range b.workers {
+				if session == ev.SessionID {
+					delete(b.workers, id)
+				}
+			}
+			b.mu.Unlock()
+		}
+	}); err != nil {
+		return fmt.Errorf("watching service workers: %w", err)
+	}
+	_, err := callBrowser(ctx, b, target.SetAutoAttach, target.SetAutoAttachParams{
+		AutoAttach:             true,
+		WaitForDebuggerOnStart: true,
+		Flatten:                new(true),
+		Filter:                 target.Filter{{Type: "service_worker"}, {Exclude: true}},
+	})
+	if err != nil {
+		return fmt.Errorf("watching service workers: Target.setAutoAttach: %w", err)
+	}
+	return nil
+}
+
+// extensionIDOf returns the extension ID of a chrome-extension:// URL, or "".
+func extensionIDOf(url string) string {
+	rest, ok := strings.CutPrefix(url, "chrome-extension://")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	return id
+}
+
+// attachWorker opens the harness's own session with a service worker that
+// Chrome paused at start, installs the probe right before the worker's first
+// line, and lets it run. The auto-attached session stays as Chrome made it;
+// chromedp does not route it, and Runtime.runIfWaitingForDebugger from our
+// session releases the worker.
+func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
+	defer cancel()
+	info := ev.TargetInfo
+	ws := &workerSession{b: b, targetID: info.TargetID, extID: extensionIDOf(info.URL), paused: make(chan *debugger.EventPaused, 8)}
+	// WithDetachOnCancel: ending our session must not close the worker.
+	wctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel(),
+		chromedp.WithListener(ws.listen))
+	ws.ctx = wctx
+	if err := runBounded(ctx, b.opts.Timeout, wctx, func() error { return chromedp.Do(wctx) }); err != nil {
+		if !b.isClosed() {
+			b.logf("attaching to service worker %s: %v", info.URL, err)
+		}
+		return
+	}
+	if ws.extID == "" {
+		// Not an extension's worker: let it run untouched.
+		callIn(ctx, wctx, runtime.RunIfWaitingForDebugger, cdp.Empty{})
+		return
+	}
+	if err := ws.instrument(ctx, ev.WaitingForDebugger, info.URL); err != nil && !b.isClosed() {
+		b.logf("installing the probe in the service worker %s: %v", info.URL, err)
+	}
+	if detached, err := chromedp.Detached(wctx); err == nil {
+		go func() {
+			select {
+			case <-detached:
+			case <-b.ctx.Done():
+			}
+			if r := ws.realm.Load(); r != nil {
+				r.markGone()
+			}
+		}()
+	}
+}
+
+// instrument installs the probe. A waiting worker is run up to a pause before
+// its first script, where the extension APIs exist and no code of its own has
+// run; a running worker (attached late) gets the probe at once.
+func (ws *workerSession) instrument(ctx context.Context, waiting bool, url string) error {
+	b := ws.b
+	realm := newRealm(b, WorkerRealm, ws.extID)
+	realm.URL = url
+	realm.cdpCtx = ws.ctx
+	if !waiting {
+		api, err := b.installProbeInContext(ctx, ws.ctx, 0, "")
+		if err != nil {
+			return err
+		}
+		realm.api = api
+		ws.realm.Store(realm)
+		b.addRealm(realm)
+		return nil
+	}
+	var bp debugger.BreakpointID
+	steps := []func() error{
+		func() error { _, err := callIn(ctx, ws.ctx, debugger.Enable, debugger.EnableParams{}); return err },
+		func() error {
+			res, err := callIn(ctx, ws.ctx, debugger.SetInstrumentationBreakpoint, debugger.SetInstrumentationBreakpointParams{
+				Instrumentation: debugger.SetInstrumentationBreakpointInstrumentationBeforeScriptExecution})
+			bp = res.BreakpointID
+			return err
+		},
+		func() error { _, err := callIn(ctx, ws.ctx, runtime.RunIfWaitingForDebugger, cdp.Empty{}); return err },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			callIn(ctx, ws.ctx, runtime.RunIfWaitingForDebugger, cdp.Empty{})
+			return err
+		}
+	}
+	select {
+	case <-ws.paused:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the worker to reach its first script: %w", context.Cause(ctx))
+	}
+	// Whatever happens now, the worker must run on.
+	defer func() {
+		callIn(ctx, ws.ctx, debugger.RemoveBreakpoint, debugger.RemoveBreakpointParams{BreakpointID: bp})
+		callIn(ctx, ws.ctx, debugger.Resume, debugger.ResumeParams{})
+		callIn(ctx, ws.ctx, debugger.Disable, cdp.Empty{})
+	}()
+	api, err := b.installProbeInContext(ctx, ws.ctx, 0, "")
+	if err != nil {
+		return err
+	}
+	realm.api = api
+	ws.realm.Store(realm)
+	b.addRealm(realm)
+	return nil
+}
+
+// listen runs in chromedp's loop for the worker's session: it must be quick.
+func (ws *workerSession) listen(ev any) {
+	switch ev := ev.(type) {
+	case *debugger.EventPaused:
+		select {
+		case ws.paused <- ev:
+		default:
+		}
+	case *runtime.EventBindingCalled:
+		if r := ws.realm.Load(); r != nil && ev.Name == ws.b.bindingName {
+			ws.b.record(r, ev.Payload)
+		}
+	}
+}
+
+func (b *Browser) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian or Ubuntu machine to run portprobe's tests: installs
+# Chromium when no Chrome is found, and downloads the Go modules. Safe to run
+# twice. Set PORTPROBE_CHROME to use a Chrome you already have.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_chrome() {
+  if [[ -n "${PORTPROBE_CHROME:-}" ]]; then
+    [[ -x "$PORTPROBE_CHROME" ]] && return 0
+    echo "setup: PORTPROBE_CHROME=$PORTPROBE_CHROME is not an executable file" >&2
+    exit 1
+  fi
+  local c
+  for c in /usr/lib/chromium/chromium chromium chromium-browser google-chrome google-chrome-stable chrome; do
+    if command -v "$c" >/dev/null 2>&1; then return 0; fi
+  done
+  return 1
+}
+
+if have_chrome; then
+  echo "setup: Chrome found, not installing Chromium"
+else
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: no Chrome found and no apt-get to install Chromium; install Chrome and set PORTPROBE_CHROME" >&2
+    exit 1
+  fi
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  echo "setup: installing Chromium with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  if [[ -x /usr/local/go/bin/go ]]; then
+    export PATH="/usr/local/go/bin:$PATH"
+  else
+    echo "setup: Go is not installed (https://go.dev/doc/install); portprobe needs Go 1.26" >&2
+    exit 1
+  fi
+fi
+echo "setup: downloading Go modules"
+go mod download
+go build ./...
+echo "setup: done ($(go version | cut -d' ' -f3), $(go run ./scripts/chromeversion 2>/dev/null || echo 'Chrome version unknown'))"

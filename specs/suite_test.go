@@ -1,0 +1,59 @@
+// Package specs is portprobe's conformance suite: Ginkgo specs that check, in
+// real Chrome, what MDN's runtime.connect() page documents and what Chrome
+// really does with extension ports. Each file is one area with its own label,
+// so `ginkgo --label-filter=<area> ./specs` runs it alone.
+package specs_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/portprobe/portprobe/harness"
+)
+
+func TestSpecs(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "portprobe conformance")
+}
+
+var _ = BeforeSuite(func() {
+	path, err := harness.FindChrome()
+	Expect(err).NotTo(HaveOccurred())
+	version, err := harness.ChromeVersion(context.Background(), path)
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("browser", version+" ("+path+")")
+})
+
+// fixture returns the folder of a fixture extension.
+func fixture(name string) string {
+	return filepath.Join("..", "fixtures", "extensions", name)
+}
+
+// launch starts a browser with the extensions in dirs and closes it when the
+// spec (or, in BeforeAll, the container) ends.
+func launch(ctx context.Context, dirs ...string) *harness.Browser {
+	GinkgoHelper()
+	b, err := harness.Launch(ctx, harness.Options{
+		Extensions: dirs,
+		Logf:       func(format string, args ...any) { GinkgoWriter.Printf("portprobe: "+format+"\n", args...) },
+	})
+	Expect(err).NotTo(HaveOccurred(), "launching Chrome")
+	DeferCleanup(b.Close)
+	return b
+}
+
+// must returns v, failing the spec when err is not nil.
+func must[T any](v T, err error) T {
+	GinkgoHelper()
+	Expect(err).NotTo(HaveOccurred())
+	return v
+}
+
+// greeting is the message shape of the MDN example.
+func greeting(text string) map[string]any {
+	return map[string]any{"greeting": text}
+}
