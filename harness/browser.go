@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -273,13 +274,14 @@ func (b *Browser) waitRealm(ctx context.Context, what string, match func(*Realm)
 
 func (b *Browser) describeRealms() string {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.realms) == 0 {
+	realms := slices.Clone(b.realms)
+	b.mu.Unlock()
+	if len(realms) == 0 {
 		return "realms seen: none"
 	}
 	var s strings.Builder
 	s.WriteString("realms seen:")
-	for _, r := range b.realms {
+	for _, r := range realms { // r.String locks b.mu
 		state := "alive"
 		if r.Gone() {
 			state = "gone"

@@ -163,6 +163,29 @@ func (t *Tab) Click(ctx context.Context, selector string) error {
 	return nil
 }
 
+// Eval evaluates a JavaScript expression in the main world of the tab's main
+// frame (the web page's own world, not an extension's), awaits a promise, and
+// returns the value as JSON.
+func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, error) {
+	ctx, cancel := t.b.bound(ctx)
+	defer cancel()
+	res, err := callIn(ctx, t.ctx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:    expression,
+		AwaitPromise:  new(true),
+		ReturnByValue: new(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: evaluating %s: %w", t, abbreviate(expression, 80), t.callErr(ctx, err))
+	}
+	if res.ExceptionDetails != nil {
+		return nil, fmt.Errorf("%s: evaluating %s: %s", t, abbreviate(expression, 80), exceptionText(res.ExceptionDetails))
+	}
+	if res.Result == nil || res.Result.Type == "undefined" {
+		return nil, nil
+	}
+	return json.RawMessage(res.Result.Value), nil
+}
+
 // Close closes the tab. Its realms are gone afterwards.
 func (t *Tab) Close(ctx context.Context) error {
 	t.mu.Lock()
@@ -218,6 +241,7 @@ func (t *Tab) listen(ev any) {
 				r = t.probed[id]
 				delete(t.contexts, id)
 				delete(t.probed, id)
+				t.forgetScriptsLocked(id)
 			}
 		}
 		t.mu.Unlock()
@@ -263,9 +287,18 @@ func (t *Tab) markAllGone() {
 		delete(t.probed, id)
 	}
 	clear(t.contexts)
+	clear(t.scripts) // a new renderer process numbers contexts and scripts anew
 	t.mu.Unlock()
 	for _, r := range gone {
 		r.markGone()
+	}
+}
+
+func (t *Tab) forgetScriptsLocked(id runtime.ExecutionContextID) {
+	for s, c := range t.scripts {
+		if c == id {
+			delete(t.scripts, s)
+		}
 	}
 }
 

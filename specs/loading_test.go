@@ -1,0 +1,114 @@
+package specs_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	. "github.com/portprobe/portprobe/harness"
+)
+
+// writeExtension writes files (name -> content) into a new temporary folder
+// and returns it.
+func writeExtension(files map[string]string) string {
+	GinkgoHelper()
+	dir := GinkgoT().TempDir()
+	for name, content := range files {
+		Expect(os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)).To(Succeed())
+	}
+	return dir
+}
+
+const okWorker = `chrome.runtime.onConnect.addListener(() => {});`
+
+// The harness's answers to bad input: each names the cause, none hangs.
+var _ = Describe("Loading extensions", Label("harness", "loading"), func() {
+	var b *Browser
+
+	BeforeEach(func(ctx SpecContext) {
+		b = launch(ctx)
+	})
+
+	DescribeTable("a broken extension fails with the folder's name and Chrome's own message",
+		func(ctx SpecContext, files map[string]string, chromeSays string, hint string) {
+			dir := GinkgoT().TempDir() + "/missing"
+			if files != nil {
+				dir = writeExtension(files)
+			}
+			_, err := b.LoadExtension(ctx, dir)
+			Expect(err).To(HaveOccurred())
+			var loadErr *ExtensionLoadError
+			Expect(errors.As(err, &loadErr)).To(BeTrue(), "an *ExtensionLoadError, got %T: %v", err, err)
+			Expect(err.Error()).To(ContainSubstring(dir))
+			Expect(loadErr.Chrome).To(ContainSubstring(chromeSays))
+			Expect(loadErr.Hint).To(ContainSubstring(hint))
+		},
+		Entry("a folder that does not exist", nil,
+			"File path cannot be resolved.", ""),
+		Entry("a manifest that is not JSON",
+			map[string]string{"manifest.json": `{"manifest_version": 3, "name": "x",`},
+			"Manifest is not valid JSON.", ""),
+		Entry("a service worker file that does not exist",
+			map[string]string{"manifest.json": `{"manifest_version": 3, "name": "x", "version": "1", "background": {"service_worker": "gone.js"}}`},
+			"Could not load background script", "gone.js"),
+		Entry("a Manifest V2 extension",
+			map[string]string{"manifest.json": `{"manifest_version": 2, "name": "x", "version": "1", "background": {"scripts": ["bg.js"]}}`, "bg.js": okWorker},
+			"Cannot install extension because it uses an unsupported manifest version.", ""),
+	)
+
+	It("fails Launch itself with the same error, and leaves no browser behind", func(ctx SpecContext) {
+		dir := writeExtension(map[string]string{"manifest.json": `not json`})
+		_, err := Launch(ctx, Options{Extensions: []string{dir}, Logf: GinkgoWriter.Printf})
+		var loadErr *ExtensionLoadError
+		Expect(errors.As(err, &loadErr)).To(BeTrue(), "an *ExtensionLoadError, got %v", err)
+		Expect(err.Error()).To(ContainSubstring(dir))
+	})
+
+	It("fails at once when the Chrome binary does not exist", func(ctx SpecContext) {
+		_, err := Launch(ctx, Options{ChromePath: "/nonexistent/chrome", Logf: GinkgoWriter.Printf})
+		Expect(err).To(MatchError(ContainSubstring(`"/nonexistent/chrome"`)))
+	})
+
+	It("names the loaded extensions when asked for one that is not loaded", func(ctx SpecContext) {
+		must(b.LoadExtension(ctx, fixture("mdn-example")))
+		_, err := b.Extension("no-such-extension")
+		Expect(err).To(MatchError(And(ContainSubstring(`"no-such-extension"`), ContainSubstring(`"mdn-example"`))))
+	})
+
+	It("gives the known ID before launch for a folder without a key", func(ctx SpecContext) {
+		want := must(PredictID(fixture("mdn-example")))
+		ext := must(b.LoadExtension(ctx, fixture("mdn-example")))
+		Expect(ext.ID).To(Equal(want))
+	})
+
+	It("gives the known ID before launch from the manifest key", func(ctx SpecContext) {
+		key, id, _, err := NewKey()
+		Expect(err).NotTo(HaveOccurred())
+		dir := writeExtension(map[string]string{
+			"manifest.json": `{"manifest_version": 3, "name": "keyed", "version": "1", "key": "` + key + `"}`,
+		})
+		Expect(must(PredictID(dir))).To(Equal(id))
+		ext := must(b.LoadExtension(ctx, dir))
+		Expect(ext.ID).To(Equal(id))
+	})
+
+	It("reports a closed tab and a gone realm clearly instead of hanging", func(ctx SpecContext) {
+		ext := must(b.LoadExtension(ctx, fixture("mdn-example")))
+		tab := must(b.OpenTab(ctx, b.Pages().URL("/")))
+		cs := must(ext.ContentScript(ctx, tab))
+		Expect(tab.Close(ctx)).To(Succeed())
+
+		Expect(tab.Navigate(ctx, b.Pages().URL("/again"))).To(MatchError(ContainSubstring("tab1")))
+		_, err := cs.Connect(ctx, map[string]any{"name": "late"})
+		Expect(err).To(MatchError(ErrRealmGone))
+
+		short, cancel := context.WithTimeout(ctx, 300_000_000) // 0.3 s
+		defer cancel()
+		_, err = ext.ContentScript(short, tab)
+		Expect(err).To(MatchError(And(ContainSubstring("content script of"), ContainSubstring("tab1"), ContainSubstring("trace so far"))))
+	})
+})
