@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -77,10 +78,18 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 
 // explainLoadError adds what the harness knows to a vague message of Chrome.
 func explainLoadError(dir, chromeMsg string) string {
+	if st, err := os.Stat(dir); err != nil {
+		return "the folder does not exist"
+	} else if !st.IsDir() {
+		return "it is a file, not a folder"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+		return "the folder has no manifest.json"
+	}
 	m, err := ReadManifest(dir)
 	if err != nil {
-		if strings.Contains(chromeMsg, "Manifest") || strings.Contains(chromeMsg, "manifest") {
-			return ""
+		if strings.Contains(strings.ToLower(chromeMsg), "manifest") {
+			return "" // Chrome said it already
 		}
 		return err.Error()
 	}

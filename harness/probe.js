@@ -52,8 +52,13 @@
     return StringCtor(e);
   }
 
-  function emit(kind, handle, fields) {
-    const ev = { k: kind, p: handle, t: timeOrigin + perfNow() };
+  const now = () => timeOrigin + perfNow();
+
+  // emit sends one event; at is when it happened (now when omitted). A call
+  // is stamped with the time it started, before its effect can reach another
+  // realm, and reported once it returned.
+  function emit(kind, handle, fields, at) {
+    const ev = { k: kind, p: handle, t: at === undefined ? now() : at };
     for (const key in fields) {
       if (fields[key] !== undefined) ev[key] = fields[key];
     }
@@ -76,36 +81,38 @@
   }
 
   // track gives port a handle, reports how it came to be, and watches it.
-  function track(port, kind, fields) {
+  function track(port, kind, fields, at) {
     let h = handles.get(port);
     if (h !== undefined) return h;
     h = ++next;
     handles.set(port, h);
     ports.set(h, port);
-    emit(kind, h, fields);
+    emit(kind, h, fields, at);
 
     const post = port.postMessage;
     const disconnect = port.disconnect;
     replace(port, 'postMessage', function postMessage(message) {
+      const at = now();
       let r;
       try {
         r = apply(post, this, arguments);
       } catch (e) {
-        emit('exception', h, { call: 'postMessage', error: errText(e), m: enc(message) });
+        emit('exception', h, { call: 'postMessage', error: errText(e), m: enc(message) }, at);
         throw e;
       }
-      emit('post', h, { m: enc(message) });
+      emit('post', h, { m: enc(message) }, at);
       return r;
     });
     replace(port, 'disconnect', function disconnect_() {
+      const at = now();
       let r;
       try {
         r = apply(disconnect, this, arguments);
       } catch (e) {
-        emit('exception', h, { call: 'disconnect', error: errText(e) });
+        emit('exception', h, { call: 'disconnect', error: errText(e) }, at);
         throw e;
       }
-      emit('disconnect', h, {});
+      emit('disconnect', h, {}, at);
       return r;
     });
     port.onMessage.addListener(function portprobeOnMessage(message) {
@@ -124,14 +131,15 @@
     const orig = obj && obj[prop];
     if (typeof orig !== 'function') return;
     replace(obj, prop, function connect() {
+      const at = now();
       let port;
       try {
         port = apply(orig, this, arguments);
       } catch (e) {
-        emit('exception', 0, { call: call, error: errText(e) });
+        emit('exception', 0, { call: call, error: errText(e) }, at);
         throw e;
       }
-      track(port, 'connect', { n: port.name, call: call });
+      track(port, 'connect', { n: port.name, call: call }, at);
       return port;
     });
   }
