@@ -140,6 +140,14 @@ func (r *Realm) Connect(ctx context.Context, args ...any) (*Port, error) {
 	return r.connect(ctx, "connect", args)
 }
 
+// ConnectJS calls runtime.connect in the realm with arguments written in
+// JavaScript, for values JSON cannot give: ConnectJS(ctx, `{name: 42}`),
+// ConnectJS(ctx, `undefined, {name: "x"}`), ConnectJS(ctx, ``) for no argument.
+func (r *Realm) ConnectJS(ctx context.Context, args string) (*Port, error) {
+	raw, err := r.callProbeFunc(ctx, "function () { return this.connect("+args+"); }", "calling runtime.connect("+abbreviate(args, 60)+")")
+	return r.portFrom(raw, err, "connect")
+}
+
 // ConnectTab calls tabs.connect(tabID, args...) in the realm.
 func (r *Realm) ConnectTab(ctx context.Context, tabID int, args ...any) (*Port, error) {
 	return r.connect(ctx, "tabsConnect", append([]any{tabID}, args...))
@@ -147,6 +155,10 @@ func (r *Realm) ConnectTab(ctx context.Context, tabID int, args ...any) (*Port, 
 
 func (r *Realm) connect(ctx context.Context, method string, args []any) (*Port, error) {
 	raw, err := r.callProbe(ctx, method, args...)
+	return r.portFrom(raw, err, method)
+}
+
+func (r *Realm) portFrom(raw json.RawMessage, err error, method string) (*Port, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +184,15 @@ func (r *Realm) ListenConnect(ctx context.Context, kind EventKind) error {
 // (such as a disconnected port) becomes a *JSError.
 func (p *Port) Post(ctx context.Context, message any) error {
 	_, err := p.Realm.callProbe(ctx, "post", p.Handle, message)
+	return err
+}
+
+// PostJS calls port.postMessage with a message written in JavaScript, for
+// values JSON cannot give: PostJS(ctx, `new Map([[1, 2]])`), PostJS(ctx, ``)
+// for no argument.
+func (p *Port) PostJS(ctx context.Context, message string) error {
+	_, err := p.Realm.callProbeFunc(ctx, "function (h) { this.port(h).postMessage("+message+"); }",
+		"calling postMessage("+abbreviate(message, 60)+")", p.Handle)
 	return err
 }
 

@@ -35,13 +35,68 @@
   const api = g.chrome;
   const runtime = api && api.runtime;
 
-  // enc returns the JSON text of v, or undefined when v is undefined, or a
-  // description when v cannot be written as JSON.
+  // enc returns the JSON text of v for the trace, or undefined when v is
+  // undefined. Values that JSON would change or drop (NaN, a Map, a Date in a
+  // structured-clone message) are written as {"$type": ...} so the trace shows
+  // what the realm really had.
   function enc(v) {
     try {
-      return stringify(v);
+      return stringify(tag(v, 0));
     } catch (e) {
-      return stringify('<unserializable: ' + errText(e) + '>');
+      return stringify({ $type: 'unserializable', error: errText(e) });
+    }
+  }
+
+  const toStr = Object.prototype.toString;
+  const isArray = Array.isArray;
+  const getProto = Object.getPrototypeOf;
+  const ObjectProto = Object.prototype;
+  const keys = Object.keys;
+  const numberIsFinite = Number.isFinite;
+
+  function tag(v, depth) {
+    switch (typeof v) {
+      case 'undefined':
+        return depth === 0 ? undefined : { $type: 'undefined' };
+      case 'number':
+        return numberIsFinite(v) ? v : { $type: 'number', value: StringCtor(v) };
+      case 'bigint':
+        return { $type: 'bigint', value: StringCtor(v) };
+      case 'function':
+        return { $type: 'function' };
+      case 'symbol':
+        return { $type: 'symbol' };
+      case 'object':
+        break;
+      default:
+        return v;
+    }
+    if (v === null || depth > 20) return v;
+    if (isArray(v)) return v.map((x) => tag(x, depth + 1));
+    const proto = getProto(v);
+    if (proto === ObjectProto || proto === null) {
+      if (typeof v.toJSON === 'function') return v;
+      const out = {};
+      for (const k of keys(v)) out[k] = tag(v[k], depth + 1);
+      return out;
+    }
+    const kind = toStr.call(v).slice(8, -1);
+    switch (kind) {
+      case 'Map':
+        return { $type: 'Map', entries: [...v].map(([k, x]) => [tag(k, depth + 1), tag(x, depth + 1)]) };
+      case 'Set':
+        return { $type: 'Set', values: [...v].map((x) => tag(x, depth + 1)) };
+      case 'Date':
+        return { $type: 'Date', value: isNaN(v) ? 'Invalid Date' : v.toISOString() };
+      case 'RegExp':
+        return { $type: 'RegExp', value: StringCtor(v) };
+      case 'Error':
+        return { $type: 'Error', name: v.name, message: v.message };
+      case 'ArrayBuffer':
+        return { $type: 'ArrayBuffer', byteLength: v.byteLength };
+      default:
+        if (ArrayBuffer.isView(v)) return { $type: kind, length: v.length };
+        return { $type: kind };
     }
   }
 
@@ -206,6 +261,10 @@
     },
     disconnect(h) {
       port(h).disconnect();
+    },
+    // port returns the port with handle h, for ConnectJS and PostJS.
+    port(h) {
+      return port(h);
     },
     listen(kind) {
       runtime[kind].addListener(function portprobeListener() {});

@@ -24,6 +24,9 @@ const (
 	ContentScriptRealm RealmKind = "content-script"
 	// PageRealm is an extension page (chrome-extension://<id>/...) in a tab.
 	PageRealm RealmKind = "page"
+	// WebPageRealm is the main world of a web page, probed on request
+	// (Tab.ProbeWebPage) to test externally_connectable.
+	WebPageRealm RealmKind = "web-page"
 )
 
 // ErrRealmGone is wrapped by the errors of calls on a realm whose context no
@@ -71,6 +74,9 @@ func (r *Realm) String() string {
 	name := r.ExtensionID
 	if e := r.Extension(); e != nil {
 		name = e.Name
+	}
+	if r.Kind == WebPageRealm {
+		name = r.URL
 	}
 	s := fmt.Sprintf("%s(%s)", r.Kind, name)
 	if r.Kind == PageRealm {
@@ -160,6 +166,12 @@ type undefinedArg struct{}
 
 // callProbe calls the probe's method with args and returns its value as JSON.
 func (r *Realm) callProbe(ctx context.Context, method string, args ...any) (json.RawMessage, error) {
+	return r.callProbeFunc(ctx, "function (...args) { return this."+method+"(...args); }", "calling the probe's "+method, args...)
+}
+
+// callProbeFunc calls a JavaScript function (source) with the probe's control
+// object as this, and returns its value as JSON.
+func (r *Realm) callProbeFunc(ctx context.Context, decl, doing string, args ...any) (json.RawMessage, error) {
 	ctx, cancel := r.b.bound(ctx)
 	defer cancel()
 	if err := r.alive(); err != nil {
@@ -173,18 +185,18 @@ func (r *Realm) callProbe(ctx context.Context, method string, args ...any) (json
 		}
 		v, err := json.Marshal(a)
 		if err != nil {
-			return nil, fmt.Errorf("in %s: %s: encoding argument %#v: %w", r, method, a, err)
+			return nil, fmt.Errorf("in %s: %s: encoding argument %#v: %w", r, doing, a, err)
 		}
 		callArgs = append(callArgs, &runtime.CallArgument{Value: v})
 	}
 	res, err := callIn(ctx, r.cdpCtx, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
-		FunctionDeclaration: "function (...args) { return this." + method + "(...args); }",
+		FunctionDeclaration: decl,
 		ObjectID:            r.api,
 		Arguments:           callArgs,
 		ReturnByValue:       new(true),
 		AwaitPromise:        new(true),
 	})
-	return r.result(res.Result, res.ExceptionDetails, err, "calling the probe's "+method)
+	return r.result(res.Result, res.ExceptionDetails, err, doing)
 }
 
 func (r *Realm) alive() error {

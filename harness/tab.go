@@ -186,6 +186,46 @@ func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, err
 	return json.RawMessage(res.Result.Value), nil
 }
 
+// ProbeWebPage installs the probe into the main world of the tab's main frame
+// (the web page itself, not an extension) and returns that realm, so Go can
+// drive ports from the page as externally_connectable allows. The probe goes
+// in after the page's own scripts ran; like every realm's, its binding is
+// taken off the global object at once.
+func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
+	ctx, cancel := t.b.bound(ctx)
+	defer cancel()
+	var desc *runtime.ExecutionContextDescription
+	t.mu.Lock()
+	for id, d := range t.contexts {
+		var aux auxData
+		if json.Unmarshal(d.AuxData, &aux) == nil && aux.IsDefault && string(aux.FrameID) == string(t.TargetID) {
+			if r, ok := t.probed[id]; ok && r != nil {
+				t.mu.Unlock()
+				return r, nil
+			}
+			desc = d
+		}
+	}
+	if desc != nil {
+		t.probed[desc.ID] = nil
+	}
+	t.mu.Unlock()
+	if desc == nil {
+		return nil, fmt.Errorf("%s: probing the web page: no main world found (is a page loaded?)", t)
+	}
+	r, err := t.realmFor(desc)
+	if err == nil {
+		r.Kind = WebPageRealm
+		r.ExtensionID = ""
+		r.api, err = t.b.installProbeInContext(ctx, t.ctx, desc.ID, desc.UniqueID)
+	}
+	t.finishInstall(desc.ID, r, err)
+	if err != nil {
+		return nil, fmt.Errorf("%s: probing the web page: %w", t, err)
+	}
+	return r, nil
+}
+
 // Close closes the tab. Its realms are gone afterwards.
 func (t *Tab) Close(ctx context.Context) error {
 	t.mu.Lock()

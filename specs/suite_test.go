@@ -8,6 +8,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -21,6 +22,11 @@ func TestSpecs(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
+	// Chrome's answers take milliseconds, but CI machines are shared and slow.
+	SetDefaultEventuallyTimeout(5 * time.Second)
+	SetDefaultEventuallyPollingInterval(5 * time.Millisecond)
+	SetDefaultConsistentlyDuration(300 * time.Millisecond)
+
 	path, err := harness.FindChrome()
 	Expect(err).NotTo(HaveOccurred())
 	version, err := harness.ChromeVersion(context.Background(), path)
