@@ -142,7 +142,7 @@ func (r *Realm) Connect(ctx context.Context, args ...any) (*Port, error) {
 
 // ConnectJS calls runtime.connect in the realm with arguments written in
 // JavaScript, for values JSON cannot give: ConnectJS(ctx, `{name: 42}`),
-// ConnectJS(ctx, `undefined, {name: "x"}`), ConnectJS(ctx, ``) for no argument.
+// ConnectJS(ctx, `undefined, {name: "x"}`), ConnectJS(ctx, “) for no argument.
 func (r *Realm) ConnectJS(ctx context.Context, args string) (*Port, error) {
 	raw, err := r.callProbeFunc(ctx, "function () { return this.connect("+args+"); }", "calling runtime.connect("+abbreviate(args, 60)+")")
 	return r.portFrom(raw, err, "connect")
@@ -188,7 +188,7 @@ func (p *Port) Post(ctx context.Context, message any) error {
 }
 
 // PostJS calls port.postMessage with a message written in JavaScript, for
-// values JSON cannot give: PostJS(ctx, `new Map([[1, 2]])`), PostJS(ctx, ``)
+// values JSON cannot give: PostJS(ctx, `new Map([[1, 2]])`), PostJS(ctx, “)
 // for no argument.
 func (p *Port) PostJS(ctx context.Context, message string) error {
 	_, err := p.Realm.callProbeFunc(ctx, "function (h) { this.port(h).postMessage("+message+"); }",
