@@ -1,0 +1,234 @@
+// Command behaviors turns a Ginkgo JSON report of the conformance suite into
+// docs/behaviors.md: one row per catalog behavior, with its area, the result
+// on the Chrome of the run, and the specs that check it. The page is written
+// from the run only; nothing in it is typed by hand.
+//
+//	go run ./scripts/behaviors -report report.json -catalog ../shared/reference/messaging-behaviors.md -out docs/behaviors.md
+//
+// scripts/behaviors.sh runs the suite and this command.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+var idPattern = regexp.MustCompile(`^R[A-Z]-\d+$`)
+
+// areas are the suite's area labels, in the order of the page.
+var areas = []string{"connect", "naming", "sender", "messages", "disconnect", "cross-extension", "tabs-connect", "arguments", "lifecycle", "mdn", "harness"}
+
+type spec struct {
+	text     string
+	state    types.SpecState
+	location string
+	differs  bool
+}
+
+type behavior struct {
+	id    string
+	area  string
+	title string
+	specs []spec
+}
+
+func main() {
+	reportPath := flag.String("report", "", "Ginkgo JSON report of a run of ./specs")
+	catalogPath := flag.String("catalog", "", "messaging-behaviors.md, for the titles of the behaviors (optional)")
+	out := flag.String("out", "docs/behaviors.md", "page to write")
+	flag.Parse()
+	if *reportPath == "" {
+		log.Fatal("behaviors: -report is required")
+	}
+	var reports []types.Report
+	data, err := os.ReadFile(*reportPath)
+	if err != nil {
+		log.Fatalf("behaviors: reading the report: %v", err)
+	}
+	if err := json.Unmarshal(data, &reports); err != nil {
+		log.Fatalf("behaviors: parsing the report %s: %v", *reportPath, err)
+	}
+	titles := map[string]string{}
+	var order []string
+	if *catalogPath != "" {
+		titles, order, err = readCatalog(*catalogPath)
+		if err != nil {
+			log.Fatalf("behaviors: reading the catalog: %v", err)
+		}
+	}
+	page := render(reports, titles, order)
+	if err := os.WriteFile(*out, []byte(page), 0o644); err != nil {
+		log.Fatalf("behaviors: writing %s: %v", *out, err)
+	}
+	fmt.Printf("behaviors: wrote %s\n", *out)
+}
+
+// readCatalog returns the title of each catalog ID ("### RC-01 title") and the
+// IDs in catalog order.
+func readCatalog(path string) (map[string]string, []string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	titles := map[string]string{}
+	var order []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "### ")
+		if !ok {
+			continue
+		}
+		id, title, _ := strings.Cut(line, " ")
+		if idPattern.MatchString(id) {
+			titles[id] = title
+			order = append(order, id)
+		}
+	}
+	return titles, order, sc.Err()
+}
+
+func render(reports []types.Report, titles map[string]string, order []string) string {
+	byID := map[string]*behavior{}
+	browser := "unknown browser"
+	var start string
+	for _, r := range reports {
+		if start == "" {
+			start = r.StartTime.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		for _, sr := range r.SpecReports {
+			for _, e := range sr.ReportEntries {
+				if e.Name == "browser" {
+					browser = e.StringRepresentation()
+				}
+			}
+			if sr.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			labels := slices.Clone(sr.LeafNodeLabels)
+			area := ""
+			for _, ls := range sr.ContainerHierarchyLabels {
+				labels = append(labels, ls...)
+			}
+			for _, a := range areas {
+				if slices.Contains(labels, a) {
+					area = a
+					break
+				}
+			}
+			s := spec{
+				text:     strings.TrimSpace(strings.Join(append(slices.Clone(sr.ContainerHierarchyTexts), sr.LeafNodeText), " ")),
+				state:    sr.State,
+				location: fmt.Sprintf("%s:%d", relative(sr.LeafNodeLocation.FileName), sr.LeafNodeLocation.LineNumber),
+				differs:  slices.Contains(labels, "differs"),
+			}
+			for _, l := range labels {
+				if !idPattern.MatchString(l) {
+					continue
+				}
+				b := byID[l]
+				if b == nil {
+					b = &behavior{id: l, area: area, title: titles[l]}
+					byID[l] = b
+				}
+				if !slices.ContainsFunc(b.specs, func(x spec) bool { return x.text == s.text && x.location == s.location }) {
+					b.specs = append(b.specs, s)
+				}
+			}
+		}
+	}
+
+	var ids []string
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	rank := func(id string) int {
+		if i := slices.Index(order, id); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if d := slices.Index(areas, byID[a].area) - slices.Index(areas, byID[b].area); d != 0 {
+			return d
+		}
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+
+	var b strings.Builder
+	held, failed, differs := 0, 0, 0
+	for _, id := range ids {
+		switch result(byID[id]) {
+		case "holds":
+			held++
+		default:
+			failed++
+		}
+		if slices.ContainsFunc(byID[id].specs, func(s spec) bool { return s.differs }) {
+			differs++
+		}
+	}
+	fmt.Fprintf(&b, "# What runtime.connect and ports do in %s\n\n", browser)
+	fmt.Fprintf(&b, "Generated by `scripts/behaviors.sh` from the Ginkgo JSON report of a run of `./specs` on %s. Do not edit by hand.\n\n", start)
+	fmt.Fprintf(&b, "%d behaviors of the catalog checked: %d hold, %d do not (or did not run to the end). %d differ from what the catalog says; their specs assert what Chrome does and say so in a comment.\n\n", len(ids), held, failed, differs)
+	b.WriteString("| ID | area | behavior (catalog) | result | differs from catalog | checked by |\n|---|---|---|---|---|---|\n")
+	for _, id := range ids {
+		bh := byID[id]
+		var checks []string
+		d := ""
+		for _, s := range bh.specs {
+			mark := ""
+			if s.state != types.SpecStatePassed {
+				mark = " **" + s.state.String() + "**"
+			}
+			checks = append(checks, fmt.Sprintf("%s (`%s`)%s", escape(s.text), s.location, mark))
+			if s.differs {
+				d = "yes"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", id, bh.area, escape(bh.title), result(bh), d, strings.Join(checks, "<br>"))
+	}
+	var missing []string
+	for _, id := range order {
+		if byID[id] == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(&b, "\nCatalog entries no spec checks in this run: %s.\n", strings.Join(missing, ", "))
+	}
+	return b.String()
+}
+
+// result is "holds" when every spec of the behavior passed.
+func result(bh *behavior) string {
+	for _, s := range bh.specs {
+		if s.state != types.SpecStatePassed {
+			return "does not hold (" + s.state.String() + ")"
+		}
+	}
+	return "holds"
+}
+
+func relative(path string) string {
+	if i := strings.Index(path, "/specs/"); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+func escape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
