@@ -102,4 +102,31 @@ var _ = Describe("runtime.connect", Label("connect"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(page).Named("from-cs")))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnConnect().In(cs2)))
 	})
+
+	It("calls onConnect with (port), onMessage with (message, port) and onDisconnect with (port)", Label("RC-12"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("connect-listener-args"))
+		must(w.worker.Eval(ctx, `(() => {
+			self.seen = {};
+			chrome.runtime.onConnect.addListener(function (port) {
+				self.seen.onConnect = arguments.length;
+				port.onMessage.addListener(function (message, p) {
+					self.seen.onMessage = [arguments.length, p === port, message];
+				});
+				port.onDisconnect.addListener(function (p) {
+					self.seen.onDisconnect = [arguments.length, p === port];
+				});
+			});
+		})()`))
+		port := must(w.cs.Connect(ctx, map[string]any{"name": "args"}))
+		Expect(port.Post(ctx, "m")).To(Succeed())
+		Expect(port.Disconnect(ctx)).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker)))
+		Eventually(func(ctx SpecContext) (map[string]any, error) {
+			return EvalAs[map[string]any](ctx, w.worker, `self.seen`)
+		}).WithContext(ctx).Should(Equal(map[string]any{
+			"onConnect":    1.0,
+			"onMessage":    []any{2.0, true, "m"},
+			"onDisconnect": []any{1.0, true},
+		}))
+	})
 })
