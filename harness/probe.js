@@ -113,7 +113,7 @@
   // is stamped with the time it started, before its effect can reach another
   // realm, and reported once it returned.
   function emit(kind, handle, fields, at) {
-    const ev = { k: kind, p: handle, t: at === undefined ? now() : at };
+    const ev = { k: kind, p: handle, t: at === undefined ? now() : at, n: names.get(handle) };
     for (const key in fields) {
       if (fields[key] !== undefined) ev[key] = fields[key];
     }
@@ -122,6 +122,7 @@
 
   const handles = new WeakMapCtor(); // port -> handle
   const ports = new MapCtor(); // handle -> port
+  const names = new MapCtor(); // handle -> port.name when the port was made
   let next = 0;
 
   function replace(obj, prop, fn) {
@@ -142,6 +143,7 @@
     h = ++next;
     handles.set(port, h);
     ports.set(h, port);
+    names.set(h, port.name);
     emit(kind, h, fields, at);
 
     const post = port.postMessage;

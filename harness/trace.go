@@ -46,7 +46,7 @@ type Event struct {
 	Port int
 	// Kind is what happened.
 	Kind EventKind
-	// Name is the port's name, for connect and onConnect events.
+	// Name is the port's name (port.name when the probe first saw the port).
 	Name string
 	// Message is the JSON of the message, for post and message events.
 	Message json.RawMessage
@@ -74,7 +74,7 @@ func (e Event) PortRef() string {
 func (e Event) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%3d %s %-17s %s", e.Seq, e.At.Format("15:04:05.000000"), e.Kind, e.PortRef())
-	if e.Kind == KindConnect || e.Kind == KindOnConnect || e.Kind == KindOnConnectExternal {
+	if e.Port != 0 {
 		fmt.Fprintf(&b, " name=%q", e.Name)
 	}
 	if len(e.Message) > 0 {
