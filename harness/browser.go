@@ -66,9 +66,13 @@ type Browser struct {
 	realms     []*Realm
 	changed    chan struct{} // closed and replaced when realms change
 	nextTab    int
+	sw         swState // the ServiceWorker domain, enabled on first use
+
 	// workers maps each service worker target to Chrome's auto-attached
 	// session with it.
 	workers map[target.ID]target.SessionID
+	// workerSessions are the harness's own sessions with service workers.
+	workerSessions map[target.ID]*workerSession
 }
 
 var versionOnce sync.Once
@@ -104,6 +108,8 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		trace:       NewTrace(),
 		changed:     make(chan struct{}),
 		workers:     map[target.ID]target.SessionID{},
+
+		workerSessions: map[target.ID]*workerSession{},
 	}
 
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -94,9 +94,10 @@ func (b *Browser) record(r *Realm, payload string) {
 		b.logf("ignoring a malformed probe event from %s: %v", r, err)
 		return
 	}
-	sec, frac := math.Modf(pe.Time / 1000)
 	e := Event{
-		At:    time.Unix(int64(sec), int64(frac*1e9)),
+		// Chrome's clocks give at best microseconds; rounding there keeps
+		// float64 noise out of the times.
+		At:    time.UnixMicro(int64(math.Round(pe.Time * 1000))),
 		Realm: r,
 		Port:  pe.Port,
 		Kind:  pe.Kind,

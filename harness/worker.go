@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/debugger"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
@@ -19,8 +20,53 @@ type workerSession struct {
 	targetID target.ID
 	extID    string
 	ctx      context.Context // chromedp context attached to the worker
+	url      string
 	paused   chan *debugger.EventPaused
 	realm    atomic.Pointer[Realm] // set before the worker runs its first line
+
+	// stopped is set when Chrome stops the worker; the next start is a
+	// restart to instrument again. Guarded by Browser.mu.
+	stopped bool
+}
+
+// workerStatus follows a service worker version's running status from the
+// ServiceWorker domain. A stopped worker's realm is gone. Chrome keeps the
+// worker's target and our session across a stop, and pauses the restarted
+// worker before it runs (waitForDebuggerOnStart still holds), so a start
+// after a stop is instrumented again in the same session.
+func (b *Browser) workerStatus(v *serviceworker.Version) {
+	if v.TargetID == "" {
+		return
+	}
+	b.mu.Lock()
+	ws := b.workerSessions[v.TargetID]
+	if ws == nil {
+		b.mu.Unlock()
+		return
+	}
+	restart := false
+	switch v.RunningStatus {
+	case serviceworker.VersionRunningStatusStopping, serviceworker.VersionRunningStatusStopped:
+		ws.stopped = true
+	case serviceworker.VersionRunningStatusStarting:
+		restart = ws.stopped
+		ws.stopped = false
+	}
+	b.mu.Unlock()
+	if v.RunningStatus == serviceworker.VersionRunningStatusStopping || v.RunningStatus == serviceworker.VersionRunningStatusStopped {
+		if r := ws.realm.Load(); r != nil {
+			r.markGone()
+		}
+	}
+	if restart {
+		go func() {
+			ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
+			defer cancel()
+			if err := ws.instrument(ctx, true, ws.url); err != nil && !b.isClosed() {
+				b.logf("installing the probe in the restarted service worker %s: %v", ws.url, err)
+			}
+		}()
+	}
 }
 
 // watchWorkers makes Chrome pause every new service worker before it runs
@@ -58,6 +104,10 @@ func (b *Browser) watchWorkers(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("watching service workers: %w", err)
 	}
+	// The ServiceWorker domain reports workers stopping and restarting.
+	if _, err := b.serviceWorkers(ctx); err != nil {
+		return fmt.Errorf("watching service workers: %w", err)
+	}
 	_, err := callBrowser(ctx, b, target.SetAutoAttach, target.SetAutoAttachParams{
 		AutoAttach:             true,
 		WaitForDebuggerOnStart: true,
@@ -89,7 +139,7 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	defer cancel()
 	info := ev.TargetInfo
-	ws := &workerSession{b: b, targetID: info.TargetID, extID: extensionIDOf(info.URL), paused: make(chan *debugger.EventPaused, 8)}
+	ws := &workerSession{b: b, targetID: info.TargetID, url: info.URL, extID: extensionIDOf(info.URL), paused: make(chan *debugger.EventPaused, 8)}
 	// WithDetachOnCancel: ending our session must not close the worker.
 	wctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel(),
 		chromedp.WithListener(ws.listen))
@@ -100,6 +150,9 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 		}
 		return
 	}
+	b.mu.Lock()
+	b.workerSessions[info.TargetID] = ws
+	b.mu.Unlock()
 	if ws.extID == "" {
 		// Not an extension's worker: let it run untouched.
 		callIn(ctx, wctx, runtime.RunIfWaitingForDebugger, cdp.Empty{})
