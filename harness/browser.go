@@ -68,6 +68,10 @@ type Browser struct {
 	nextTab    int
 	sw         swState // the ServiceWorker domain, enabled on first use
 
+	managerMu  sync.Mutex
+	managerExt *Extension // the helper that disables and enables extensions
+	tempDirs   []string   // removed by Close
+
 	// workers maps each service worker target to Chrome's auto-attached
 	// session with it.
 	workers map[target.ID]target.SessionID
@@ -188,6 +192,12 @@ func (b *Browser) Close() error {
 	}
 	if b.pages != nil {
 		b.pages.Close()
+	}
+	b.mu.Lock()
+	dirs := b.tempDirs
+	b.mu.Unlock()
+	for _, dir := range dirs {
+		os.RemoveAll(dir)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("closing Chrome: %w", err)

@@ -3,10 +3,15 @@ package harness
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/extensions"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 )
@@ -113,4 +118,155 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 	case <-ctx.Done():
 		return &WaitError{What: "the old realm " + old.String() + " to go away after ServiceWorker.stopWorker", Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.trace.String()}
 	}
+}
+
+// Crash crashes the tab's renderer process (Page.crash), as an out-of-memory
+// kill or a bug would. The tab's realms are gone afterwards.
+func (t *Tab) Crash(ctx context.Context) error {
+	ctx, cancel := t.b.bound(ctx)
+	defer cancel()
+	// Page.crash never answers: the renderer dies while handling it. Send it,
+	// then wait for the contexts to go.
+	go callIn(ctx, t.ctx, page.Crash, cdp.Empty{})
+	select {
+	case <-t.crashed():
+	case <-ctx.Done():
+		return &WaitError{What: t.String() + " to crash after Page.crash", Cause: context.Cause(ctx), Detail: t.b.describeRealms(), Trace: t.b.trace.String()}
+	}
+	t.markAllGone()
+	return nil
+}
+
+// crashed returns a channel closed when the tab's renderer crashes.
+func (t *Tab) crashed() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.crash == nil {
+		t.crash = make(chan struct{})
+	}
+	return t.crash
+}
+
+// Back goes one step back in the tab's history and waits for the page to
+// show; a page restored from the back/forward cache keeps its realms.
+func (t *Tab) Back(ctx context.Context) error { return t.history(ctx, -1) }
+
+// Forward goes one step forward in the tab's history.
+func (t *Tab) Forward(ctx context.Context) error { return t.history(ctx, +1) }
+
+func (t *Tab) history(ctx context.Context, delta int) error {
+	ctx, cancel := t.b.bound(ctx)
+	defer cancel()
+	h, err := callIn(ctx, t.ctx, page.GetNavigationHistory, cdp.Empty{})
+	if err != nil {
+		return fmt.Errorf("%s: reading the history: %w", t, t.callErr(ctx, err))
+	}
+	i := int(h.CurrentIndex) + delta
+	if i < 0 || i >= len(h.Entries) {
+		return fmt.Errorf("%s: no history entry %+d from %d of %d", t, delta, h.CurrentIndex, len(h.Entries))
+	}
+	cctx, ccancel := t.boundTo(ctx)
+	defer ccancel()
+	// Wait for the frame to navigate (a restore from bfcache fires no load).
+	_, err = chromedp.Run(cctx, chromedp.WaitEvent(page.FrameNavigated, func(ev page.EventFrameNavigated) bool {
+		return ev.Frame.ParentID == ""
+	}, chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tt, page.NavigateToHistoryEntry, page.NavigateToHistoryEntryParams{EntryID: h.Entries[i].ID})
+		return err
+	})))
+	if err != nil {
+		return fmt.Errorf("%s: going to history entry %s: %w", t, h.Entries[i].URL, t.callErr(ctx, err))
+	}
+	return nil
+}
+
+// Reload reloads the extension from its folder, as the Reload button of
+// chrome://extensions does. Its worker restarts as a new realm; its content
+// scripts in open tabs stay, orphaned, and pages of it close.
+func (e *Extension) Reload(ctx context.Context) error {
+	ctx, cancel := e.b.bound(ctx)
+	defer cancel()
+	res, err := callBrowser(ctx, e.b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: e.Dir})
+	if err != nil {
+		return fmt.Errorf("reloading %s: %w", e, err)
+	}
+	if res.ID != e.ID {
+		return fmt.Errorf("reloading %s: Chrome gave it a new ID %s", e, res.ID)
+	}
+	return nil
+}
+
+// Uninstall removes the extension (Extensions.uninstall). Its worker's realm
+// is gone; its content scripts in open tabs stay, orphaned. Load it again
+// with Browser.LoadExtension.
+func (e *Extension) Uninstall(ctx context.Context) error {
+	ctx, cancel := e.b.bound(ctx)
+	defer cancel()
+	if _, err := callBrowser(ctx, e.b, extensions.Uninstall, extensions.UninstallParams{ID: e.ID}); err != nil {
+		return fmt.Errorf("uninstalling %s: %w", e, err)
+	}
+	e.b.mu.Lock()
+	e.b.extensions = slices.DeleteFunc(e.b.extensions, func(x *Extension) bool { return x == e })
+	e.b.notifyLocked()
+	e.b.mu.Unlock()
+	return nil
+}
+
+// Disable turns the extension off as a user would on chrome://extensions,
+// through chrome.management.setEnabled in a helper extension that the harness
+// loads on first use. Enable turns it back on.
+func (e *Extension) Disable(ctx context.Context) error { return e.setEnabled(ctx, false) }
+
+// Enable turns a disabled extension back on; its worker starts again as a
+// new realm.
+func (e *Extension) Enable(ctx context.Context) error { return e.setEnabled(ctx, true) }
+
+func (e *Extension) setEnabled(ctx context.Context, on bool) error {
+	ctx, cancel := e.b.bound(ctx)
+	defer cancel()
+	m, err := e.b.manager(ctx)
+	if err != nil {
+		return fmt.Errorf("setting %s enabled=%v: %w", e, on, err)
+	}
+	if _, err := m.Eval(ctx, fmt.Sprintf("chrome.management.setEnabled(%q, %v)", e.ID, on)); err != nil {
+		return fmt.Errorf("setting %s enabled=%v: %w", e, on, err)
+	}
+	return nil
+}
+
+// managerManifest is the helper extension that disables and enables others.
+const managerManifest = `{
+  "manifest_version": 3,
+  "name": "portprobe-manager",
+  "version": "1.0",
+  "description": "Loaded by portprobe to disable and enable extensions under test.",
+  "permissions": ["management"],
+  "background": {"service_worker": "worker.js"}
+}`
+
+// manager returns the worker realm of the helper extension, loading it first.
+func (b *Browser) manager(ctx context.Context) (*Realm, error) {
+	b.managerMu.Lock()
+	defer b.managerMu.Unlock()
+	if b.managerExt == nil {
+		dir, err := os.MkdirTemp("", "portprobe-manager-")
+		if err != nil {
+			return nil, fmt.Errorf("writing the manager extension: %w", err)
+		}
+		b.mu.Lock()
+		b.tempDirs = append(b.tempDirs, dir)
+		b.mu.Unlock()
+		files := map[string]string{"manifest.json": managerManifest, "worker.js": "void 'portprobe-manager';\n"}
+		for name, content := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+				return nil, fmt.Errorf("writing the manager extension: %w", err)
+			}
+		}
+		ext, err := b.LoadExtension(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		b.managerExt = ext
+	}
+	return b.managerExt.Worker(ctx)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/debugger"
+	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
@@ -40,6 +41,7 @@ type Tab struct {
 	scripts  map[cdp.ScriptID]runtime.ExecutionContextID
 	probed   map[runtime.ExecutionContextID]*Realm // nil value: being installed
 	frames   map[cdp.FrameID]string                // URL of each frame
+	crash    chan struct{}                         // closed when the renderer crashes
 }
 
 // String names the tab, such as "tab1".
@@ -310,6 +312,17 @@ func (t *Tab) listen(ev any) {
 		if r != nil {
 			t.b.record(r, ev.Payload)
 		}
+	case *inspector.EventTargetCrashed:
+		t.mu.Lock()
+		if t.crash == nil {
+			t.crash = make(chan struct{})
+		}
+		select {
+		case <-t.crash:
+		default:
+			close(t.crash)
+		}
+		t.mu.Unlock()
 	case *page.EventFrameNavigated:
 		t.mu.Lock()
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment

@@ -34,4 +34,77 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 			Received().OnPort(again).WithMessage(map[string]any{"echo": "wake"}),
 		))
 	})
+
+	It("closes the worker's port without lastError when the opener's tab closes", Label("RL-06"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-close-tab").withFile("worker.js", topLevelEcho))
+		must(w.cs.Connect(ctx, map[string]any{"name": "doomed"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("doomed")))
+		Expect(w.tab.Close(ctx)).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("doomed").WithoutLastError()))
+	})
+
+	It("closes the worker's port without lastError when the opener's frame navigates to a new document", Label("RL-07"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-navigate").withFile("worker.js", topLevelEcho))
+		must(w.cs.Connect(ctx, map[string]any{"name": "navigating"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("navigating")))
+		// A page with an unload handler never enters the back/forward cache.
+		must(w.tab.Eval(ctx, `addEventListener("unload", () => {}), true`))
+		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		Expect(w.cs.Gone()).To(BeTrue())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("navigating").WithoutLastError()))
+	})
+
+	It("closes the channel with the bfcache lastError when the opener's page enters the back/forward cache", Label("RL-09"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-bfcache").withFile("worker.js", topLevelEcho))
+		must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
+		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("cached").WithLastError(
+			"The page keeping the extension port is moved into back/forward cache, so the message channel is closed.")))
+	})
+
+	It("disconnects the extension side when the opener's renderer crashes", Label("RL-12"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-crash").withFile("worker.js", topLevelEcho))
+		must(w.cs.Connect(ctx, map[string]any{"name": "crashing"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("crashing")))
+		Expect(w.tab.Crash(ctx)).To(Succeed())
+		Expect(w.cs.Gone()).To(BeTrue())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("crashing")))
+	})
+
+	It("closes the other end without lastError when an extension page closes", Label("RL-15"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-close-page").withFile("worker.js", topLevelEcho))
+		pageTab, page := must2(w.ext.OpenPage(ctx, "page.html"))
+		must(page.Connect(ctx, map[string]any{"name": "from-page"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("from-page")))
+		Expect(pageTab.Close(ctx)).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("from-page").WithoutLastError()))
+	})
+
+	// Catalog: "The orphaned script receives no onDisconnect". Chrome 156:
+	// the orphaned content script's open port does get onDisconnect, without
+	// lastError, in all three cases. And after a disable, chrome.runtime is
+	// gone from the content script's world altogether.
+	DescribeTable("orphans the content scripts of an extension that is reloaded, disabled or uninstalled", Label("RL-13", "differs"),
+		func(ctx SpecContext, fault func(SpecContext, *Extension) error, runtimeType string) {
+			w := openWorld(ctx, blank("lifecycle-orphan").withFile("worker.js", topLevelEcho))
+			port := must(w.cs.Connect(ctx, map[string]any{"name": "orphan"}))
+			Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("orphan")))
+
+			Expect(fault(ctx, w.ext)).To(Succeed())
+			Eventually(w.worker.Done()).Should(BeClosed(), "the old worker's realm goes away")
+			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
+
+			// The content script's world lives on, invalidated.
+			Expect(must(EvalAs[string](ctx, w.cs, `typeof chrome.runtime`))).To(Equal(runtimeType))
+			Expect(must(EvalAs[any](ctx, w.cs, `chrome.runtime?.id`))).To(BeNil())
+			// The probe kept the functions the script had; calling them throws.
+			_, err := w.cs.Connect(ctx, map[string]any{"name": "after"})
+			Expect(err).To(MatchError(ContainSubstring("Error: Extension context invalidated.")))
+			Expect(port.Post(ctx, "late")).To(MatchError(ContainSubstring("Error: Extension context invalidated.")))
+		},
+		Entry("reloaded", func(ctx SpecContext, e *Extension) error { return e.Reload(ctx) }, "object"),
+		Entry("disabled", func(ctx SpecContext, e *Extension) error { return e.Disable(ctx) }, "undefined"),
+		Entry("uninstalled", func(ctx SpecContext, e *Extension) error { return e.Uninstall(ctx) }, "object"),
+	)
 })
