@@ -22,6 +22,9 @@ func HaveEvent(q *EventQuery) types.GomegaMatcher {
 // matching event after the event that matched the query before it. Other
 // events may come between them.
 func HaveEventsInOrder(queries ...*EventQuery) types.GomegaMatcher {
+	if len(queries) == 0 {
+		panic("harness: HaveEventsInOrder needs at least one query")
+	}
 	return &eventsMatcher{queries: queries, ordered: true}
 }
 

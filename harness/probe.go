@@ -87,11 +87,16 @@ type probeEvent struct {
 	Error     string    `json:"error"`
 }
 
+var knownKinds = map[EventKind]bool{
+	KindConnect: true, KindOnConnect: true, KindOnConnectExternal: true, KindPost: true,
+	KindMessage: true, KindDisconnect: true, KindOnDisconnect: true, KindException: true,
+}
+
 // record adds an event that realm r's probe sent to the trace.
 func (b *Browser) record(r *Realm, payload string) {
 	var pe probeEvent
-	if err := json.Unmarshal([]byte(payload), &pe); err != nil {
-		b.logf("ignoring a malformed probe event from %s: %v", r, err)
+	if err := json.Unmarshal([]byte(payload), &pe); err != nil || !knownKinds[pe.Kind] {
+		b.logf("ignoring a malformed probe event from %s: %.200s", r, payload)
 		return
 	}
 	e := Event{

@@ -141,7 +141,7 @@ func jsonAt(doc json.RawMessage, path string) (json.RawMessage, bool) {
 // WithLastError narrows the query to onDisconnect events whose
 // runtime.lastError.message is text.
 func (q *EventQuery) WithLastError(text string) *EventQuery {
-	return q.with(fmt.Sprintf("with lastError %q", text), func(e Event) bool { return e.LastError == text })
+	return q.with(fmt.Sprintf("with lastError %q", text), func(e Event) bool { return e.Kind == KindOnDisconnect && e.LastError == text })
 }
 
 // WithoutLastError narrows the query to onDisconnect events with no
