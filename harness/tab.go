@@ -464,6 +464,31 @@ func (t *Tab) realmFor(desc *runtime.ExecutionContextDescription) (*Realm, error
 	return r, nil
 }
 
+// Frame is a frame of a tab, as CDP names it.
+type Frame struct {
+	// ID is the CDP frame ID, for InFrame.
+	ID string
+	// URL is the frame's URL.
+	URL string
+}
+
+// Frames returns the frames of the tab that have navigated, the main frame
+// first. Frames of other sites run in other processes and are not listed.
+func (t *Tab) Frames() []Frame {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := []Frame{}
+	for id, url := range t.frames {
+		f := Frame{ID: string(id), URL: url}
+		if string(id) == string(t.TargetID) {
+			out = append([]Frame{f}, out...)
+		} else {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // frameURL returns the URL of a frame of the tab, or "".
 func (t *Tab) frameURL(id cdp.FrameID) string {
 	t.mu.Lock()

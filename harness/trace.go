@@ -70,6 +70,12 @@ func (e Event) PortRef() string {
 	return fmt.Sprintf("%s#%d", e.Realm, e.Port)
 }
 
+// SenderField returns the JSON at a dotted path of the event's port.sender,
+// such as "tab.id" or "frameId", and whether it is there.
+func (e Event) SenderField(path string) (json.RawMessage, bool) {
+	return jsonAt(e.Sender, path)
+}
+
 // String formats the event on one line, as the trace prints it.
 func (e Event) String() string {
 	var b strings.Builder
