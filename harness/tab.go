@@ -323,6 +323,10 @@ func (t *Tab) listen(ev any) {
 			close(t.crash)
 		}
 		t.mu.Unlock()
+	case *page.EventFrameDetached:
+		t.mu.Lock()
+		delete(t.frames, ev.FrameID)
+		t.mu.Unlock()
 	case *page.EventFrameNavigated:
 		t.mu.Lock()
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment
