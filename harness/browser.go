@@ -184,11 +184,23 @@ func (b *Browser) Close() error {
 	b.mu.Unlock()
 	var err error
 	if b.ctx != nil {
-		err = chromedp.Cancel(b.ctx)
+		// A graceful close lets Chrome save nothing we need but ends its
+		// children cleanly; a Chrome that does not close in time is killed.
+		done := make(chan struct{})
+		go func() {
+			err = chromedp.Cancel(b.ctx)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(b.opts.Timeout):
+			b.allocCancel()
+			<-done
+		}
 		b.cancel()
 	}
 	if b.allocCancel != nil {
-		b.allocCancel() // waits until the profile directory is removed
+		b.allocCancel() // kills what is left, and waits until the profile directory is removed
 	}
 	if b.pages != nil {
 		b.pages.Close()
