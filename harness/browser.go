@@ -50,7 +50,8 @@ type Browser struct {
 	chromePath  string
 	version     string
 	bindingName string
-	trace       *Trace
+	trace       *Trace            // guarded by mu
+	keep        func(*Realm) bool // which realms' events trace takes; nil: all
 	pages       *PageServer
 
 	allocCancel context.CancelFunc
@@ -225,7 +226,47 @@ func (b *Browser) Version() string { return b.version }
 func (b *Browser) ChromePath() string { return b.chromePath }
 
 // Trace returns the trace of every port event in this browser.
-func (b *Browser) Trace() *Trace { return b.trace }
+func (b *Browser) Trace() *Trace {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.trace
+}
+
+// ResetTrace starts a new, empty trace and returns it; Trace returns it from
+// now on. When keep is not nil, the new trace takes only the events of realms
+// that keep accepts. A suite that reuses one browser for many specs calls it
+// at the start of each spec, keeping the realms of that spec's extensions, so
+// a spec never sees the events of the one before.
+func (b *Browser) ResetTrace(keep func(*Realm) bool) *Trace {
+	t := NewTrace()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trace, b.keep = t, keep
+	return t
+}
+
+// traceFor returns the trace that takes realm r's events, or nil.
+func (b *Browser) traceFor(r *Realm) *Trace {
+	b.mu.Lock()
+	t, keep := b.trace, b.keep
+	b.mu.Unlock()
+	if keep != nil && !keep(r) {
+		return nil
+	}
+	return t
+}
+
+// Tabs returns the tabs the harness opened that are not closed.
+func (b *Browser) Tabs() []*Tab {
+	b.mu.Lock()
+	tabs := slices.Clone(b.tabs)
+	b.mu.Unlock()
+	return slices.DeleteFunc(tabs, func(t *Tab) bool {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.closed
+	})
+}
 
 // Pages returns the harness's local page server.
 func (b *Browser) Pages() *PageServer { return b.pages }
@@ -295,7 +336,7 @@ func (b *Browser) waitRealm(ctx context.Context, what string, match func(*Realm)
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, &WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.trace.String()}
+			return nil, &WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().String()}
 		}
 	}
 }

@@ -116,7 +116,7 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 	case <-old.Done():
 		return nil
 	case <-ctx.Done():
-		return &WaitError{What: "the old realm " + old.String() + " to go away after ServiceWorker.stopWorker", Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.trace.String()}
+		return &WaitError{What: "the old realm " + old.String() + " to go away after ServiceWorker.stopWorker", Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().String()}
 	}
 }
 
@@ -131,7 +131,7 @@ func (t *Tab) Crash(ctx context.Context) error {
 	select {
 	case <-t.crashed():
 	case <-ctx.Done():
-		return &WaitError{What: t.String() + " to crash after Page.crash", Cause: context.Cause(ctx), Detail: t.b.describeRealms(), Trace: t.b.trace.String()}
+		return &WaitError{What: t.String() + " to crash after Page.crash", Cause: context.Cause(ctx), Detail: t.b.describeRealms(), Trace: t.b.Trace().String()}
 	}
 	t.markAllGone()
 	return nil

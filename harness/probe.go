@@ -121,7 +121,9 @@ func (b *Browser) record(r *Realm, payload string) {
 	if pe.LastError != nil {
 		e.LastError = *pe.LastError
 	}
-	b.trace.Add(e)
+	if t := b.traceFor(r); t != nil {
+		t.Add(e)
+	}
 }
 
 // Port is a port that a realm holds, as the probe sees it.
