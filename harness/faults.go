@@ -266,6 +266,11 @@ func (b *Browser) manager(ctx context.Context) (*Realm, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The helper is the harness's, not the user's: keep it out of
+		// Extensions().
+		b.mu.Lock()
+		b.extensions = slices.DeleteFunc(b.extensions, func(x *Extension) bool { return x == ext })
+		b.mu.Unlock()
 		b.managerExt = ext
 	}
 	return b.managerExt.Worker(ctx)

@@ -323,6 +323,12 @@ func (t *Tab) listen(ev any) {
 			close(t.crash)
 		}
 		t.mu.Unlock()
+	case *page.EventBackForwardCacheNotUsed:
+		var reasons []string
+		for _, r := range ev.NotRestoredExplanations {
+			reasons = append(reasons, string(r.Reason))
+		}
+		t.b.logf("%s: the page did not use the back/forward cache: %s", t, strings.Join(reasons, ", "))
 	case *page.EventFrameDetached:
 		t.mu.Lock()
 		delete(t.frames, ev.FrameID)

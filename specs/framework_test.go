@@ -23,6 +23,15 @@ type ext struct {
 	// Keyed gives the extension a fresh manifest key, so its ID is known
 	// before launch (cross-extension specs put it in the other's code).
 	Keyed bool
+	// Alone asks openWorld for a browser of the spec's own, not the shared
+	// one, for behaviors that depend on the browser's history.
+	Alone bool
+}
+
+// alone returns e with a browser of its own in openWorld.
+func (e ext) alone() ext {
+	e.Alone = true
+	return e
 }
 
 // built is an extension written to disk, with the ID Chrome will give it.
@@ -129,7 +138,12 @@ func openWorld(ctx SpecContext, e ext, others ...built) world {
 		dirs = append(dirs, o.Dir)
 	}
 	main := e.build()
-	b := launch(ctx, append(dirs, main.Dir)...)
+	var b *harness.Browser
+	if e.Alone {
+		b = launchAlone(ctx, append(dirs, main.Dir)...)
+	} else {
+		b = launch(ctx, append(dirs, main.Dir)...)
+	}
 	w := world{b: b}
 	w.ext = must(b.Extension(main.ID))
 	w.worker = must(w.ext.Worker(ctx))

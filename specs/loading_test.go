@@ -102,13 +102,13 @@ var _ = Describe("Loading extensions", Label("harness", "loading"), func() {
 		cs := must(ext.ContentScript(ctx, tab))
 		Expect(tab.Close(ctx)).To(Succeed())
 
-		Expect(tab.Navigate(ctx, b.Pages().URL("/again"))).To(MatchError(ContainSubstring("tab1")))
+		Expect(tab.Navigate(ctx, b.Pages().URL("/again"))).To(MatchError(ContainSubstring(tab.String())))
 		_, err := cs.Connect(ctx, map[string]any{"name": "late"})
 		Expect(err).To(MatchError(ErrRealmGone))
 
 		short, cancel := context.WithTimeout(ctx, 300_000_000) // 0.3 s
 		defer cancel()
 		_, err = ext.ContentScript(short, tab)
-		Expect(err).To(MatchError(And(ContainSubstring("content script of"), ContainSubstring("tab1"), ContainSubstring("trace so far"))))
+		Expect(err).To(MatchError(And(ContainSubstring("content script of"), ContainSubstring(tab.String()), ContainSubstring("trace so far"))))
 	})
 })

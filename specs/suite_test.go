@@ -6,7 +6,9 @@ package specs_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,6 +41,11 @@ var _ = BeforeSuite(func() {
 	version, err := harness.ChromeVersion(context.Background(), path)
 	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("browser", version+" ("+path+")")
+	DeferCleanup(func() {
+		if shared != nil {
+			shared.Close()
+		}
+	})
 })
 
 // fixture returns the folder of a fixture extension.
@@ -46,14 +53,70 @@ func fixture(name string) string {
 	return filepath.Join("..", "fixtures", "extensions", name)
 }
 
-// launch starts a browser with the extensions in dirs and closes it when the
-// spec (or, in BeforeAll, the container) ends.
+// shared is the browser of this Ginkgo process, reused by every spec that
+// calls launch (see there). PORTPROBE_FRESH_BROWSER=1 gives each spec its own.
+var shared *harness.Browser
+
+func freshBrowsers() bool { return os.Getenv("PORTPROBE_SHARED") != "1" }
+
+func harnessLogf(format string, args ...any) {
+	GinkgoWriter.Printf("portprobe: "+format+"\n", args...)
+}
+
+// launch gives the spec a browser with the extensions in dirs loaded.
+//
+// The browser is the process's shared one: a launch costs about a second, a
+// load a few milliseconds. The spec is isolated from the ones before it: its
+// trace starts empty and takes only the events of extensions loaded during
+// the spec (and of web pages), and when the spec ends the harness closes the
+// tabs it opened and uninstalls the extensions it loaded, which ends their
+// workers and state. A spec that needs a browser of its own (other flags, a
+// failing launch) calls harness.Launch itself.
 func launch(ctx context.Context, dirs ...string) *harness.Browser {
 	GinkgoHelper()
-	b, err := harness.Launch(ctx, harness.Options{
-		Extensions: dirs,
-		Logf:       func(format string, args ...any) { GinkgoWriter.Printf("portprobe: "+format+"\n", args...) },
+	if freshBrowsers() {
+		return launchAlone(ctx, dirs...)
+	}
+	if shared == nil {
+		b, err := harness.Launch(context.Background(), harness.Options{Logf: harnessLogf})
+		Expect(err).NotTo(HaveOccurred(), "launching Chrome")
+		shared = b
+	}
+	b := shared
+	before := map[string]bool{}
+	for _, e := range b.Extensions() {
+		before[e.ID] = true
+	}
+	tabsBefore := b.Tabs()
+	DeferCleanup(func(ctx SpecContext) {
+		for _, t := range b.Tabs() {
+			if !slices.Contains(tabsBefore, t) {
+				t.Close(ctx) // an uninstall may have closed it already
+			}
+		}
+		for _, e := range b.Extensions() {
+			if !before[e.ID] {
+				Expect(e.Uninstall(ctx)).To(Succeed(), "uninstalling the spec's extension %s", e)
+			}
+		}
 	})
+	b.ResetTrace(func(r *harness.Realm) bool {
+		if r.ExtensionID == "" {
+			return true // a web page of this spec's tabs
+		}
+		return !before[r.ExtensionID] && r.Extension() != nil
+	})
+	for _, dir := range dirs {
+		_, err := b.LoadExtension(ctx, dir)
+		Expect(err).NotTo(HaveOccurred(), "loading %s", dir)
+	}
+	return b
+}
+
+// launchAlone gives the spec a browser of its own, closed when the spec ends.
+func launchAlone(ctx context.Context, dirs ...string) *harness.Browser {
+	GinkgoHelper()
+	b, err := harness.Launch(ctx, harness.Options{Extensions: dirs, Logf: harnessLogf})
 	Expect(err).NotTo(HaveOccurred(), "launching Chrome")
 	DeferCleanup(b.Close)
 	return b
