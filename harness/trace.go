@@ -70,6 +70,12 @@ func (e Event) PortRef() string {
 	return fmt.Sprintf("%s#%d", e.Realm, e.Port)
 }
 
+// PortOf returns the port of an event, so Go can drive a port that a realm
+// received: PortOf(onConnectEvent).Post(ctx, "reply").
+func PortOf(e Event) *Port {
+	return &Port{Realm: e.Realm, Handle: e.Port}
+}
+
 // SenderField returns the JSON at a dotted path of the event's port.sender,
 // such as "tab.id" or "frameId", and whether it is there.
 func (e Event) SenderField(path string) (json.RawMessage, bool) {
@@ -161,6 +167,31 @@ func (t *Trace) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.events)
+}
+
+// Find returns the first event that q matches, and whether there is one.
+func (t *Trace) Find(q *EventQuery) (Event, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.events {
+		if q.Match(e) {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
+// Count returns how many events q matches.
+func (t *Trace) Count(q *EventQuery) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, e := range t.events {
+		if q.Match(e) {
+			n++
+		}
+	}
+	return n
 }
 
 // String prints the whole trace, one event per line.

@@ -55,35 +55,6 @@ func rxWorkerOf(ctx context.Context, b *Browser, id string) *Realm {
 	return must(must(b.Extension(id)).Worker(ctx))
 }
 
-// rxEvent returns the first event of the trace that q matches, once there is one.
-func rxEvent(b *Browser, q *EventQuery) Event {
-	GinkgoHelper()
-	Eventually(b.Trace()).Should(HaveEvent(q))
-	for _, e := range b.Trace().Events() {
-		if q.Match(e) {
-			return e
-		}
-	}
-	panic("unreachable: the trace lost an event")
-}
-
-// rxSender returns the sender of the first event that q matches, as a map.
-func rxSender(b *Browser, q *EventQuery) map[string]any {
-	GinkgoHelper()
-	var sender map[string]any
-	Expect(json.Unmarshal(rxEvent(b, q).Sender, &sender)).To(Succeed())
-	return sender
-}
-
-// rxThrown returns the "Name: message" text of the exception that Go-driven
-// code threw in a realm.
-func rxThrown(err error) string {
-	GinkgoHelper()
-	var js *JSError
-	Expect(errors.As(err, &js)).To(BeTrue(), "want an exception thrown in the realm, got %v", err)
-	return js.Text
-}
-
 // rxTypeofRuntime returns typeof chrome.runtime in the main world of the tab's
 // page. Web pages always have a chrome object (loadTimes, csi, app).
 func rxTypeofRuntime(ctx context.Context, t *Tab) string {
@@ -179,8 +150,8 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		must(unlistedWorker.Connect(ctx, w.ext.ID, map[string]any{"name": "unlisted"}))
 		must(unlistedWorker.Connect(ctx, strings.Repeat("c", 32), map[string]any{"name": "not-installed"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnectExternal().In(w.worker).Named("listed").WithSender("id", listed.ID)))
-		refused := rxEvent(w.b, OnDisconnect().In(unlistedWorker).Named("unlisted"))
-		missing := rxEvent(w.b, OnDisconnect().In(unlistedWorker).Named("not-installed"))
+		refused := eventOf(w.b, OnDisconnect().In(unlistedWorker).Named("unlisted"))
+		missing := eventOf(w.b, OnDisconnect().In(unlistedWorker).Named("not-installed"))
 		Expect(refused.LastError).To(Equal(noReceiver))
 		Expect(refused.LastError).To(Equal(missing.LastError), "a refusal must not tell that the extension exists")
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnConnectExternal().Named("unlisted")))
@@ -267,7 +238,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 			// Not the "must specify an Extension ID" error of RX-07: the ID
 			// is checked for its form first.
 			_, err := web.page.Connect(ctx, id, map[string]any{"name": "bad-id"})
-			Expect(rxThrown(err)).To(Equal(rxInvocation + "Invalid extension id: '" + id + "'"))
+			Expect(thrownText(err)).To(Equal(rxInvocation + "Invalid extension id: '" + id + "'"))
 			Eventually(web.b.Trace()).Should(HaveEvent(Threw().In(web.page).WithError(rxInvocation + "Invalid extension id: '" + id + "'")))
 			Expect(web.b.Trace()).NotTo(HaveEvent(Connected()))
 		},
@@ -342,7 +313,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 			web := rxOpenWeb(ctx, target)
 			Expect(rxWorkerOf(ctx, web.b, target.ID).ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 			_, err := web.page.ConnectJS(ctx, args)
-			Expect(rxThrown(err)).To(Equal(rxInvocation + rxWebPageNeedsID))
+			Expect(thrownText(err)).To(Equal(rxInvocation + rxWebPageNeedsID))
 			Consistently(web.b.Trace()).ShouldNot(HaveEvent(OnConnectExternal()))
 		},
 		Entry("connect()", ``),
@@ -380,7 +351,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		Expect(worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 		pagePort := must(web.page.Connect(ctx, target.ID, map[string]any{"name": "from-page"}))
 		Expect(pagePort.Post(ctx, "ping")).To(Succeed())
-		opened := rxEvent(web.b, OnConnectExternal().In(worker).Named("from-page"))
+		opened := eventOf(web.b, OnConnectExternal().In(worker).Named("from-page"))
 		Eventually(web.b.Trace()).Should(HaveEvent(Received().In(worker).Named("from-page").WithMessage("ping")))
 		workerPort := &Port{Realm: worker, Handle: opened.Port}
 		Expect(workerPort.Post(ctx, "pong")).To(Succeed())
@@ -406,7 +377,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		worker := rxWorkerOf(ctx, web.b, target.ID)
 		Expect(worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 		must(web.page.Connect(ctx, target.ID, map[string]any{"name": "web-sender"}))
-		sender := rxSender(web.b, OnConnectExternal().In(worker).Named("web-sender"))
+		sender := senderOf(web.b, OnConnectExternal().In(worker).Named("web-sender"))
 		keys := []string{}
 		for k := range sender {
 			keys = append(keys, k)

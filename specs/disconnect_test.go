@@ -1,8 +1,6 @@
 package specs_test
 
 import (
-	"errors"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -12,36 +10,6 @@ import (
 // rdDisconnected is what postMessage throws on a disconnected Port, as the
 // probe writes an exception: "Name: message".
 const rdDisconnected = "Error: Attempting to use a disconnected port object"
-
-// rdThrown returns the text of the JavaScript exception in err.
-func rdThrown(err error) string {
-	GinkgoHelper()
-	var js *JSError
-	Expect(errors.As(err, &js)).To(BeTrue(), "want a JavaScript exception, got %v", err)
-	return js.Text
-}
-
-// rdReceiver waits for the onConnect event that q names and returns the Port
-// that the receiving realm got, so Go can drive it.
-func rdReceiver(ctx SpecContext, b *Browser, q *EventQuery) *Port {
-	GinkgoHelper()
-	e := must(b.Trace().Wait(ctx, q))
-	return &Port{Realm: e.Realm, Handle: e.Port}
-}
-
-// rdCount returns a function that counts the trace's events that q matches,
-// for Eventually and Consistently.
-func rdCount(b *Browser, q *EventQuery) func() int {
-	return func() int {
-		n := 0
-		for _, e := range b.Trace().Events() {
-			if q.Match(e) {
-				n++
-			}
-		}
-		return n
-	}
-}
 
 // Disconnect, onDisconnect and lastError (catalog section E), and who counts
 // as a receiver of a runtime.connect (RC-07, RC-08).
@@ -60,7 +28,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		w := openWorld(ctx, blank("rd-receiver-disconnects"))
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "bye"}))
-		received := rdReceiver(ctx, w.b, OnConnect().In(w.worker).Named("bye"))
+		received := receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("bye"))
 		Expect(received.Disconnect(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnDisconnect().In(w.worker)))
@@ -72,13 +40,13 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		Expect(page.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "two"}))
-		inPage := rdReceiver(ctx, w.b, OnConnect().In(page).Named("two"))
-		inWorker := rdReceiver(ctx, w.b, OnConnect().In(w.worker).Named("two"))
+		inPage := receivedPort(ctx, w.b, OnConnect().In(page).Named("two"))
+		inWorker := receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("two"))
 		// Unlike a receiver that unloads (RD-12), an explicit disconnect()
 		// closes the channel: the opener is told, the worker is not.
 		Expect(inPage.Disconnect(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
-		Expect(rdThrown(port.Post(ctx, "after"))).To(Equal(rdDisconnected))
+		Expect(thrownText(port.Post(ctx, "after"))).To(Equal(rdDisconnected))
 		// The worker's Port still looks open, but nothing it posts arrives.
 		Expect(inWorker.Post(ctx, "into the void")).To(Succeed())
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnDisconnect().In(w.worker)))
@@ -91,7 +59,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "closed"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("closed")))
 		Expect(port.Disconnect(ctx)).To(Succeed())
-		Expect(rdThrown(port.Post(ctx, "late"))).To(Equal(rdDisconnected))
+		Expect(thrownText(port.Post(ctx, "late"))).To(Equal(rdDisconnected))
 		Expect(w.b.Trace()).To(HaveEvent(Threw().OnPort(port).WithError(rdDisconnected)))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Received()))
 	})
@@ -100,9 +68,9 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		w := openWorld(ctx, blank("rd-post-after-other"))
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "closed"}))
-		Expect(rdReceiver(ctx, w.b, OnConnect().In(w.worker).Named("closed")).Disconnect(ctx)).To(Succeed())
+		Expect(receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("closed")).Disconnect(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port)))
-		Expect(rdThrown(port.Post(ctx, "late"))).To(Equal(rdDisconnected))
+		Expect(thrownText(port.Post(ctx, "late"))).To(Equal(rdDisconnected))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Received()))
 	})
 
@@ -132,7 +100,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 			self.rdPort = chrome.runtime.connect({name: "once"});
 			self.rdPort.onDisconnect.addListener(() => { self.rdCalls++; });
 		})()`))
-		Expect(rdReceiver(ctx, w.b, OnConnect().In(w.worker).Named("once")).Disconnect(ctx)).To(Succeed())
+		Expect(receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("once")).Disconnect(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.cs).Named("once")))
 		// A local disconnect() afterwards neither throws nor fires it again,
 		// and the Port's events no longer take listeners.
@@ -148,7 +116,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 			};
 		})()`))
 		Expect(invalidated).To(Equal(map[string]bool{"onDisconnect": false, "onMessage": false, "anyOnDisconnect": false}))
-		Consistently(rdCount(w.b, OnDisconnect().In(w.cs).Named("once"))).Should(Equal(1))
+		Consistently(countOf(w.b, OnDisconnect().In(w.cs).Named("once"))).Should(Equal(1))
 		Expect(must(EvalAs[int](ctx, w.cs, `self.rdCalls`))).To(Equal(1))
 		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
 	})
@@ -157,7 +125,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		w := openWorld(ctx, blank("rd-clean-disconnect"))
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "clean"}))
-		Expect(rdReceiver(ctx, w.b, OnConnect().In(w.worker).Named("clean")).Disconnect(ctx)).To(Succeed())
+		Expect(receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("clean")).Disconnect(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port)))
 		Expect(w.b.Trace()).To(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
 	})
@@ -256,9 +224,13 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		w := openWorld(ctx, blank("rd-connect-disconnect"))
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		must(w.cs.Eval(ctx, `chrome.runtime.connect({name: "brief"}).disconnect()`))
+		// The caller's disconnect and the worker's onConnect race; each
+		// side's own events are in order.
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
 			Connected().In(w.cs).Named("brief"),
 			Disconnected().In(w.cs).Named("brief"),
+		))
+		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(w.worker).Named("brief"),
 			OnDisconnect().In(w.worker).Named("brief").WithoutLastError(),
 		))
@@ -335,8 +307,8 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		Expect(page.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		port := must(opener.Connect(ctx, map[string]any{"name": "fan"}))
-		inPage := rdReceiver(ctx, w.b, OnConnect().In(page).Named("fan"))
-		inWorker := rdReceiver(ctx, w.b, OnConnect().In(w.worker).Named("fan"))
+		inPage := receivedPort(ctx, w.b, OnConnect().In(page).Named("fan"))
+		inWorker := receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("fan"))
 
 		Expect(port.Post(ctx, "to all")).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(inPage).WithMessage("to all")))

@@ -2,6 +2,7 @@ package specs_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -150,4 +151,45 @@ func openWorld(ctx SpecContext, e ext, others ...built) world {
 	w.tab = must(b.OpenTab(ctx, b.Pages().URL("/")))
 	w.cs = must(w.ext.ContentScript(ctx, w.tab))
 	return w
+}
+
+// thrownText returns the "Name: message" text of the exception that Go-driven
+// code threw in a realm, failing the spec when err is not a *JSError.
+func thrownText(err error) string {
+	GinkgoHelper()
+	var js *harness.JSError
+	Expect(errors.As(err, &js)).To(BeTrue(), "want an exception thrown in the realm, got %v", err)
+	return js.Text
+}
+
+// eventOf waits until the trace has an event that q matches and returns the
+// first such event.
+func eventOf(b *harness.Browser, q *harness.EventQuery) harness.Event {
+	GinkgoHelper()
+	Eventually(b.Trace()).Should(harness.HaveEvent(q))
+	e, _ := b.Trace().Find(q)
+	return e
+}
+
+// senderOf waits for the first event that q matches and returns its
+// port.sender decoded from JSON (numbers are float64).
+func senderOf(b *harness.Browser, q *harness.EventQuery) map[string]any {
+	GinkgoHelper()
+	e := eventOf(b, q)
+	var s map[string]any
+	Expect(json.Unmarshal(e.Sender, &s)).To(Succeed(), "the sender of %s", e)
+	return s
+}
+
+// receivedPort waits for the onConnect event that q names and returns the
+// port the receiving realm got, so Go can drive it.
+func receivedPort(ctx SpecContext, b *harness.Browser, q *harness.EventQuery) *harness.Port {
+	GinkgoHelper()
+	return harness.PortOf(must(b.Trace().Wait(ctx, q)))
+}
+
+// countOf returns a function that counts the trace's events that q matches,
+// for Eventually and Consistently.
+func countOf(b *harness.Browser, q *harness.EventQuery) func() int {
+	return func() int { return b.Trace().Count(q) }
 }

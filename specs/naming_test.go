@@ -1,7 +1,6 @@
 package specs_test
 
 import (
-	"errors"
 	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,15 +12,6 @@ import (
 // nameInvocationPrefix is the start of every schema error that runtime.connect
 // throws (catalog INVOCATION).
 const nameInvocationPrefix = "TypeError: Error in invocation of runtime.connect(optional string extensionId, optional object connectInfo): "
-
-// thrownText returns the "Name: message" text of the exception that Go-driven
-// code threw in a realm, failing the spec when err is not a *JSError.
-func thrownText(err error) string {
-	GinkgoHelper()
-	var js *JSError
-	Expect(errors.As(err, &js)).To(BeTrue(), "want an exception thrown in the realm, got %v", err)
-	return js.Text
-}
 
 // csTabID returns the tabs.Tab ID of the tab that w's content script runs in,
 // as the worker sees it: the worker listens, the content script connects with

@@ -1,7 +1,6 @@
 package specs_test
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -12,23 +11,6 @@ import (
 
 	. "github.com/portprobe/portprobe/harness"
 )
-
-// senderOf waits until the trace has an event that q matches and returns the
-// port.sender of the first such event, decoded from JSON (numbers are
-// float64).
-func senderOf(b *Browser, q *EventQuery) map[string]any {
-	GinkgoHelper()
-	Eventually(b.Trace()).Should(HaveEvent(q))
-	for _, e := range b.Trace().Events() {
-		if q.Match(e) {
-			var s map[string]any
-			Expect(json.Unmarshal(e.Sender, &s)).To(Succeed(), "the sender of %s", e)
-			return s
-		}
-	}
-	Fail("the event matched and then vanished from the trace: " + q.String())
-	return nil
-}
 
 // documentIDFormat matches a sender.documentId.
 var documentIDFormat = MatchRegexp(`^[0-9A-F]{32}$`)

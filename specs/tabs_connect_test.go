@@ -120,7 +120,7 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 				))
 			}
 			// Each frame gets a Port of its own.
-			Expect(rdCount(w.b, OnConnect().Named("all"))()).To(Equal(3))
+			Expect(countOf(w.b, OnConnect().Named("all"))()).To(Equal(3))
 		},
 		Entry("connectInfo {name}", `{name: "all"}`),
 		Entry("frameId: undefined", `{name: "all", frameId: undefined}`),
@@ -232,7 +232,7 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 		func(ctx SpecContext, args string, want string) {
 			w := openWorld(ctx, rtExt("rt-ranges"))
 			_, err := w.worker.Eval(ctx, `chrome.tabs.connect(`+args+`), "returned"`)
-			Expect(rdThrown(err)).To(Equal(want))
+			Expect(thrownText(err)).To(Equal(want))
 			Expect(w.b.Trace()).To(HaveEvent(Threw().In(w.worker).WithError(want)))
 			Expect(w.b.Trace()).NotTo(HaveEvent(Connected()))
 		},
