@@ -21,6 +21,12 @@ func HaveEvent(q *EventQuery) types.GomegaMatcher {
 // HaveEventsInOrder succeeds when the trace has, for each query in turn, a
 // matching event after the event that matched the query before it. Other
 // events may come between them.
+//
+// Order steps of different realms only where one causes the other (connect
+// before onConnect, post before its message, disconnect before onDisconnect,
+// a message before the reply it triggers). Events of two realms that merely
+// happen near each other race in Chrome: a content script's post right after
+// connect can come before or after the worker's onConnect.
 func HaveEventsInOrder(queries ...*EventQuery) types.GomegaMatcher {
 	if len(queries) == 0 {
 		panic("harness: HaveEventsInOrder needs at least one query")
