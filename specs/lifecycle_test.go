@@ -14,9 +14,11 @@ const topLevelEcho = `chrome.runtime.onConnect.addListener((port) => {
 });
 `
 
+// Each lifecycle spec has a browser of its own: its faults (stopped workers,
+// crashed renderers, disabled extensions) change the browser for what follows.
 var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	It("disconnects the worker's ports without lastError when the worker is stopped, and a new connect wakes it", Label("RL-03", "RC-10"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-stop").withFile("worker.js", topLevelEcho))
+		w := openWorld(ctx, blank("lifecycle-stop").withFile("worker.js", topLevelEcho).alone())
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "before-stop"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("before-stop")))
 
@@ -36,7 +38,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("closes the worker's port without lastError when the opener's tab closes", Label("RL-06"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-close-tab").withFile("worker.js", topLevelEcho))
+		w := openWorld(ctx, blank("lifecycle-close-tab").withFile("worker.js", topLevelEcho).alone())
 		must(w.cs.Connect(ctx, map[string]any{"name": "doomed"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("doomed")))
 		Expect(w.tab.Close(ctx)).To(Succeed())
@@ -44,7 +46,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("closes the worker's port without lastError when the opener's frame navigates to a new document", Label("RL-07"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-navigate").withFile("worker.js", topLevelEcho))
+		w := openWorld(ctx, blank("lifecycle-navigate").withFile("worker.js", topLevelEcho).alone())
 		must(w.cs.Connect(ctx, map[string]any{"name": "navigating"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("navigating")))
 		// A page with an unload handler never enters the back/forward cache.
@@ -54,20 +56,8 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("navigating").WithoutLastError()))
 	})
 
-	It("closes the channel with the bfcache lastError when the opener's page enters the back/forward cache", Label("RL-09"), func(ctx SpecContext) {
-		// In a browser that ran other specs before, Chrome 156 here did not
-		// put the page in the back/forward cache (and said nothing of why),
-		// so this spec has a browser of its own.
-		w := openWorld(ctx, blank("lifecycle-bfcache").withFile("worker.js", topLevelEcho).alone())
-		must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
-		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
-		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("cached").WithLastError(
-			"The page keeping the extension port is moved into back/forward cache, so the message channel is closed.")))
-	})
-
 	It("disconnects the extension side when the opener's renderer crashes", Label("RL-12"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-crash").withFile("worker.js", topLevelEcho))
+		w := openWorld(ctx, blank("lifecycle-crash").withFile("worker.js", topLevelEcho).alone())
 		must(w.cs.Connect(ctx, map[string]any{"name": "crashing"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("crashing")))
 		Expect(w.tab.Crash(ctx)).To(Succeed())
@@ -76,7 +66,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("closes the other end without lastError when an extension page closes", Label("RL-15"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-close-page").withFile("worker.js", topLevelEcho))
+		w := openWorld(ctx, blank("lifecycle-close-page").withFile("worker.js", topLevelEcho).alone())
 		pageTab, page := must2(w.ext.OpenPage(ctx, "page.html"))
 		must(page.Connect(ctx, map[string]any{"name": "from-page"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("from-page")))
@@ -90,7 +80,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// gone from the content script's world altogether.
 	DescribeTable("orphans the content scripts of an extension that is reloaded, disabled or uninstalled", Label("RL-13", "differs"),
 		func(ctx SpecContext, fault func(SpecContext, *Extension) error, runtimeType string) {
-			w := openWorld(ctx, blank("lifecycle-orphan").withFile("worker.js", topLevelEcho))
+			w := openWorld(ctx, blank("lifecycle-orphan").withFile("worker.js", topLevelEcho).alone())
 			port := must(w.cs.Connect(ctx, map[string]any{"name": "orphan"}))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("orphan")))
 

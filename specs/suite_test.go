@@ -57,7 +57,7 @@ func fixture(name string) string {
 // calls launch (see there). PORTPROBE_FRESH_BROWSER=1 gives each spec its own.
 var shared *harness.Browser
 
-func freshBrowsers() bool { return os.Getenv("PORTPROBE_SHARED") != "1" }
+func freshBrowsers() bool { return os.Getenv("PORTPROBE_FRESH_BROWSER") == "1" }
 
 func harnessLogf(format string, args ...any) {
 	GinkgoWriter.Printf("portprobe: "+format+"\n", args...)
