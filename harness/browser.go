@@ -67,6 +67,7 @@ type Browser struct {
 	realms     []*Realm
 	changed    chan struct{} // closed and replaced when realms change
 	nextTab    int
+	pool       []*Tab  // recycled tabs, see Tab.Recycle
 	sw         swState // the ServiceWorker domain, enabled on first use
 
 	managerMu  sync.Mutex
@@ -256,15 +257,20 @@ func (b *Browser) traceFor(r *Realm) *Trace {
 	return t
 }
 
-// Tabs returns the tabs the harness opened that are not closed.
+// Tabs returns the tabs the harness opened that are open and in use (not
+// closed, not recycled).
 func (b *Browser) Tabs() []*Tab {
 	b.mu.Lock()
 	tabs := slices.Clone(b.tabs)
+	pooled := map[*Tab]bool{}
+	for _, t := range b.pool {
+		pooled[t] = true
+	}
 	b.mu.Unlock()
 	return slices.DeleteFunc(tabs, func(t *Tab) bool {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		return t.closed
+		return t.closed || pooled[t]
 	})
 }
 

@@ -67,7 +67,9 @@ func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 		probed:   map[runtime.ExecutionContextID]*Realm{},
 		frames:   map[cdp.FrameID]string{},
 	}
-	if err := t.open(ctx); err != nil {
+	if pooled := b.takePooledTab(); pooled != nil {
+		t = pooled
+	} else if err := t.open(ctx); err != nil {
 		return nil, fmt.Errorf("opening a tab: %w", err)
 	}
 	if url != "" {
@@ -226,6 +228,39 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 		return nil, fmt.Errorf("%s: probing the web page: %w", t, err)
 	}
 	return r, nil
+}
+
+// Recycle empties the tab (it navigates to about:blank, so its realms are
+// gone) and keeps it for the next OpenTab, which then costs a navigation
+// instead of a new tab. A suite that reuses one browser recycles each spec's
+// tabs. A tab that cannot be emptied is closed.
+func (t *Tab) Recycle(ctx context.Context) error {
+	if err := t.Navigate(ctx, "about:blank"); err != nil {
+		t.Close(ctx)
+		return fmt.Errorf("recycling %s: %w", t, err)
+	}
+	t.markAllGone()
+	t.b.mu.Lock()
+	t.b.pool = append(t.b.pool, t)
+	t.b.mu.Unlock()
+	return nil
+}
+
+// takePooledTab returns a recycled tab that is still open, or nil.
+func (b *Browser) takePooledTab() *Tab {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.pool) > 0 {
+		t := b.pool[len(b.pool)-1]
+		b.pool = b.pool[:len(b.pool)-1]
+		t.mu.Lock()
+		closed := t.closed
+		t.mu.Unlock()
+		if !closed {
+			return t
+		}
+	}
+	return nil
 }
 
 // Close closes the tab. Its realms are gone afterwards.

@@ -68,9 +68,9 @@ func harnessLogf(format string, args ...any) {
 // The browser is the process's shared one: a launch costs about a second, a
 // load a few milliseconds. The spec is isolated from the ones before it: its
 // trace starts empty and takes only the events of extensions loaded during
-// the spec (and of web pages), and when the spec ends the harness closes the
-// tabs it opened and uninstalls the extensions it loaded, which ends their
-// workers and state. A spec that needs a browser of its own (other flags, a
+// the spec (and of web pages), and when the spec ends the harness empties the
+// tabs it opened (about:blank, kept for the next spec) and uninstalls the
+// extensions it loaded, which ends their workers and state. A spec that needs a browser of its own (other flags, a
 // failing launch) calls harness.Launch itself.
 func launch(ctx context.Context, dirs ...string) *harness.Browser {
 	GinkgoHelper()
@@ -91,7 +91,7 @@ func launch(ctx context.Context, dirs ...string) *harness.Browser {
 	DeferCleanup(func(ctx SpecContext) {
 		for _, t := range b.Tabs() {
 			if !slices.Contains(tabsBefore, t) {
-				t.Close(ctx) // an uninstall may have closed it already
+				t.Recycle(ctx) // the next spec's OpenTab reuses it
 			}
 		}
 		for _, e := range b.Extensions() {
