@@ -209,7 +209,24 @@ func (e *Extension) Uninstall(ctx context.Context) error {
 	e.b.extensions = slices.DeleteFunc(e.b.extensions, func(x *Extension) bool { return x == e })
 	e.b.notifyLocked()
 	e.b.mu.Unlock()
+	e.workerGone()
 	return nil
+}
+
+// workerGone marks the extension's worker realms gone: after an uninstall or a
+// disable Chrome ends the worker, but reports it late or not at all.
+func (e *Extension) workerGone() {
+	e.b.mu.Lock()
+	var gone []*Realm
+	for _, r := range e.b.realms {
+		if r.Kind == WorkerRealm && r.ExtensionID == e.ID {
+			gone = append(gone, r)
+		}
+	}
+	e.b.mu.Unlock()
+	for _, r := range gone {
+		r.markGone()
+	}
 }
 
 // Disable turns the extension off as a user would on chrome://extensions,
@@ -230,6 +247,9 @@ func (e *Extension) setEnabled(ctx context.Context, on bool) error {
 	}
 	if _, err := m.Eval(ctx, fmt.Sprintf("chrome.management.setEnabled(%q, %v)", e.ID, on)); err != nil {
 		return fmt.Errorf("setting %s enabled=%v: %w", e, on, err)
+	}
+	if !on {
+		e.workerGone()
 	}
 	return nil
 }

@@ -44,10 +44,13 @@ func (b *Browser) workerStatus(v *serviceworker.Version) {
 		b.mu.Unlock()
 		return
 	}
+	// Chrome reports a new worker as stopped, then starting, before the
+	// harness probed it the first time: only a stop after a probed run makes
+	// the next start a restart.
 	restart := false
 	switch v.RunningStatus {
 	case serviceworker.VersionRunningStatusStopping, serviceworker.VersionRunningStatusStopped:
-		ws.stopped = true
+		ws.stopped = ws.realm.Load() != nil
 	case serviceworker.VersionRunningStatusStarting:
 		restart = ws.stopped
 		ws.stopped = false
@@ -89,6 +92,15 @@ func (b *Browser) watchWorkers(ctx context.Context) error {
 			b.mu.Unlock()
 			if !seen {
 				go b.attachWorker(ev)
+			}
+		case *target.EventTargetDestroyed:
+			b.mu.Lock()
+			ws := b.workerSessions[ev.TargetID]
+			b.mu.Unlock()
+			if ws != nil {
+				if r := ws.realm.Load(); r != nil {
+					r.markGone()
+				}
 			}
 		case *target.EventDetachedFromTarget:
 			// When Chrome's own session with a worker ends (the worker

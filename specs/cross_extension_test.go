@@ -231,7 +231,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 	})
 
 	DescribeTable("with a malformed ID, throws at once in a web page as in an extension",
-		Label("RX-09"),
+		Label("RE-02"),
 		func(ctx SpecContext, id string) {
 			target := rxWorkerOnly("rx09-target", map[string]any{"externally_connectable": map[string]any{"matches": []string{"http://127.0.0.1/*"}}})
 			web := rxOpenWeb(ctx, target)
@@ -249,7 +249,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		Entry("a valid ID with a leading space", " "+strings.Repeat("c", 32)),
 	)
 
-	It("matches IDs case-sensitively: the upper-case form of an installed ID passes the check but reaches nothing", Label("RX-09"), func(ctx SpecContext) {
+	It("matches IDs case-sensitively: the upper-case form of an installed ID passes the check but reaches nothing", Label("RE-02"), func(ctx SpecContext) {
 		caller := rxCaller("rx09-caller")
 		w := openWorld(ctx, blank("rx09-target"), caller)
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
