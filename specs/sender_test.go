@@ -288,23 +288,11 @@ var _ = Describe("port.sender", Label("sender"), func() {
 	})
 })
 
-// senderOtherExtension is a second extension, with a known ID, that has a worker and
-// a content script on the local page server and no messaging code.
+// senderOtherExtension is a second extension, with a known ID, that has a
+// worker and a content script on the local page server and no messaging code.
 func senderOtherExtension() built {
 	GinkgoHelper()
-	return ext{
-		Name:  "other",
-		Keyed: true,
-		Manifest: map[string]any{
-			"background": map[string]any{"service_worker": "worker.js"},
-			"content_scripts": []any{map[string]any{
-				"matches": []string{"http://127.0.0.1/*"},
-				"js":      []string{"cs.js"},
-			}},
-		},
-		Files: map[string]string{
-			"worker.js": "void 'other worker';\n",
-			"cs.js":     "void 'other content script';\n",
-		},
-	}.build()
+	other := blank("other")
+	other.Keyed = true
+	return other.build()
 }
