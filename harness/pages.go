@@ -46,7 +46,9 @@ func (ps *PageServer) serve(w http.ResponseWriter, r *http.Request) {
 		html = DefaultPage
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	// no-cache, not no-store: a no-store page is kept out of the
+	// back/forward cache, or let in only sometimes.
+	w.Header().Set("Cache-Control", "no-cache")
 	fmt.Fprint(w, html)
 }
 

@@ -56,6 +56,15 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("navigating").WithoutLastError()))
 	})
 
+	It("closes the channel with the bfcache lastError when the opener's page enters the back/forward cache", Label("RL-09"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-bfcache").withFile("worker.js", topLevelEcho).alone())
+		must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
+		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("cached").WithLastError(
+			"The page keeping the extension port is moved into back/forward cache, so the message channel is closed.")))
+	})
+
 	It("disconnects the extension side when the opener's renderer crashes", Label("RL-12"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("lifecycle-crash").withFile("worker.js", topLevelEcho).alone())
 		must(w.cs.Connect(ctx, map[string]any{"name": "crashing"}))
