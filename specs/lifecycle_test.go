@@ -109,4 +109,39 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Entry("disabled", func(ctx SpecContext, e *Extension) error { return e.Disable(ctx) }, "undefined"),
 		Entry("uninstalled", func(ctx SpecContext, e *Extension) error { return e.Uninstall(ctx) }, "object"),
 	)
+
+	It("closes the ports the worker opened when the worker stops", Label("RL-04"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-worker-opener").withFile("worker.js", topLevelEcho).alone())
+		Expect(w.cs.ListenConnect(ctx, KindOnConnect)).To(Succeed())
+		// The content script tells the worker its tab; the worker connects back.
+		must(w.cs.Connect(ctx, map[string]any{"name": "hello"}))
+		tabID := senderOf(w.b, OnConnect().In(w.worker).Named("hello"))["tab"].(map[string]any)["id"]
+		must(w.worker.ConnectTab(ctx, int(tabID.(float64)), map[string]any{"name": "from-worker"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.cs).Named("from-worker")))
+
+		Expect(w.ext.StopWorker(ctx)).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.cs).Named("from-worker")))
+	})
+
+	DescribeTable("closes a cross-extension port when the target extension goes away, and later connects find no receiver", Label("RL-14"),
+		func(ctx SpecContext, fault func(SpecContext, *Extension) error) {
+			target := ext{Name: "lifecycle-target", Keyed: true,
+				Manifest: map[string]any{"background": map[string]any{"service_worker": "worker.js"}},
+				Files: map[string]string{"worker.js": "chrome.runtime.onConnectExternal.addListener((port) => {});\n"},
+			}.build()
+			w := openWorld(ctx, blank("lifecycle-caller").alone(), target)
+			port := must(w.worker.Connect(ctx, target.ID, map[string]any{"name": "external"}))
+			targetExt := must(w.b.Extension(target.ID))
+			targetWorker := must(targetExt.Worker(ctx))
+			Eventually(w.b.Trace()).Should(HaveEvent(OnConnectExternal().In(targetWorker).Named("external")))
+
+			Expect(fault(ctx, targetExt)).To(Succeed())
+			// Catalog (inferred): no lastError expected on the open port.
+			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
+			again := must(w.worker.Connect(ctx, target.ID, map[string]any{"name": "again"}))
+			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(again).WithLastError(noReceiver)))
+		},
+		Entry("disabled", func(ctx SpecContext, e *Extension) error { return e.Disable(ctx) }),
+		Entry("uninstalled", func(ctx SpecContext, e *Extension) error { return e.Uninstall(ctx) }),
+	)
 })
