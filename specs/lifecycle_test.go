@@ -127,7 +127,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		func(ctx SpecContext, fault func(SpecContext, *Extension) error) {
 			target := ext{Name: "lifecycle-target", Keyed: true,
 				Manifest: map[string]any{"background": map[string]any{"service_worker": "worker.js"}},
-				Files: map[string]string{"worker.js": "chrome.runtime.onConnectExternal.addListener((port) => {});\n"},
+				Files:    map[string]string{"worker.js": "chrome.runtime.onConnectExternal.addListener((port) => {});\n"},
 			}.build()
 			w := openWorld(ctx, blank("lifecycle-caller").alone(), target)
 			port := must(w.worker.Connect(ctx, target.ID, map[string]any{"name": "external"}))
