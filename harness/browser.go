@@ -390,29 +390,36 @@ func runBounded(ctx context.Context, timeout time.Duration, cdpCtx context.Conte
 // callBrowser runs one command on the browser and honors ctx's cancellation
 // and deadline.
 func callBrowser[P, R any](ctx context.Context, b *Browser, cmd cdp.Command[P, R], params P) (R, error) {
-	cctx, cancel := context.WithCancelCause(b.ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-	defer stop()
+	cctx, done := boundTo(ctx, b.ctx)
+	defer done()
 	res, err := chromedp.CallBrowser(cctx, cmd, params)
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%s: %w", cmd.Method, context.Cause(ctx))
-	}
-	return res, err
+	return res, callErr(ctx, cmd.Method, err)
 }
 
 // callIn runs one command on the target of the chromedp context cdpCtx and
 // honors ctx's cancellation and deadline.
 func callIn[P, R any](ctx, cdpCtx context.Context, cmd cdp.Command[P, R], params P) (R, error) {
-	cctx, cancel := context.WithCancelCause(cdpCtx)
-	defer cancel(nil)
-	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-	defer stop()
+	cctx, done := boundTo(ctx, cdpCtx)
+	defer done()
 	res, err := chromedp.Call(cctx, cmd, params)
+	return res, callErr(ctx, cmd.Method, err)
+}
+
+// boundTo returns a child of the long-lived chromedp context cdpCtx that also
+// ends when ctx ends, so one call honors the caller's deadline without ending
+// the tab or browser that cdpCtx holds.
+func boundTo(ctx, cdpCtx context.Context) (context.Context, func()) {
+	cctx, cancel := context.WithCancelCause(cdpCtx)
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	return cctx, func() { stop(); cancel(nil) }
+}
+
+// callErr names the command in the error of a call that ctx ended.
+func callErr(ctx context.Context, method string, err error) error {
 	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%s: %w", cmd.Method, context.Cause(ctx))
+		return fmt.Errorf("%s: %w", method, context.Cause(ctx))
 	}
-	return res, err
+	return err
 }
 
 func randomHex(n int) string {

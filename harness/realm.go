@@ -50,11 +50,10 @@ type Realm struct {
 	// installed.
 	URL string
 
-	b         *Browser
-	cdpCtx    context.Context // the chromedp context of the realm's target
-	contextID runtime.ExecutionContextID
-	uniqueID  string // empty for a worker: it has one context
-	api       runtime.RemoteObjectID
+	b        *Browser
+	cdpCtx   context.Context // the chromedp context of the realm's target
+	uniqueID string          // empty for a worker: it has one context
+	api      runtime.RemoteObjectID
 
 	goneOnce sync.Once
 	gone     chan struct{}

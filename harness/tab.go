@@ -285,9 +285,7 @@ func (t *Tab) Close(ctx context.Context) error {
 
 // boundTo returns a child of the tab's chromedp context that ends with ctx.
 func (t *Tab) boundTo(ctx context.Context) (context.Context, context.CancelFunc) {
-	cctx, cancel := context.WithCancelCause(t.ctx)
-	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-	return cctx, func() { stop(); cancel(nil) }
+	return boundTo(ctx, t.ctx)
 }
 
 func (t *Tab) callErr(ctx context.Context, err error) error {
@@ -503,7 +501,6 @@ func (t *Tab) realmFor(desc *runtime.ExecutionContextDescription) (*Realm, error
 	r.Tab = t
 	r.FrameID = aux.FrameID
 	r.cdpCtx = t.ctx
-	r.contextID = desc.ID
 	r.uniqueID = desc.UniqueID
 	r.URL = t.frameURL(aux.FrameID)
 	return r, nil
