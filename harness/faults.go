@@ -2,6 +2,8 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/extensions"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 )
@@ -180,6 +183,43 @@ func (t *Tab) history(ctx context.Context, delta int) error {
 	return nil
 }
 
+// SetHash changes the fragment of the tab's URL (location.hash), a
+// same-document navigation, and waits for Chrome to report it. The document,
+// its realms and their ports stay.
+func (t *Tab) SetHash(ctx context.Context, hash string) error {
+	return t.sameDocument(ctx, "location.hash = "+jsString(hash))
+}
+
+// PushState adds a history entry for url in the same document
+// (history.pushState), as single-page apps route, and waits for Chrome to
+// report the navigation. The document, its realms and their ports stay.
+func (t *Tab) PushState(ctx context.Context, url string) error {
+	return t.sameDocument(ctx, "history.pushState(null, '', "+jsString(url)+")")
+}
+
+// sameDocument runs a script in the page's main world that navigates within
+// the document, and waits for Page.navigatedWithinDocument of the main frame.
+func (t *Tab) sameDocument(ctx context.Context, script string) error {
+	ctx, cancel := t.b.bound(ctx)
+	defer cancel()
+	cctx, ccancel := t.boundTo(ctx)
+	defer ccancel()
+	main := cdp.FrameID(t.TargetID) // a tab's main frame has the tab's target ID
+	_, err := chromedp.Run(cctx, chromedp.WaitEvent(page.NavigatedWithinDocument, func(ev page.EventNavigatedWithinDocument) bool {
+		return ev.FrameID == main
+	}, chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tt, runtime.Evaluate, runtime.EvaluateParams{Expression: script})
+		if err == nil && res.ExceptionDetails != nil {
+			err = errors.New(exceptionText(res.ExceptionDetails))
+		}
+		return err
+	})))
+	if err != nil {
+		return fmt.Errorf("%s: navigating within the document (%s): %w", t, script, t.callErr(ctx, err))
+	}
+	return nil
+}
+
 // Reload reloads the extension from its folder, as the Reload button of
 // chrome://extensions does. Its worker restarts as a new realm; its content
 // scripts in open tabs stay, orphaned, and pages of it close.
@@ -294,4 +334,10 @@ func (b *Browser) manager(ctx context.Context) (*Realm, error) {
 		b.managerExt = ext
 	}
 	return b.managerExt.Worker(ctx)
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
 }

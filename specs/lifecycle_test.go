@@ -56,6 +56,23 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("navigating").WithoutLastError()))
 	})
 
+	// Not in the catalog: a same-document navigation (a fragment, a
+	// pushState route) keeps the document, so its realms and ports stay.
+	It("keeps the port open through same-document navigations (hash, pushState)", func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-same-document").withFile("worker.js", topLevelEcho))
+		port := must(w.cs.Connect(ctx, map[string]any{"name": "routing"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("routing")))
+
+		Expect(w.tab.SetHash(ctx, "#section-2")).To(Succeed())
+		Expect(w.tab.PushState(ctx, "/app/route?x=1")).To(Succeed())
+		Expect(must(EvalAs[string](ctx, w.cs, `location.pathname + location.search + location.hash`))).To(Equal("/app/route?x=1"))
+		Expect(w.cs.Gone()).To(BeFalse())
+
+		Expect(port.Post(ctx, "still here")).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage(map[string]any{"echo": "still here"})))
+		Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().Named("routing")))
+	})
+
 	It("closes the channel with the bfcache lastError when the opener's page enters the back/forward cache", Label("RL-09"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("lifecycle-bfcache").withFile("worker.js", topLevelEcho).alone())
 		must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
@@ -143,5 +160,36 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		},
 		Entry("disabled", func(ctx SpecContext, e *Extension) error { return e.Disable(ctx) }),
 		Entry("uninstalled", func(ctx SpecContext, e *Extension) error { return e.Uninstall(ctx) }),
+	)
+
+	// After a fault the harness keeps no stale realm: a call on the realm that
+	// went away fails at once with ErrRealmGone, naming the realm, instead of
+	// waiting for a context that will not answer.
+	DescribeTable("fails calls on a realm that a fault took away with ErrRealmGone",
+		func(ctx SpecContext, fault func(SpecContext, world) error, stale func(world) *Realm) {
+			w := openWorld(ctx, blank("lifecycle-stale").withFile("worker.js", topLevelEcho).alone())
+			must(w.cs.Connect(ctx, map[string]any{"name": "before"}))
+			Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("before")))
+
+			Expect(fault(ctx, w)).To(Succeed())
+			gone := stale(w)
+			Eventually(gone.Done()).Should(BeClosed(), "the realm %s goes away", gone)
+			_, err := gone.Connect(ctx, map[string]any{"name": "after"})
+			Expect(err).To(MatchError(ErrRealmGone))
+			Expect(err.Error()).To(ContainSubstring(gone.String()))
+			_, err = gone.Eval(ctx, `1`)
+			Expect(err).To(MatchError(ErrRealmGone))
+		},
+		Entry("a stopped worker", func(ctx SpecContext, w world) error { return w.ext.StopWorker(ctx) }, func(w world) *Realm { return w.worker }),
+		Entry("an uninstalled extension's worker", func(ctx SpecContext, w world) error { return w.ext.Uninstall(ctx) }, func(w world) *Realm { return w.worker }),
+		Entry("a closed tab's content script", func(ctx SpecContext, w world) error { return w.tab.Close(ctx) }, func(w world) *Realm { return w.cs }),
+		Entry("a navigated tab's content script", func(ctx SpecContext, w world) error {
+			// An unload handler keeps the page out of the back/forward cache.
+			if _, err := w.tab.Eval(ctx, `addEventListener("unload", () => {}), true`); err != nil {
+				return err
+			}
+			return w.tab.Navigate(ctx, w.b.Pages().URL("/next"))
+		}, func(w world) *Realm { return w.cs }),
+		Entry("a crashed tab's content script", func(ctx SpecContext, w world) error { return w.tab.Crash(ctx) }, func(w world) *Realm { return w.cs }),
 	)
 })
