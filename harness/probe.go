@@ -19,8 +19,7 @@ var probeSource string
 // probeExpression is the expression that installs the probe; its value is the
 // probe's control object.
 func (b *Browser) probeExpression() string {
-	name, _ := json.Marshal(b.bindingName)
-	return "(" + probeSource + ")(" + string(name) + ")"
+	return "(" + probeSource + ")(" + jsString(b.bindingName) + ")"
 }
 
 // addBindingParams adds the probe's binding to one execution context only.
