@@ -107,6 +107,11 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
 	}
+	for name := range opts.Flags {
+		if strings.HasPrefix(strings.TrimLeft(name, "-"), "remote-debugging-") {
+			return nil, fmt.Errorf("launching Chrome %q: flag %q: the harness talks to Chrome over a pipe only; a debugging port would let any local process drive the browser", path, name)
+		}
+	}
 	b := &Browser{
 		opts:        opts,
 		chromePath:  path,
@@ -188,16 +193,18 @@ func (b *Browser) Close() error {
 	if b.ctx != nil {
 		// A graceful close lets Chrome save nothing we need but ends its
 		// children cleanly; a Chrome that does not close in time is killed.
-		done := make(chan struct{})
-		go func() {
-			err = chromedp.Cancel(b.ctx)
-			close(done)
-		}()
+		done := make(chan error, 1)
+		go func() { done <- chromedp.Cancel(b.ctx) }()
 		select {
-		case <-done:
+		case err = <-done:
 		case <-time.After(b.opts.Timeout):
 			b.allocCancel()
-			<-done
+			// chromedp may still wait for a browser it never connected to.
+			select {
+			case err = <-done:
+			case <-time.After(b.opts.Timeout):
+				b.logf("closing Chrome: chromedp did not finish closing in %v; going on", b.opts.Timeout)
+			}
 		}
 		b.cancel()
 	}
