@@ -287,7 +287,7 @@ func (e *Extension) setEnabled(ctx context.Context, on bool) error {
 	if err != nil {
 		return fmt.Errorf("setting %s enabled=%v: %w", e, on, err)
 	}
-	if _, err := m.Eval(ctx, fmt.Sprintf("chrome.management.setEnabled(%q, %v)", e.ID, on)); err != nil {
+	if _, err := m.Eval(ctx, fmt.Sprintf("chrome.management.setEnabled(%s, %v)", jsString(e.ID), on)); err != nil {
 		return fmt.Errorf("setting %s enabled=%v: %w", e, on, err)
 	}
 	if !on {
