@@ -38,6 +38,15 @@ type Options struct {
 	Timeout time.Duration
 	// Flags are more Chrome command-line flags, as for chromedp.Flag.
 	Flags map[string]any
+	// IdleWorkers leaves extension service workers without a DevTools
+	// session, so Chrome stops them when idle exactly as it does for users.
+	// The harness's probe keeps a worker alive (its binding counts as
+	// DevTools activity), so by default a probed worker never idles out. With
+	// IdleWorkers the workers' own port events are not traced and
+	// Extension.Worker fails; Extension.WorkerHistory and
+	// Extension.WaitWorkerStatus follow their lifecycle, and content scripts
+	// and pages are probed as usual.
+	IdleWorkers bool
 	// Logf receives the harness's notes (the browser version, ignored
 	// targets). Nil means log.Printf with a "portprobe: " prefix.
 	Logf func(format string, args ...any)

@@ -150,6 +150,9 @@ func (e *Extension) Worker(ctx context.Context) (*Realm, error) {
 	if e.Manifest.Background == nil || e.Manifest.Background.ServiceWorker == "" {
 		return nil, fmt.Errorf("%s has no background service worker in its manifest", e)
 	}
+	if e.b.opts.IdleWorkers {
+		return nil, fmt.Errorf("the service worker of %s: the browser leaves workers unprobed (Options.IdleWorkers); follow it with WorkerHistory and WaitWorkerStatus", e)
+	}
 	return e.b.waitRealm(ctx, fmt.Sprintf("the service worker of %s", e), func(r *Realm) bool {
 		return r.Kind == WorkerRealm && r.ExtensionID == e.ID
 	})

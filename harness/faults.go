@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/extensions"
@@ -32,6 +33,9 @@ type swState struct {
 	versions map[string]*serviceworker.Version // by version ID
 	regs     map[serviceworker.RegistrationID]string
 	changed  chan struct{} // closed and replaced at each update
+
+	last    map[string]WorkerStatus   // by version ID
+	history map[string][]WorkerChange // by extension ID
 }
 
 func (s *swState) updated() <-chan struct{} {
@@ -46,13 +50,17 @@ func (b *Browser) serviceWorkers(ctx context.Context) (*swState, error) {
 		s.versions = map[string]*serviceworker.Version{}
 		s.regs = map[serviceworker.RegistrationID]string{}
 		s.changed = make(chan struct{})
+		s.last = map[string]WorkerStatus{}
+		s.history = map[string][]WorkerChange{}
 		if err := chromedp.Listen(b.ctx, func(ev any) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			switch ev := ev.(type) {
 			case *serviceworker.EventWorkerVersionUpdated:
+				now := time.Now()
 				for _, v := range ev.Versions {
 					s.versions[v.VersionID] = v
+					s.recordWorkerStatus(v, now)
 					b.workerStatus(v)
 				}
 			case *serviceworker.EventWorkerRegistrationUpdated:
@@ -84,9 +92,12 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 	b := e.b
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
-	old, err := e.Worker(ctx)
-	if err != nil {
-		return fmt.Errorf("stopping the worker of %s: %w", e, err)
+	var old *Realm
+	if !b.opts.IdleWorkers {
+		var err error
+		if old, err = e.Worker(ctx); err != nil {
+			return fmt.Errorf("stopping the worker of %s: %w", e, err)
+		}
 	}
 	s, err := b.serviceWorkers(ctx)
 	if err != nil {
@@ -114,6 +125,10 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 	}
 	if _, err := callIn(ctx, b.ctx, serviceworker.StopWorker, serviceworker.StopWorkerParams{VersionID: version}); err != nil {
 		return fmt.Errorf("stopping the worker of %s: %w", e, err)
+	}
+	if old == nil {
+		_, err := e.WaitWorkerStatus(ctx, WorkerStopped)
+		return err
 	}
 	select {
 	case <-old.Done():

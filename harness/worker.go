@@ -120,6 +120,10 @@ func (b *Browser) watchWorkers(ctx context.Context) error {
 	if _, err := b.serviceWorkers(ctx); err != nil {
 		return fmt.Errorf("watching service workers: %w", err)
 	}
+	if b.opts.IdleWorkers {
+		// Chrome's auto-attached session would keep every worker alive.
+		return nil
+	}
 	_, err := callBrowser(ctx, b, target.SetAutoAttach, target.SetAutoAttachParams{
 		AutoAttach:             true,
 		WaitForDebuggerOnStart: true,

@@ -1,0 +1,93 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chromedp/cdproto/serviceworker"
+)
+
+// WorkerStatus is the running status of an extension's service worker, as
+// Chrome's ServiceWorker domain reports it.
+type WorkerStatus string
+
+// The statuses a worker goes through: stopped, starting, running, stopping,
+// stopped again.
+const (
+	WorkerStopped  WorkerStatus = WorkerStatus(serviceworker.VersionRunningStatusStopped)
+	WorkerStarting WorkerStatus = WorkerStatus(serviceworker.VersionRunningStatusStarting)
+	WorkerRunning  WorkerStatus = WorkerStatus(serviceworker.VersionRunningStatusRunning)
+	WorkerStopping WorkerStatus = WorkerStatus(serviceworker.VersionRunningStatusStopping)
+)
+
+// WorkerChange is one change of a worker's running status, stamped when the
+// harness received it.
+type WorkerChange struct {
+	Status WorkerStatus
+	At     time.Time
+	// Version is the ServiceWorker domain's version ID: a reloaded or
+	// updated extension has a new one.
+	Version string
+}
+
+func (c WorkerChange) String() string {
+	return fmt.Sprintf("%s %s (version %s)", c.At.Format("15:04:05.000"), c.Status, c.Version)
+}
+
+// recordWorkerStatus notes v's status when it changed. s.mu is held.
+func (s *swState) recordWorkerStatus(v *serviceworker.Version, at time.Time) {
+	id := extensionIDOf(v.ScriptURL)
+	if id == "" {
+		return
+	}
+	status := WorkerStatus(v.RunningStatus)
+	if s.last[v.VersionID] == status {
+		return
+	}
+	s.last[v.VersionID] = status
+	s.history[id] = append(s.history[id], WorkerChange{Status: status, At: at, Version: v.VersionID})
+}
+
+// WorkerHistory returns the changes of the running status of the extension's
+// service worker since the browser started, oldest first. With
+// Options.IdleWorkers it shows Chrome stopping an idle worker and starting it
+// again for the next event.
+func (e *Extension) WorkerHistory() []WorkerChange {
+	s := &e.b.sw
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]WorkerChange(nil), s.history[e.ID]...)
+}
+
+// WaitWorkerStatus waits until the latest status of the extension's service
+// worker is status, and returns that change.
+func (e *Extension) WaitWorkerStatus(ctx context.Context, status WorkerStatus) (WorkerChange, error) {
+	ctx, cancel := e.b.bound(ctx)
+	defer cancel()
+	s, err := e.b.serviceWorkers(ctx)
+	if err != nil {
+		return WorkerChange{}, fmt.Errorf("waiting for the worker of %s to be %s: %w", e, status, err)
+	}
+	for {
+		updated := s.updated()
+		h := e.WorkerHistory()
+		if len(h) > 0 && h[len(h)-1].Status == status {
+			return h[len(h)-1], nil
+		}
+		select {
+		case <-updated:
+		case <-ctx.Done():
+			var lines []string
+			for _, c := range h {
+				lines = append(lines, c.String())
+			}
+			return WorkerChange{}, &WaitError{
+				What:   fmt.Sprintf("the service worker of %s to be %s", e, status),
+				Cause:  context.Cause(ctx),
+				Detail: "its status so far: " + orNone(lines),
+				Trace:  e.b.Trace().String(),
+			}
+		}
+	}
+}
