@@ -167,8 +167,9 @@ func (t *Tab) crashed() <-chan struct{} {
 
 // Back goes one step back in the tab's history and waits for the page to
 // show. A page restored from the back/forward cache keeps its JavaScript
-// state, but the harness does not adopt its restored realms yet: the realms
-// it had before stay Gone, and no new content-script realm is found for it.
+// state: the harness adopts each of its probed realms as a new Realm (the old
+// one stayed Gone while the page was cached), so ContentScript finds it again
+// and its probe reports as before.
 func (t *Tab) Back(ctx context.Context) error { return t.history(ctx, -1) }
 
 // Forward goes one step forward in the tab's history.

@@ -85,11 +85,12 @@ func ExampleTab_Crash() {
 }
 
 // Navigate away: the page enters the back/forward cache, which closes its
-// port with the bfcache lastError. Back restores the page.
+// port with the bfcache lastError. Back restores the page, and its content
+// script comes back as a new realm with its JavaScript state.
 func ExampleTab_Back() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, ext, tab, _ := mdnWorld(ctx)
+	b, ext, tab, cs := mdnWorld(ctx)
 	defer b.Close()
 	worker, _ := ext.Worker(ctx)
 
@@ -103,9 +104,15 @@ func ExampleTab_Back() {
 	}
 	path, _ := tab.Eval(ctx, "location.pathname")
 	fmt.Println("back at", string(path))
+	restored, err := ext.ContentScript(ctx, tab)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("new realm:", restored != cs, "old one gone:", cs.Gone())
 	// Output:
 	// The page keeping the extension port is moved into back/forward cache, so the message channel is closed.
 	// back at "/"
+	// new realm: true old one gone: true
 }
 
 // Route within the page as a single-page app does: the document stays, and

@@ -208,3 +208,44 @@ func (p *Port) Disconnect(ctx context.Context) error {
 	_, err := p.Realm.callProbe(ctx, "disconnect", p.Handle)
 	return err
 }
+
+// findProbe finds the control object of a probe installed earlier in a
+// context whose handles were lost (a page restored from the back/forward
+// cache): the probe keeps it in a private field of the global object, which
+// only DevTools can read.
+func (b *Browser) findProbe(ctx, cdpCtx context.Context, contextID runtime.ExecutionContextID, uniqueID string) (runtime.RemoteObjectID, error) {
+	// Chrome forgot the binding when it cleared the contexts; the probe
+	// still holds the old binding function, which reports again once the
+	// binding is added back. The new function on the global goes at once.
+	if _, err := callIn(ctx, cdpCtx, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
+		return "", fmt.Errorf("adding the probe's binding again: %w", err)
+	}
+	if _, err := callIn(ctx, cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:      "delete globalThis[" + jsString(b.bindingName) + "]",
+		UniqueContextID: uniqueID,
+		Silent:          new(true),
+	}); err != nil {
+		return "", fmt.Errorf("hiding the probe's binding again: %w", err)
+	}
+	global, err := callIn(ctx, cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:      "globalThis",
+		UniqueContextID: uniqueID,
+		Silent:          new(true),
+	})
+	if err != nil {
+		return "", fmt.Errorf("finding the probe: %w", err)
+	}
+	if global.Result == nil || global.Result.ObjectID == "" {
+		return "", fmt.Errorf("finding the probe: no global object")
+	}
+	props, err := callIn(ctx, cdpCtx, runtime.GetProperties, runtime.GetPropertiesParams{ObjectID: global.Result.ObjectID, OwnProperties: new(true)})
+	if err != nil {
+		return "", fmt.Errorf("finding the probe: %w", err)
+	}
+	for _, p := range props.PrivateProperties {
+		if p.Name == "#portprobeControl" && p.Value != nil && p.Value.ObjectID != "" {
+			return p.Value.ObjectID, nil
+		}
+	}
+	return "", fmt.Errorf("finding the probe: the global object has no probe")
+}

@@ -251,7 +251,7 @@
 
   // The control object. Its methods run the realm's (wrapped) APIs, so what
   // they do is traced like what the realm's own code does.
-  return {
+  const control = {
     connect(...args) {
       return handles.get(runtime.connect(...args));
     },
@@ -272,4 +272,15 @@
       runtime[kind].addListener(function portprobeListener() {});
     },
   };
+  // The control object is also kept in a private field stamped on the
+  // global object (a base class that returns its argument lets a subclass's
+  // field land on any object). No code of the realm can read it; DevTools
+  // can (Runtime.getProperties lists private fields), which is how the
+  // harness finds the probe again when Chrome restores the page from the
+  // back/forward cache and the old handle no longer works.
+  class Stamp extends function (target) { return target; } {
+    #portprobeControl = control;
+  }
+  new Stamp(g);
+  return control;
 })

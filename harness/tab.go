@@ -42,6 +42,10 @@ type Tab struct {
 	probed   map[runtime.ExecutionContextID]*Realm // nil value: being installed
 	frames   map[cdp.FrameID]string                // URL of each frame
 	crash    chan struct{}                         // closed when the renderer crashes
+	// parked are the realms of the pages the tab left, newest last, at most
+	// maxParked: a page may be in the back/forward cache, and Chrome reports
+	// the same contexts (same unique IDs) again when it restores it.
+	parked []*Realm
 }
 
 // String names the tab, such as "tab1".
@@ -307,7 +311,16 @@ func (t *Tab) listen(ev any) {
 	case *runtime.EventExecutionContextCreated:
 		t.mu.Lock()
 		t.contexts[ev.Context.ID] = ev.Context
+		var old *Realm
+		if i := slices.IndexFunc(t.parked, func(r *Realm) bool { return r.uniqueID == ev.Context.UniqueID }); i >= 0 {
+			old = t.parked[i]
+			t.parked = slices.Delete(t.parked, i, i+1)
+			t.probed[ev.Context.ID] = nil // being adopted
+		}
 		t.mu.Unlock()
+		if old != nil {
+			go t.adopt(old, ev.Context)
+		}
 	case *runtime.EventExecutionContextDestroyed:
 		t.mu.Lock()
 		var r *Realm
@@ -324,6 +337,18 @@ func (t *Tab) listen(ev any) {
 			r.markGone()
 		}
 	case *runtime.EventExecutionContextsCleared:
+		// The page may be going into the back/forward cache: keep its
+		// probed realms to adopt if Chrome restores it.
+		t.mu.Lock()
+		for _, r := range t.probed {
+			if r != nil && r.uniqueID != "" {
+				t.parked = append(t.parked, r)
+			}
+		}
+		if n := len(t.parked) - maxParked; n > 0 {
+			t.parked = slices.Delete(t.parked, 0, n)
+		}
+		t.mu.Unlock()
 		t.markAllGone()
 	case *debugger.EventScriptParsed:
 		t.mu.Lock()
@@ -371,6 +396,28 @@ func (t *Tab) listen(ev any) {
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment
 		t.mu.Unlock()
 	}
+}
+
+// maxParked bounds Tab.parked; Chrome keeps a handful of pages per tab in
+// the back/forward cache.
+const maxParked = 32
+
+// adopt makes a new realm for a context that Chrome restored from the
+// back/forward cache. The page's JavaScript, the probe in it included, lived
+// on frozen, so the probe is not installed again: the new realm finds the
+// probe's control object again (DevTools handles do not survive the cache),
+// and the binding reports as before.
+func (t *Tab) adopt(old *Realm, desc *runtime.ExecutionContextDescription) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.b.opts.Timeout)
+	defer cancel()
+	r, err := t.realmFor(desc)
+	if err == nil {
+		// Same document: Chrome reports the frame's navigation back to it
+		// only after the contexts.
+		r.Kind, r.ExtensionID, r.URL = old.Kind, old.ExtensionID, old.URL
+		r.api, err = t.b.findProbe(ctx, t.ctx, desc.ID, desc.UniqueID)
+	}
+	t.finishInstall(desc.ID, r, err)
 }
 
 func (t *Tab) markAllGone() {

@@ -82,6 +82,69 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 			"The page keeping the extension port is moved into back/forward cache, so the message channel is closed.")))
 	})
 
+	// Not in the catalog: what a content script restored from the
+	// back/forward cache finds. Its world lived on frozen (its globals keep
+	// their values) and the harness adopts it as a new realm. Chrome 156
+	// closed the channel when the page entered the cache (the worker's side
+	// got onDisconnect with the bfcache lastError, RL-09), but the restored
+	// page's own end of the port never learns it: no onDisconnect, and
+	// postMessage neither throws nor reaches anyone. A new connect works.
+	It("restores the content script's world from the back/forward cache with a port that is silently dead, and it can connect again", Label("RL-09"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-bfcache-restore").withFile("worker.js", topLevelEcho).alone())
+		port := must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
+		// The content script's own record, independent of the probe.
+		must(w.cs.Eval(ctx, `globalThis.seen = []; port_ = null;
+			globalThis.port_ = chrome.runtime.connect({ name: "own" });
+			port_.onDisconnect.addListener(() => seen.push("onDisconnect: " + chrome.runtime.lastError?.message)); true`))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("own")))
+
+		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		Eventually(w.cs.Done()).Should(BeClosed(), "the cached page's content script is no longer a live realm")
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("own").WithLastError(
+			"The page keeping the extension port is moved into back/forward cache, so the message channel is closed.")))
+		Expect(w.tab.Back(ctx)).To(Succeed())
+
+		restored := must(w.ext.ContentScript(ctx, w.tab))
+		Expect(restored).NotTo(BeIdenticalTo(w.cs))
+		Expect(restored.URL).To(Equal(w.cs.URL))
+		Expect(must(EvalAs[string](ctx, restored, `port_.name`))).To(Equal("own"), "the world's state lived on")
+		Expect(must(EvalAs[string](ctx, restored, `try { port_.postMessage("into the void"); "sent" } catch (e) { String(e) }`))).To(Equal("sent"))
+		Consistently(func() []string { return must(EvalAs[[]string](ctx, restored, `seen`)) }, "1s").Should(BeEmpty(),
+			"the restored page's port gets no onDisconnect")
+		Expect(w.b.Trace()).NotTo(HaveEvent(Received().In(w.worker).WithMessage("into the void")))
+		Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().OnPort(port)))
+
+		again := must(restored.Connect(ctx, map[string]any{"name": "restored"}))
+		Expect(again.Post(ctx, "back again")).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
+			OnConnect().In(w.worker).Named("restored"),
+			Received().OnPort(again).WithMessage(map[string]any{"echo": "back again"}),
+		))
+	})
+
+	It("delivers nothing to a page in the back/forward cache: a tabs.connect meanwhile reaches only the current page, not even after the restore", Label("RL-11"), func(ctx SpecContext) {
+		w := openWorld(ctx, blank("lifecycle-bfcache-deliver").withFile("worker.js", topLevelEcho).alone())
+		must(w.cs.Connect(ctx, map[string]any{"name": "hello"}))
+		tabID := int(senderOf(w.b, OnConnect().In(w.worker).Named("hello"))["tab"].(map[string]any)["id"].(float64))
+		// The cached page's own record, independent of the probe.
+		must(w.cs.Eval(ctx, `globalThis.seen = [];
+			chrome.runtime.onConnect.addListener((p) => seen.push(p.name)); true`))
+
+		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		current := must(w.ext.ContentScript(ctx, w.tab))
+		Expect(current.URL).To(HaveSuffix("/next"))
+		Expect(current.ListenConnect(ctx, KindOnConnect)).To(Succeed())
+		must(w.worker.ConnectTab(ctx, tabID, map[string]any{"name": "while-cached"}))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(current).Named("while-cached")))
+
+		Expect(w.tab.Back(ctx)).To(Succeed())
+		restored := must(w.ext.ContentScript(ctx, w.tab))
+		Consistently(func() []string { return must(EvalAs[[]string](ctx, restored, `seen`)) }, "1s").Should(BeEmpty(),
+			"the restored page never gets the connect made while it was cached")
+		Expect(w.b.Trace().Count(OnConnect().Named("while-cached"))).To(Equal(1))
+	})
+
 	It("disconnects the extension side when the opener's renderer crashes", Label("RL-12"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("lifecycle-crash").withFile("worker.js", topLevelEcho).alone())
 		must(w.cs.Connect(ctx, map[string]any{"name": "crashing"}))
