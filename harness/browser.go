@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -29,8 +30,16 @@ type Options struct {
 	// ChromePath is the browser binary. Empty means FindChrome.
 	ChromePath string
 	// Headful opens a visible window. The environment variable
-	// PORTPROBE_HEADFUL=1 does the same.
+	// PORTPROBE_HEADFUL=1 does the same. It needs a display: on a machine
+	// without one, run under xvfb-run.
 	Headful bool
+	// SlowMo waits this long before each harness action (a navigation, a
+	// click, a port call, a fault), so a person can follow along in a
+	// headful browser. PORTPROBE_SLOWMO=200ms does the same.
+	SlowMo time.Duration
+	// DevTools opens DevTools for each new tab (and implies Headful).
+	// PORTPROBE_DEVTOOLS=1 does the same.
+	DevTools bool
 	// Extensions are folders of unpacked extensions to load at launch.
 	Extensions []string
 	// Timeout is the deadline of each wait whose context has none.
@@ -103,8 +112,24 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(format string, args ...any) { log.Printf("portprobe: "+format, args...) }
 	}
-	if v := os.Getenv("PORTPROBE_HEADFUL"); v != "" && v != "0" && v != "false" {
+	if envOn("PORTPROBE_HEADFUL") {
 		opts.Headful = true
+	}
+	if envOn("PORTPROBE_DEVTOOLS") {
+		opts.DevTools = true
+	}
+	if v := os.Getenv("PORTPROBE_SLOWMO"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("launching Chrome: PORTPROBE_SLOWMO=%q: want a duration such as 200ms", v)
+		}
+		opts.SlowMo = d
+	}
+	if opts.DevTools {
+		opts.Headful = true
+	}
+	if opts.Headful && goruntime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return nil, fmt.Errorf("launching a visible Chrome: no display (DISPLAY and WAYLAND_DISPLAY are empty); run under a virtual one, e.g. `xvfb-run -a go test ./...`, or drop PORTPROBE_HEADFUL/Options.Headful")
 	}
 	path := opts.ChromePath
 	if path == "" {
@@ -142,6 +167,9 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	)
 	if opts.Headful {
 		allocOpts = append(allocOpts, chromedp.Flag("headless", false), chromedp.Flag("hide-scrollbars", false), chromedp.Flag("mute-audio", false))
+	}
+	if opts.DevTools {
+		allocOpts = append(allocOpts, chromedp.Flag("auto-open-devtools-for-tabs", true))
 	}
 	for name, value := range opts.Flags {
 		allocOpts = append(allocOpts, chromedp.Flag(name, value))
@@ -307,11 +335,27 @@ func (b *Browser) Realms() []*Realm {
 }
 
 // bound returns ctx with the browser's default deadline when it has none.
+//
+// Every harness action starts here, so Options.SlowMo waits here too.
 func (b *Browser) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.opts.SlowMo > 0 {
+		// A pause for the person watching, not a wait for the browser.
+		select {
+		case <-time.After(b.opts.SlowMo):
+		case <-ctx.Done():
+		}
+	}
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, b.opts.Timeout)
+}
+
+// envOn reports whether the environment variable is set to something other
+// than "", "0" or "false".
+func envOn(name string) bool {
+	v := os.Getenv(name)
+	return v != "" && v != "0" && v != "false"
 }
 
 func (b *Browser) logf(format string, args ...any) { b.opts.Logf(format, args...) }

@@ -512,3 +512,23 @@ func ExampleFindChrome() {
 	}
 	fmt.Println(p, v)
 }
+
+func TestHeadfulWithoutADisplaySuggestsXvfb(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the display check is for Linux")
+	}
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	_, err := Launch(t.Context(), Options{Headful: true, ChromePath: "/nonexistent/chrome"})
+	if err == nil || !strings.Contains(err.Error(), "no display") || !strings.Contains(err.Error(), "xvfb-run") {
+		t.Fatalf("Launch headful without a display: got %v, want an error that says so and suggests xvfb-run", err)
+	}
+}
+
+func TestBadSlowMoIsRefused(t *testing.T) {
+	t.Setenv("PORTPROBE_SLOWMO", "slowly")
+	_, err := Launch(t.Context(), Options{ChromePath: "/nonexistent/chrome"})
+	if err == nil || !strings.Contains(err.Error(), "PORTPROBE_SLOWMO") {
+		t.Fatalf("Launch with PORTPROBE_SLOWMO=slowly: got %v, want an error naming the variable", err)
+	}
+}

@@ -370,6 +370,16 @@ func (t *Tab) listen(ev any) {
 		if r != nil {
 			t.b.record(r, ev.Payload)
 		}
+	case *runtime.EventConsoleAPICalled:
+		t.mu.Lock()
+		r := t.probed[ev.ExecutionContextID]
+		t.mu.Unlock()
+		t.b.recordConsole(r, ev)
+	case *runtime.EventExceptionThrown:
+		t.mu.Lock()
+		r := t.probed[ev.ExceptionDetails.ExecutionContextID]
+		t.mu.Unlock()
+		t.b.recordConsole(r, ev)
 	case *inspector.EventTargetCrashed:
 		t.mu.Lock()
 		if t.crash == nil {

@@ -123,6 +123,12 @@ type Trace struct {
 	mu      sync.Mutex
 	events  []Event
 	changed chan struct{} // closed and replaced at each Add
+
+	console        []ConsoleEntry
+	consoleDropped int
+
+	watchers  map[int]func(Event) // see Watch
+	nextWatch int
 }
 
 // NewTrace returns an empty trace.
@@ -151,7 +157,31 @@ func (t *Trace) Add(e Event) Event {
 	}
 	close(t.changed)
 	t.changed = make(chan struct{})
+	for _, fn := range t.watchers {
+		fn(t.events[i])
+	}
 	return t.events[i]
+}
+
+// Watch calls fn with each event added from now on, as it arrives, until
+// the returned stop is called. Arrival order can differ from the trace's
+// order by a few events (see Add); Seq is the event's place when it arrived.
+// fn runs while the trace is locked: it must be quick and must not call the
+// trace.
+func (t *Trace) Watch(fn func(Event)) (stop func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.watchers == nil {
+		t.watchers = map[int]func(Event){}
+	}
+	id := t.nextWatch
+	t.nextWatch++
+	t.watchers[id] = fn
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		delete(t.watchers, id)
+	}
 }
 
 // Events returns a copy of the events so far, in order; Seq is each event's

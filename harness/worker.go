@@ -258,6 +258,8 @@ func (ws *workerSession) listen(ev any) {
 		if r := ws.realm.Load(); r != nil && ev.Name == ws.b.bindingName {
 			ws.b.record(r, ev.Payload)
 		}
+	case *runtime.EventConsoleAPICalled, *runtime.EventExceptionThrown:
+		ws.b.recordConsole(ws.realm.Load(), ev)
 	}
 }
 

@@ -441,13 +441,9 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 			// www.example.com can connect.
 			target := rxWorkerOnly("rx11-etld", map[string]any{"externally_connectable": map[string]any{"matches": []string{"http://*.com/*"}}})
 			// Every host name resolves to the local page server.
-			b, err := Launch(ctx, Options{
-				Extensions: []string{target.Dir},
-				Flags:      map[string]any{"host-resolver-rules": "MAP * 127.0.0.1"},
-				Logf:       func(format string, args ...any) { GinkgoWriter.Printf("portprobe: "+format+"\n", args...) },
-			})
-			Expect(err).NotTo(HaveOccurred(), "launching Chrome")
-			DeferCleanup(b.Close)
+			opts := options(target.Dir)
+			opts.Flags = map[string]any{"host-resolver-rules": "MAP * 127.0.0.1"}
+			b := launchWith(ctx, opts)
 			Expect(rxManifestWarnings(ctx, b, target.ID)).To(BeEmpty())
 			dotCom := strings.Replace(b.Pages().URL("/"), "127.0.0.1", "www.example.com", 1)
 			tab := must(b.OpenTab(ctx, dotCom))

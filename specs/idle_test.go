@@ -24,8 +24,9 @@ var _ = Describe("the service worker's idle timeout", Label("lifecycle", "slow")
 	idleWorld := func(ctx SpecContext, name string) (w world) {
 		GinkgoHelper()
 		main := blank(name).withFile("worker.js", topLevelEcho).build()
-		w.b = must(Launch(ctx, Options{Extensions: []string{main.Dir}, IdleWorkers: true, Logf: harnessLogf}))
-		DeferCleanup(w.b.Close)
+		opts := options(main.Dir)
+		opts.IdleWorkers = true
+		w.b = launchWith(ctx, opts)
 		w.ext = must(w.b.Extension(main.ID))
 		must(w.ext.WaitWorkerStatus(ctx, WorkerRunning))
 		w.tab = must(w.b.OpenTab(ctx, w.b.Pages().URL("/")))

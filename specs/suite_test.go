@@ -5,8 +5,13 @@
 package specs_test
 
 import (
+	"bufio"
+	"cmp"
 	"context"
+	"flag"
+	"fmt"
 	"os"
+	"strings"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,6 +22,22 @@ import (
 
 	"github.com/portprobe/portprobe/harness"
 )
+
+// Debugging flags, for `go test ./specs -portprobe.headful` or
+// `go tool ginkgo ./specs -- -portprobe.headful`. The environment variables
+// PORTPROBE_HEADFUL, PORTPROBE_SLOWMO and PORTPROBE_DEVTOOLS do the same for
+// any harness user; PORTPROBE_PAUSE_ON_FAILURE=1 keeps the browser of a failed
+// spec open until Enter is pressed (never when CI is set).
+var (
+	headfulFlag  = flag.Bool("portprobe.headful", false, "open a visible Chrome (as PORTPROBE_HEADFUL=1)")
+	slowMoFlag   = flag.Duration("portprobe.slowmo", 0, "wait this long before each harness action (as PORTPROBE_SLOWMO)")
+	devToolsFlag = flag.Bool("portprobe.devtools", false, "open DevTools for each tab (as PORTPROBE_DEVTOOLS=1)")
+)
+
+// options are the harness options of every browser of the suite.
+func options(dirs ...string) harness.Options {
+	return harness.Options{Extensions: dirs, Logf: harnessLogf, Headful: *headfulFlag, SlowMo: *slowMoFlag, DevTools: *devToolsFlag}
+}
 
 func TestSpecs(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -78,7 +99,7 @@ func launch(ctx context.Context, dirs ...string) *harness.Browser {
 		return launchAlone(ctx, dirs...)
 	}
 	if shared == nil {
-		b, err := harness.Launch(context.Background(), harness.Options{Logf: harnessLogf})
+		b, err := harness.Launch(context.Background(), options())
 		Expect(err).NotTo(HaveOccurred(), "launching Chrome")
 		shared = b
 	}
@@ -100,6 +121,7 @@ func launch(ctx context.Context, dirs ...string) *harness.Browser {
 			}
 		}
 	})
+	whenFailed(b)
 	b.ResetTrace(func(r *harness.Realm) bool {
 		if r.ExtensionID == "" {
 			return true // a web page of this spec's tabs
@@ -116,10 +138,83 @@ func launch(ctx context.Context, dirs ...string) *harness.Browser {
 // launchAlone gives the spec a browser of its own, closed when the spec ends.
 func launchAlone(ctx context.Context, dirs ...string) *harness.Browser {
 	GinkgoHelper()
-	b, err := harness.Launch(ctx, harness.Options{Extensions: dirs, Logf: harnessLogf})
+	return launchWith(ctx, options(dirs...))
+}
+
+// launchWith gives the spec a browser of its own with opts, closed when the
+// spec ends.
+func launchWith(ctx context.Context, opts harness.Options) *harness.Browser {
+	GinkgoHelper()
+	b, err := harness.Launch(ctx, opts)
 	Expect(err).NotTo(HaveOccurred(), "launching Chrome")
 	DeferCleanup(b.Close)
+	whenFailed(b)
 	return b
+}
+
+// whenFailed makes a failed spec leave artifacts of b (the trace as JSON and
+// as a sequence diagram, the realms' console, a screenshot of each tab) under
+// PORTPROBE_ARTIFACTS (default specs/artifacts), one folder per spec, with
+// their paths in the report; and, with PORTPROBE_PAUSE_ON_FAILURE=1 outside
+// CI, waits for Enter before the browser is emptied or closed. Cleanups run
+// last-registered first, so this runs before the spec's other cleanups.
+func whenFailed(b *harness.Browser) {
+	DeferCleanup(func(ctx SpecContext) {
+		report := CurrentSpecReport()
+		if !report.Failed() {
+			return
+		}
+		root, err := filepath.Abs(cmp.Or(os.Getenv("PORTPROBE_ARTIFACTS"), "artifacts"))
+		Expect(err).NotTo(HaveOccurred())
+		dir := filepath.Join(root, specSlug(report))
+		paths, err := b.WriteArtifacts(ctx, dir)
+		if err != nil {
+			GinkgoWriter.Printf("portprobe: %v\n", err)
+		}
+		if len(paths) > 0 {
+			AddReportEntry("artifacts", strings.Join(paths, "\n"))
+		}
+		pauseOnFailure(report)
+	}, NodeTimeout(30*time.Second))
+}
+
+// specSlug names a spec's artifact folder: its text, made safe for a path.
+func specSlug(report SpecReport) string {
+	text := strings.ToLower(report.FullText())
+	slug := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, text)
+	for strings.Contains(slug, "--") {
+		slug = strings.ReplaceAll(slug, "--", "-")
+	}
+	slug = strings.Trim(slug, "-")
+	if len(slug) > 100 {
+		slug = strings.TrimRight(slug[:100], "-")
+	}
+	return fmt.Sprintf("%s-line%d", slug, report.LeafNodeLocation.LineNumber)
+}
+
+// pauseOnFailure keeps a failed spec's browser open until the person at the
+// terminal presses Enter, when PORTPROBE_PAUSE_ON_FAILURE=1 and CI is unset.
+func pauseOnFailure(report SpecReport) {
+	if v := os.Getenv("PORTPROBE_PAUSE_ON_FAILURE"); v == "" || v == "0" || v == "false" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		GinkgoWriter.Println("portprobe: PORTPROBE_PAUSE_ON_FAILURE is ignored in CI")
+		return
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		GinkgoWriter.Printf("portprobe: cannot pause on failure without a terminal: %v\n", err)
+		return
+	}
+	defer tty.Close()
+	fmt.Fprintf(tty, "\nportprobe: %q failed at %s.\nThe browser stays open; press Enter to go on.\n", report.FullText(), report.FailureLocation())
+	bufio.NewReader(tty).ReadString('\n')
 }
 
 // must returns v, failing the spec when err is not nil.

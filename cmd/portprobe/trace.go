@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portprobe/portprobe/harness"
+)
+
+func init() {
+	commands["trace"] = command{
+		summary: "load an extension, open a page and print every port event live",
+		run:     func(ctx context.Context, args []string) error { return runTrace(ctx, args, os.Stdout) },
+	}
+}
+
+// traceFlags are the flags of portprobe trace.
+type traceFlags struct {
+	url         string
+	headful     bool
+	duration    time.Duration
+	html        string
+	clickAction bool
+	clickPage   bool
+	chrome      string
+}
+
+func parseTraceFlags(args []string, out io.Writer) (dir string, f traceFlags, err error) {
+	fs := flag.NewFlagSet("portprobe trace", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintln(out, "usage: portprobe trace <extension-dir> [flags]\n\n"+
+			"Loads the unpacked extension (no change to it needed), opens a page, and prints\n"+
+			"every port event of its worker, content scripts and pages as it happens, from\n"+
+			"each context's first line of code. On Ctrl-C (or after --for) it writes the\n"+
+			"trace as an HTML sequence diagram.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.url, "url", "", "page to open (default: the built-in local page, http://127.0.0.1:<port>/)")
+	fs.BoolVar(&f.headful, "headful", false, "show the browser window")
+	fs.DurationVar(&f.duration, "for", 0, "stop after this long (default: until Ctrl-C)")
+	fs.StringVar(&f.html, "html", "portprobe-trace.html", "where to write the sequence diagram (empty: nowhere)")
+	fs.BoolVar(&f.clickAction, "click-action", false, "click the extension's toolbar action once the page's content scripts ran")
+	fs.BoolVar(&f.clickPage, "click-page", false, "click the page's body once its content scripts ran")
+	fs.StringVar(&f.chrome, "chrome", "", "Chrome binary (default: PORTPROBE_CHROME, then the usual places)")
+	// The folder may come before or after the flags.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", f, err
+	}
+	if dir == "" && fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return "", f, fmt.Errorf("unexpected arguments %q after the flags", fs.Args())
+	}
+	if dir == "" {
+		fs.Usage()
+		return "", f, errors.New("no extension folder given")
+	}
+	return dir, f, nil
+}
+
+// runTrace is portprobe trace: it prints events to out until ctx ends or
+// --for runs out, then writes the diagram.
+func runTrace(ctx context.Context, args []string, out io.Writer) error {
+	dir, f, err := parseTraceFlags(args, out)
+	if err != nil {
+		return err
+	}
+	b, err := harness.Launch(ctx, harness.Options{
+		ChromePath: f.chrome,
+		Headful:    f.headful,
+		Logf:       func(format string, args ...any) { fmt.Fprintf(os.Stderr, "portprobe: "+format+"\n", args...) },
+	})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	// Print events as they arrive, off the trace's lock.
+	p := &printer{out: out, wake: make(chan struct{}, 1)}
+	stopWatch := b.Trace().Watch(p.add)
+	defer stopWatch()
+	printed := make(chan struct{})
+	pctx, stopPrinting := context.WithCancel(context.Background())
+	go func() { defer close(printed); p.run(pctx) }()
+
+	// Loading after Launch, with the watcher in place, sees the worker's
+	// first events too.
+	ext, err := b.LoadExtension(ctx, dir)
+	if err != nil {
+		stopPrinting()
+		return err
+	}
+	p.say("%s loaded in %s", ext, b.Version())
+	url := f.url
+	if url == "" {
+		url = b.Pages().URL("/")
+	}
+	tab, err := b.OpenTab(ctx, url)
+	if err != nil {
+		stopPrinting()
+		return err
+	}
+	p.say("%s opened %s", tab, url)
+	if f.clickAction || f.clickPage {
+		if err := clickWhenReady(ctx, ext, tab, f, p); err != nil {
+			p.say("%v", err)
+		}
+	}
+
+	wait := ctx
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	} else {
+		p.say("tracing; press Ctrl-C to stop")
+	}
+	<-wait.Done()
+	stopPrinting()
+	<-printed
+	p.flush()
+
+	events := b.Trace().Events()
+	p.say("%d events", len(events))
+	if f.html == "" {
+		return nil
+	}
+	// ctx may be cancelled by Ctrl-C already; writing the file needs no browser.
+	file, err := os.Create(f.html)
+	if err != nil {
+		return fmt.Errorf("writing the diagram: %w", err)
+	}
+	if err := harness.WriteDiagram(file, "portprobe trace of "+ext.Name, events); err != nil {
+		file.Close()
+		return fmt.Errorf("writing the diagram %s: %w", f.html, err)
+	}
+	if err := file.Close(); err != nil {
+		return fmt.Errorf("writing the diagram %s: %w", f.html, err)
+	}
+	abs, _ := filepath.Abs(f.html)
+	p.say("sequence diagram: %s", abs)
+	return nil
+}
+
+// clickWhenReady waits until the extension's content script in tab has run
+// its top-level code, then clicks what the flags ask for.
+func clickWhenReady(ctx context.Context, ext *harness.Extension, tab *harness.Tab, f traceFlags, p *printer) error {
+	if len(ext.Manifest.ContentScripts) > 0 {
+		cs, err := ext.ContentScript(ctx, tab)
+		if err != nil {
+			return fmt.Errorf("not clicking: %w", err)
+		}
+		// An evaluation runs after the script's top-level code, which runs
+		// in one task once the harness resumes it.
+		if _, err := cs.Eval(ctx, "0"); err != nil {
+			return fmt.Errorf("not clicking: %w", err)
+		}
+	}
+	if f.clickPage {
+		p.say("clicking the page in %s", tab)
+		if err := tab.Click(ctx, "body"); err != nil {
+			return err
+		}
+	}
+	if f.clickAction {
+		p.say("clicking the action of %s", ext)
+		if err := ext.ClickAction(ctx, tab); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printer prints events in the order they arrive; add never blocks.
+type printer struct {
+	out  io.Writer
+	wake chan struct{}
+
+	mu      sync.Mutex
+	pending []harness.Event
+
+	outMu   sync.Mutex // one writer at a time
+	printed int        // guarded by outMu
+}
+
+// say prints a note line, starting with "# ".
+func (p *printer) say(format string, args ...any) {
+	p.outMu.Lock()
+	defer p.outMu.Unlock()
+	fmt.Fprintf(p.out, "# "+format+"\n", args...)
+}
+
+func (p *printer) add(e harness.Event) {
+	p.mu.Lock()
+	p.pending = append(p.pending, e)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// settle is how long the printer holds events before printing them in the
+// trace's order: a worker's session can deliver an event a few milliseconds
+// after a tab's later one. It delays the display only; the diagram and
+// Trace are ordered exactly.
+const settle = 30 * time.Millisecond
+
+func (p *printer) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(settle):
+		}
+		p.flush()
+	}
+}
+
+// flush prints the pending events in time order, numbered as printed.
+func (p *printer) flush() {
+	p.mu.Lock()
+	events := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	slices.SortStableFunc(events, func(a, b harness.Event) int { return a.At.Compare(b.At) })
+	p.outMu.Lock()
+	defer p.outMu.Unlock()
+	for _, e := range events {
+		p.printed++
+		e.Seq = p.printed
+		fmt.Fprintln(p.out, e.String())
+	}
+}

@@ -1,0 +1,109 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+)
+
+// eventJSON is how an event is written in trace.json.
+type eventJSON struct {
+	Seq         int             `json:"seq"`
+	At          time.Time       `json:"at"`
+	Realm       string          `json:"realm"`
+	RealmKind   RealmKind       `json:"realmKind"`
+	ExtensionID string          `json:"extensionId,omitempty"`
+	Tab         string          `json:"tab,omitempty"`
+	FrameID     string          `json:"frameId,omitempty"`
+	URL         string          `json:"url,omitempty"`
+	Port        int             `json:"port"`
+	Kind        EventKind       `json:"kind"`
+	Name        string          `json:"name,omitempty"`
+	Message     json.RawMessage `json:"message,omitempty"`
+	Sender      json.RawMessage `json:"sender,omitempty"`
+	LastError   string          `json:"lastError,omitempty"`
+	Call        string          `json:"call,omitempty"`
+	Error       string          `json:"error,omitempty"`
+}
+
+// MarshalJSON writes the event with its realm described by name, kind, tab
+// and URL, as trace.json has it.
+func (e Event) MarshalJSON() ([]byte, error) {
+	j := eventJSON{Seq: e.Seq, At: e.At, Port: e.Port, Kind: e.Kind, Name: e.Name, Message: e.Message,
+		Sender: e.Sender, LastError: e.LastError, Call: e.Call, Error: e.Error}
+	if r := e.Realm; r != nil {
+		j.Realm, j.RealmKind, j.ExtensionID, j.FrameID, j.URL = r.String(), r.Kind, r.ExtensionID, string(r.FrameID), r.URL
+		if r.Tab != nil {
+			j.Tab = r.Tab.String()
+		}
+	}
+	return json.Marshal(j)
+}
+
+// WriteArtifacts writes what a person needs to see why a test failed into
+// dir (created if needed), and returns the paths it wrote:
+//
+//   - trace.json: the trace's events;
+//   - trace.html: the trace as a sequence diagram, one lane per realm;
+//   - console.txt: console messages and uncaught exceptions of the realms;
+//   - tabN.png: a screenshot of each open tab.
+//
+// It writes what it can and returns the errors of the rest joined.
+func (b *Browser) WriteArtifacts(ctx context.Context, dir string) ([]string, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("writing artifacts: %w", err)
+	}
+	var paths []string
+	var errs []error
+	write := func(name string, data []byte) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %w", p, err))
+			return
+		}
+		paths = append(paths, p)
+	}
+	tr := b.Trace()
+	events := tr.Events()
+	if data, err := json.MarshalIndent(events, "", "  "); err != nil {
+		errs = append(errs, fmt.Errorf("encoding the trace: %w", err))
+	} else {
+		write("trace.json", data)
+	}
+	var html strings.Builder
+	if err := WriteDiagram(&html, "portprobe trace ("+b.version+")", events); err != nil {
+		errs = append(errs, fmt.Errorf("drawing the trace: %w", err))
+	} else {
+		write("trace.html", []byte(html.String()))
+	}
+	var console strings.Builder
+	for _, c := range tr.Console() {
+		console.WriteString(c.String())
+		console.WriteByte('\n')
+	}
+	if console.Len() == 0 {
+		console.WriteString("(no console output from the traced realms)\n")
+	}
+	write("console.txt", []byte(console.String()))
+	for _, t := range b.Tabs() {
+		shot, err := callIn(ctx, t.ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("screenshot of %s: %w", t, t.callErr(ctx, err)))
+			continue
+		}
+		write(t.String()+".png", shot.Data)
+	}
+	if len(errs) > 0 {
+		return paths, fmt.Errorf("writing artifacts to %s: %w", dir, errors.Join(errs...))
+	}
+	return paths, nil
+}
