@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/debugger"
+	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/target"
@@ -24,52 +26,64 @@ type workerSession struct {
 	paused   chan *debugger.EventPaused
 	realm    atomic.Pointer[Realm] // set before the worker runs its first line
 
-	// stopped is set when Chrome stops the worker; the next start is a
-	// restart to instrument again. Guarded by Browser.mu.
-	stopped bool
+	// restartMu guards cancelRestart, which ends the probing of the
+	// previous instance when another one starts.
+	restartMu     sync.Mutex
+	cancelRestart context.CancelFunc
+
+	// instrumentMu makes instrument run one at a time; it guards bp, the
+	// instrumentation breakpoint while instrument runs, or one that a
+	// cut-short instrument left.
+	instrumentMu sync.Mutex
+	bp           debugger.BreakpointID
 }
 
 // workerStatus follows a service worker version's running status from the
-// ServiceWorker domain. A stopped worker's realm is gone. Chrome keeps the
-// worker's target and our session across a stop, and pauses the restarted
-// worker before it runs (waitForDebuggerOnStart still holds), so a start
-// after a stop is instrumented again in the same session.
+// ServiceWorker domain: a stopping or stopped worker's realm is gone.
 func (b *Browser) workerStatus(v *serviceworker.Version) {
 	if v.TargetID == "" {
 		return
 	}
-	b.mu.Lock()
-	ws := b.workerSessions[v.TargetID]
-	if ws == nil {
-		b.mu.Unlock()
+	if v.RunningStatus != serviceworker.VersionRunningStatusStopping && v.RunningStatus != serviceworker.VersionRunningStatusStopped {
 		return
 	}
-	// Chrome reports a new worker as stopped, then starting, before the
-	// harness probed it the first time: only a stop after a probed run makes
-	// the next start a restart.
-	restart := false
-	switch v.RunningStatus {
-	case serviceworker.VersionRunningStatusStopping, serviceworker.VersionRunningStatusStopped:
-		ws.stopped = ws.realm.Load() != nil
-	case serviceworker.VersionRunningStatusStarting:
-		restart = ws.stopped
-		ws.stopped = false
-	}
+	b.mu.Lock()
+	ws := b.workerSessions[v.TargetID]
 	b.mu.Unlock()
-	if v.RunningStatus == serviceworker.VersionRunningStatusStopping || v.RunningStatus == serviceworker.VersionRunningStatusStopped {
-		if r := ws.realm.Load(); r != nil {
-			r.markGone()
+	if ws == nil {
+		return
+	}
+	if r := ws.realm.Load(); r != nil {
+		r.markGone()
+	}
+}
+
+// restarted probes a new instance of the worker. Chrome keeps the worker's
+// target and our session across a stop; when a new instance starts, it
+// attaches the session to it (Inspector.targetReloadedAfterCrash) and holds
+// it before it runs (waitForDebuggerOnStart still holds). Commands sent
+// earlier, at the ServiceWorker domain's "starting", can reach the instance
+// that is going away and leave the new one waiting forever. An instance can
+// also be replaced while starting; each new one cancels the probing of the
+// one before.
+func (ws *workerSession) restarted() {
+	b := ws.b
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
+	ws.restartMu.Lock()
+	if ws.cancelRestart != nil {
+		ws.cancelRestart()
+	}
+	ws.cancelRestart = cancel
+	ws.restartMu.Unlock()
+	if r := ws.realm.Load(); r != nil {
+		r.markGone()
+	}
+	go func() {
+		defer cancel()
+		if err := ws.instrument(ctx, true, ws.url); err != nil && ctx.Err() == nil && !b.isClosed() {
+			b.logf("installing the probe in the restarted service worker %s: %v", ws.url, err)
 		}
-	}
-	if restart {
-		go func() {
-			ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
-			defer cancel()
-			if err := ws.instrument(ctx, true, ws.url); err != nil && !b.isClosed() {
-				b.logf("installing the probe in the restarted service worker %s: %v", ws.url, err)
-			}
-		}()
-	}
+	}()
 }
 
 // watchWorkers makes Chrome pause every new service worker before it runs
@@ -194,6 +208,8 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 // its first script, where the extension APIs exist and no code of its own has
 // run; a running worker (attached late) gets the probe at once.
 func (ws *workerSession) instrument(ctx context.Context, waiting bool, url string) error {
+	ws.instrumentMu.Lock()
+	defer ws.instrumentMu.Unlock()
 	b := ws.b
 	realm := newRealm(b, WorkerRealm, ws.extID)
 	realm.URL = url
@@ -208,13 +224,23 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 		b.addRealm(realm)
 		return nil
 	}
+	// A pause of an instance that went away is stale, and so is its
+	// breakpoint: Chrome carries the session's debugger state over to the
+	// next instance, and a probing cut short never removed it.
+	for len(ws.paused) > 0 {
+		<-ws.paused
+	}
+	if ws.bp != "" {
+		callIn(ctx, ws.ctx, debugger.RemoveBreakpoint, debugger.RemoveBreakpointParams{BreakpointID: ws.bp})
+		ws.bp = ""
+	}
 	var bp debugger.BreakpointID
 	steps := []func() error{
 		func() error { _, err := callIn(ctx, ws.ctx, debugger.Enable, debugger.EnableParams{}); return err },
 		func() error {
 			res, err := callIn(ctx, ws.ctx, debugger.SetInstrumentationBreakpoint, debugger.SetInstrumentationBreakpointParams{
 				Instrumentation: debugger.SetInstrumentationBreakpointInstrumentationBeforeScriptExecution})
-			bp = res.BreakpointID
+			bp, ws.bp = res.BreakpointID, res.BreakpointID
 			return err
 		},
 		func() error { _, err := callIn(ctx, ws.ctx, runtime.RunIfWaitingForDebugger, cdp.Empty{}); return err },
@@ -232,7 +258,9 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 	}
 	// Whatever happens now, the worker must run on.
 	defer func() {
-		callIn(ctx, ws.ctx, debugger.RemoveBreakpoint, debugger.RemoveBreakpointParams{BreakpointID: bp})
+		if _, err := callIn(ctx, ws.ctx, debugger.RemoveBreakpoint, debugger.RemoveBreakpointParams{BreakpointID: bp}); err == nil {
+			ws.bp = ""
+		}
 		callIn(ctx, ws.ctx, debugger.Resume, debugger.ResumeParams{})
 		callIn(ctx, ws.ctx, debugger.Disable, cdp.Empty{})
 	}()
@@ -254,6 +282,13 @@ func (ws *workerSession) listen(ev any) {
 		case ws.paused <- ev:
 		default:
 		}
+	case *inspector.EventTargetCrashed:
+		// A stopped worker "crashes" for its DevTools session.
+		if r := ws.realm.Load(); r != nil {
+			r.markGone()
+		}
+	case *inspector.EventTargetReloadedAfterCrash:
+		ws.restarted()
 	case *runtime.EventBindingCalled:
 		if r := ws.realm.Load(); r != nil && ev.Name == ws.b.bindingName {
 			ws.b.record(r, ev.Payload)
