@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -59,15 +60,29 @@ var _ = BeforeSuite(func() {
 
 	path, err := harness.FindChrome()
 	Expect(err).NotTo(HaveOccurred())
-	version, err := harness.ChromeVersion(context.Background(), path)
-	Expect(err).NotTo(HaveOccurred())
-	AddReportEntry("browser", version+" ("+path+")")
+	AddReportEntry("browser", browserVersion(path)+" ("+path+")")
 	DeferCleanup(func() {
 		if shared != nil {
 			shared.Close()
 		}
 	})
 })
+
+// browserVersion names the browser at path for reports, such as "Chromium
+// 156.0.8078.79". chrome.exe prints no version on Windows; there the browser
+// is asked over CDP ("Chrome/143.0.7499.4").
+func browserVersion(path string) string {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if goruntime.GOOS != "windows" {
+		return must(harness.ChromeVersion(ctx, path))
+	}
+	b, err := harness.Launch(ctx, harness.Options{ChromePath: path, Logf: harnessLogf})
+	Expect(err).NotTo(HaveOccurred(), "launching Chrome to read its version")
+	defer b.Close()
+	return b.Version()
+}
 
 // fixture returns the folder of a fixture extension.
 func fixture(name string) string {

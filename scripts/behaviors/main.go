@@ -9,36 +9,23 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/portprobe/portprobe/internal/compat"
 )
-
-var idPattern = regexp.MustCompile(`^R[A-Z]-\d+$`)
-
-// areas are the suite's area labels, in the order of the page.
-var areas = []string{"connect", "naming", "sender", "messages", "disconnect", "cross-extension", "tabs-connect", "arguments", "lifecycle", "mdn", "harness"}
-
-type spec struct {
-	text     string
-	state    types.SpecState
-	location string
-	differs  bool
-}
 
 type behavior struct {
 	id    string
 	area  string
 	title string
-	specs []spec
+	specs []compat.Spec
 }
 
 func main() {
@@ -49,100 +36,42 @@ func main() {
 	if *reportPath == "" {
 		log.Fatal("behaviors: -report is required")
 	}
-	var reports []types.Report
-	data, err := os.ReadFile(*reportPath)
+	reports, err := compat.ReadReports(*reportPath)
 	if err != nil {
-		log.Fatalf("behaviors: reading the report: %v", err)
+		log.Fatalf("behaviors: %v", err)
 	}
-	if err := json.Unmarshal(data, &reports); err != nil {
-		log.Fatalf("behaviors: parsing the report %s: %v", *reportPath, err)
-	}
-	titles := map[string]string{}
-	var order []string
+	var catalog *compat.Catalog
 	if *catalogPath != "" {
-		titles, order, err = readCatalog(*catalogPath)
-		if err != nil {
-			log.Fatalf("behaviors: reading the catalog: %v", err)
+		if catalog, err = compat.ReadCatalog(*catalogPath); err != nil {
+			log.Fatalf("behaviors: %v", err)
 		}
 	}
-	page := render(reports, titles, order)
+	page := render(reports, catalog)
 	if err := os.WriteFile(*out, []byte(page), 0o644); err != nil {
 		log.Fatalf("behaviors: writing %s: %v", *out, err)
 	}
 	fmt.Printf("behaviors: wrote %s\n", *out)
 }
 
-// readCatalog returns the title of each catalog ID ("### RC-01 title") and the
-// IDs in catalog order.
-func readCatalog(path string) (map[string]string, []string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	titles := map[string]string{}
-	var order []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "### ")
-		if !ok {
-			continue
-		}
-		id, title, _ := strings.Cut(line, " ")
-		if idPattern.MatchString(id) {
-			titles[id] = title
-			order = append(order, id)
-		}
-	}
-	return titles, order, sc.Err()
-}
-
-func render(reports []types.Report, titles map[string]string, order []string) string {
+func render(reports []types.Report, catalog *compat.Catalog) string {
 	byID := map[string]*behavior{}
-	browser := "unknown browser"
+	browser := compat.Browser(reports)
+	if browser == "" {
+		browser = "unknown browser"
+	}
 	var start string
-	for _, r := range reports {
-		if start == "" {
-			start = r.StartTime.UTC().Format("2006-01-02 15:04 UTC")
-		}
-		for _, sr := range r.SpecReports {
-			for _, e := range sr.ReportEntries {
-				if e.Name == "browser" {
-					browser = e.StringRepresentation()
-				}
+	if len(reports) > 0 {
+		start = reports[0].StartTime.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	for _, s := range compat.Specs(reports) {
+		for _, id := range s.IDs {
+			b := byID[id]
+			if b == nil {
+				b = &behavior{id: id, area: s.Area, title: catalog.Title(id)}
+				byID[id] = b
 			}
-			if sr.LeafNodeType != types.NodeTypeIt {
-				continue
-			}
-			labels := slices.Clone(sr.LeafNodeLabels)
-			area := ""
-			for _, ls := range sr.ContainerHierarchyLabels {
-				labels = append(labels, ls...)
-			}
-			for _, a := range areas {
-				if slices.Contains(labels, a) {
-					area = a
-					break
-				}
-			}
-			s := spec{
-				text:     strings.TrimSpace(strings.Join(append(slices.Clone(sr.ContainerHierarchyTexts), sr.LeafNodeText), " ")),
-				state:    sr.State,
-				location: fmt.Sprintf("%s:%d", relative(sr.LeafNodeLocation.FileName), sr.LeafNodeLocation.LineNumber),
-				differs:  slices.Contains(labels, "differs"),
-			}
-			for _, l := range labels {
-				if !idPattern.MatchString(l) {
-					continue
-				}
-				b := byID[l]
-				if b == nil {
-					b = &behavior{id: l, area: area, title: titles[l]}
-					byID[l] = b
-				}
-				if !slices.ContainsFunc(b.specs, func(x spec) bool { return x.text == s.text && x.location == s.location }) {
-					b.specs = append(b.specs, s)
-				}
+			if !slices.ContainsFunc(b.specs, func(x compat.Spec) bool { return x.Text == s.Text && x.Location == s.Location }) {
+				b.specs = append(b.specs, s)
 			}
 		}
 	}
@@ -151,17 +80,11 @@ func render(reports []types.Report, titles map[string]string, order []string) st
 	for id := range byID {
 		ids = append(ids, id)
 	}
-	rank := func(id string) int {
-		if i := slices.Index(order, id); i >= 0 {
-			return i
-		}
-		return len(order)
-	}
 	slices.SortFunc(ids, func(a, b string) int {
-		if d := slices.Index(areas, byID[a].area) - slices.Index(areas, byID[b].area); d != 0 {
+		if d := slices.Index(compat.Areas, byID[a].area) - slices.Index(compat.Areas, byID[b].area); d != 0 {
 			return d
 		}
-		if d := rank(a) - rank(b); d != 0 {
+		if d := catalog.Rank(a) - catalog.Rank(b); d != 0 {
 			return d
 		}
 		return strings.Compare(a, b)
@@ -176,7 +99,7 @@ func render(reports []types.Report, titles map[string]string, order []string) st
 		default:
 			failed++
 		}
-		if slices.ContainsFunc(byID[id].specs, func(s spec) bool { return s.differs }) {
+		if slices.ContainsFunc(byID[id].specs, func(s compat.Spec) bool { return s.Differs }) {
 			differs++
 		}
 	}
@@ -190,18 +113,18 @@ func render(reports []types.Report, titles map[string]string, order []string) st
 		d := ""
 		for _, s := range bh.specs {
 			mark := ""
-			if s.state != types.SpecStatePassed {
-				mark = " **" + s.state.String() + "**"
+			if s.State != types.SpecStatePassed {
+				mark = " **" + s.State.String() + "**"
 			}
-			checks = append(checks, fmt.Sprintf("%s (`%s`)%s", escape(s.text), s.location, mark))
-			if s.differs {
+			checks = append(checks, fmt.Sprintf("%s (`%s`)%s", escape(s.Text), s.Location, mark))
+			if s.Differs {
 				d = "yes"
 			}
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", id, bh.area, escape(bh.title), result(bh), d, strings.Join(checks, "<br>"))
 	}
 	var missing []string
-	for _, id := range order {
+	for _, id := range catalog.IDs() {
 		if byID[id] == nil {
 			missing = append(missing, id)
 		}
@@ -215,18 +138,11 @@ func render(reports []types.Report, titles map[string]string, order []string) st
 // result is "holds" when every spec of the behavior passed.
 func result(bh *behavior) string {
 	for _, s := range bh.specs {
-		if s.state != types.SpecStatePassed {
-			return "does not hold (" + s.state.String() + ")"
+		if s.State != types.SpecStatePassed {
+			return "does not hold (" + s.State.String() + ")"
 		}
 	}
 	return "holds"
-}
-
-func relative(path string) string {
-	if i := strings.Index(path, "/specs/"); i >= 0 {
-		return path[i+1:]
-	}
-	return path
 }
 
 func escape(s string) string {

@@ -1,0 +1,472 @@
+// Package compat turns Ginkgo JSON reports of the conformance suite (./specs),
+// one or more per browser, into a compatibility table: one row per catalog
+// behavior, one column per browser version, and in each cell what the
+// behavior's specs did in that browser.
+//
+// A column is named after the "browser" report entry of its reports, which the
+// suite's BeforeSuite adds: "Chromium 156.0.8078.79 (/usr/lib/chromium/chromium)"
+// gives the column "Chromium 156". A Run may add a name of its own ("beta",
+// "macos-stable"), appended to the column's heading. Runs whose headings are
+// the same are merged into one column: the suite split in two runs by labels
+// on one browser (say the slow specs apart) gives one column. A run whose
+// reports name no browser joins a run of the same name that does.
+//
+// A row is a catalog behavior: the specs that carry its ID as a label. Specs
+// without a catalog ID are grouped by their outermost container (the MDN
+// example, the harness's own specs) into rows without an ID. A row whose
+// specs ran in no column (a label filter left them all out) is left out of
+// the table and listed apart. A cell is one of:
+//
+//   - failed: a spec of the behavior failed (or panicked, timed out, was
+//     interrupted) in that browser.
+//   - differs: every spec that ran passed, and one of them is labelled
+//     "differs": the spec asserts what Chrome does, which is not what the
+//     catalog said.
+//   - passed: every spec that ran passed.
+//   - skipped: no spec passed or failed; one was pending or called Skip.
+//   - not run: no spec of the behavior ran: the label filter left them out
+//     (slow specs, say), the suite stopped before them, or the run's suite
+//     had no such spec.
+//
+// Table.Markdown renders the table for a GitHub job summary. Table.BCD
+// renders it as JSON shaped like MDN's browser-compat-data:
+//
+//	{
+//	  "__meta": {
+//	    "timestamp": "2026-11-24T16:36:00Z",
+//	    "columns": [{"heading": "Chromium 156", "browsers": ["Chromium 156.0.8078.79 (/usr/lib/chromium/chromium)"],
+//	                 "bcd_browser": "chrome", "version": "156", "sources": ["report.json"]}],
+//	    "results": {"RC-01": {"Chromium 156": "passed"}}
+//	  },
+//	  "portprobe": {
+//	    "runtime_connect": {
+//	      "RC-01": {"__compat": {
+//	        "description": "<code>runtime.connect()</code> returns a Port synchronously, ...",
+//	        "support": {"chrome": {"version_added": "≤156", "notes": "Passed in Chromium 156."}},
+//	        "status": {"experimental": false, "standard_track": false, "deprecated": false}
+//	      }}
+//	    },
+//	    "uncataloged": {"the_runtime_connect_example_from_mdn": {"__compat": {...}}}
+//	  }
+//	}
+//
+// portprobe.runtime_connect holds the catalog behaviors by ID;
+// portprobe.uncataloged the rows without an ID, by a slug of their title.
+// "description" is the catalog title (backticks become <code>), or the first
+// spec's text without a catalog. "status" is the same for every behavior:
+// these are behaviors of Chrome's extension API, not of a standard.
+//
+// "support" has one entry per browser-compat-data browser: "chrome" for
+// Chrome, Chrome for Testing and Chromium alike, "edge" and "opera" for those.
+// Its statements are built from the columns of that browser with a known
+// version, by major version; a version counts as failed when the behavior
+// failed in any column of that version (any OS, headless or not), as
+// supported when it passed or differed in one and failed in none, and is left
+// out when it was only skipped or not run. Consecutive supported versions make
+// one statement, so no statement covers a version in which the behavior
+// failed:
+//
+//   - "version_added" is "≤V", V the lowest version of the stretch: it holds
+//     in V and perhaps earlier, the reports do not say. It is the exact "V"
+//     when V-1 was seen failing.
+//   - "version_removed", set when a failed version follows the stretch, is
+//     that version F, exactly "F" when it is the stretch's highest plus one,
+//     "≤F" (removed in F or earlier) otherwise.
+//   - "partial_implementation" is true when the behavior differed from the
+//     catalog in a column of the stretch: Chrome does something else than the
+//     catalog said, and the notes name the specs that record what.
+//   - "notes" name the columns the stretch passed in, the differing specs, and
+//     the columns and first failing specs of the failed versions that end it.
+//
+// A behavior that failed in every version seen has {"version_added": false},
+// with notes naming the failures; one that no version decided has
+// {"version_added": null}. As in browser-compat-data, a browser with one
+// statement has it as an object, with several as a list, most recent first,
+// and notes are a string when there is one, else a list.
+package compat
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// State is the outcome of a behavior, or of one spec, in one browser. States
+// are ordered: merging outcomes keeps the greatest.
+type State int
+
+const (
+	NotRun State = iota
+	Skipped
+	Passed
+	Differs
+	Failed
+)
+
+var stateNames = []string{"not run", "skipped", "passed", "differs", "failed"}
+
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return "State(" + strconv.Itoa(int(s)) + ")"
+	}
+	return stateNames[s]
+}
+
+// MarshalText writes the state as its String.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Outcome is what a spec's report says about the behaviors it checks.
+func Outcome(s Spec) State {
+	switch {
+	case s.State.Is(types.SpecStateFailureStates):
+		return Failed
+	case s.State == types.SpecStatePassed && s.Differs:
+		return Differs
+	case s.State == types.SpecStatePassed:
+		return Passed
+	case s.State == types.SpecStatePending:
+		return Skipped
+	case s.State == types.SpecStateSkipped && s.Message != "":
+		// Skip("...") in the spec, or an earlier spec of an Ordered
+		// container failed. A spec the label filter left out has no
+		// message.
+		return Skipped
+	default:
+		return NotRun
+	}
+}
+
+// Run is what one browser run of the suite left: one or more reports.
+type Run struct {
+	// Name, if not empty, is appended to the column heading, to tell apart
+	// runs of one browser version: "beta", "macos-stable", "headful".
+	Name string
+	// Source names where the reports came from, such as the file name.
+	Source  string
+	Reports []types.Report
+}
+
+// Column is one browser version: the runs whose headings are the same.
+type Column struct {
+	// Heading is the browser's product and major version, and the run's
+	// name: "Chromium 156", "Chrome for Testing 143 beta".
+	Heading string
+	// Browsers are the "browser" report entries of the column's runs.
+	Browsers []string
+	// Product is the browser's name as --version prints it, without
+	// "Google ": "Chromium", "Chrome for Testing".
+	Product string
+	// Version is the major version ("156"), or "" when no report of the
+	// column names its browser.
+	Version string
+	// BCDBrowser is the browser-compat-data key of the browser: "chrome",
+	// "edge" or "opera".
+	BCDBrowser string
+	// Sources are the Sources of the column's runs.
+	Sources []string
+	// Problems are failures outside any spec: a BeforeSuite that failed,
+	// an interrupted suite.
+	Problems []string
+	// Count is the number of the table's rows in each State.
+	Count [Failed + 1]int
+}
+
+// Cell is a behavior in one column.
+type Cell struct {
+	State State
+	// Specs are the behavior's specs seen in the column's reports, each
+	// once, with its greatest outcome.
+	Specs []Spec
+}
+
+// Behavior is a row of the table.
+type Behavior struct {
+	// ID is the catalog ID, or "" for a group of specs without one.
+	ID string
+	// Title is the catalog's title of the behavior; for a row without ID,
+	// the text of its specs' outermost container. Without a catalog, an
+	// ID's title is the text of its first spec.
+	Title string
+	// Area is the area label of the row's first spec.
+	Area string
+	// Cells has one Cell per column of the table.
+	Cells []Cell
+}
+
+// Table is the compatibility table of some runs.
+type Table struct {
+	Columns   []Column
+	Behaviors []Behavior
+	// Unchecked are the catalog IDs that no spec of any run checks.
+	Unchecked []string
+	// NotRun are the IDs of the behaviors whose specs ran in no column,
+	// in catalog order: a label filter left them out everywhere. They
+	// are not among the Behaviors, and NotRunGroups counts the groups of
+	// specs without ID left out so.
+	NotRun       []string
+	NotRunGroups int
+
+	catalog *Catalog
+	start   string
+}
+
+// Build makes the table of runs; cat (which may be nil) gives the behaviors'
+// titles and order.
+func Build(runs []Run, cat *Catalog) *Table {
+	t := &Table{catalog: cat}
+	type column struct {
+		Column
+		order int
+		specs []Spec
+	}
+	// A run that names no browser (its BeforeSuite failed, or it ran no
+	// spec) joins the column of a run of the same name that does.
+	named := map[string]browser{}
+	for _, r := range runs {
+		if b := Browser(r.Reports); b != "" && r.Name != "" {
+			if _, ok := named[r.Name]; !ok {
+				named[r.Name] = parseBrowser(b)
+			}
+		}
+	}
+	var cols []*column
+	for _, r := range runs {
+		browser := Browser(r.Reports)
+		b := parseBrowser(browser)
+		if browser == "" && r.Name != "" {
+			if nb, ok := named[r.Name]; ok {
+				b = nb
+			}
+		}
+		heading := b.heading(r.Name, r.Source)
+		i := slices.IndexFunc(cols, func(c *column) bool { return c.Heading == heading })
+		if i < 0 {
+			i = len(cols)
+			cols = append(cols, &column{Column: Column{
+				Heading:    heading,
+				Product:    b.product,
+				Version:    b.major(),
+				BCDBrowser: b.bcdBrowser(),
+			}, order: i})
+		}
+		c := cols[i]
+		if browser != "" && !slices.Contains(c.Browsers, browser) {
+			c.Browsers = append(c.Browsers, browser)
+		}
+		if r.Source != "" {
+			c.Sources = append(c.Sources, r.Source)
+		}
+		c.Problems = append(c.Problems, problems(r.Reports)...)
+		c.specs = append(c.specs, Specs(r.Reports)...)
+		for _, rep := range r.Reports {
+			if s := rep.StartTime.UTC().Format("2006-01-02T15:04:05Z"); !rep.StartTime.IsZero() && (t.start == "" || s < t.start) {
+				t.start = s
+			}
+		}
+	}
+	// Columns by browser, then version, then the order of the runs; a
+	// column whose browser is unknown goes last.
+	slices.SortStableFunc(cols, func(a, b *column) int {
+		if a.Version == "" || b.Version == "" {
+			return cmp.Compare(b.Version, a.Version) // "" last
+		}
+		if a.BCDBrowser != b.BCDBrowser {
+			return cmp.Compare(a.BCDBrowser, b.BCDBrowser)
+		}
+		av, _ := strconv.Atoi(a.Version)
+		bv, _ := strconv.Atoi(b.Version)
+		return cmp.Compare(av, bv)
+	})
+
+	rows := map[string]*Behavior{}
+	var keys []string
+	for ci, c := range cols {
+		t.Columns = append(t.Columns, c.Column)
+		for _, s := range c.specs {
+			ids := s.IDs
+			if len(ids) == 0 {
+				ids = []string{""}
+			}
+			for _, id := range ids {
+				key := id
+				if id == "" {
+					key = " " + s.Container // cannot clash with an ID
+				}
+				row := rows[key]
+				if row == nil {
+					row = &Behavior{ID: id, Title: cat.Title(id), Area: s.Area, Cells: make([]Cell, len(cols))}
+					if id == "" {
+						row.Title = s.Container
+					} else if row.Title == "" {
+						row.Title = s.Text
+					}
+					rows[key] = row
+					keys = append(keys, key)
+				}
+				row.Cells[ci].add(s)
+			}
+		}
+	}
+	for _, k := range keys {
+		row := rows[k]
+		if slices.ContainsFunc(row.Cells, func(c Cell) bool { return c.State != NotRun }) {
+			t.Behaviors = append(t.Behaviors, *row)
+		} else if row.ID != "" {
+			t.NotRun = append(t.NotRun, row.ID)
+		} else {
+			t.NotRunGroups++
+		}
+	}
+	area := func(a string) int {
+		if i := slices.Index(Areas, a); i >= 0 {
+			return i
+		}
+		return len(Areas)
+	}
+	slices.SortStableFunc(t.Behaviors, func(a, b Behavior) int {
+		return cmp.Or(
+			cmp.Compare(area(a.Area), area(b.Area)),
+			cmp.Compare(boolInt(a.ID == ""), boolInt(b.ID == "")),
+			cmp.Compare(cat.Rank(a.ID), cat.Rank(b.ID)),
+			cmp.Compare(a.ID, b.ID),
+		)
+	})
+	for _, b := range t.Behaviors {
+		for ci, c := range b.Cells {
+			t.Columns[ci].Count[c.State]++
+		}
+	}
+	slices.SortStableFunc(t.NotRun, func(a, b string) int {
+		return cmp.Or(cmp.Compare(cat.Rank(a), cat.Rank(b)), cmp.Compare(a, b))
+	})
+	for _, id := range cat.IDs() {
+		if rows[id] == nil {
+			t.Unchecked = append(t.Unchecked, id)
+		}
+	}
+	return t
+}
+
+// add merges a spec's outcome into the cell.
+func (c *Cell) add(s Spec) {
+	o := Outcome(s)
+	c.State = max(c.State, o)
+	i := slices.IndexFunc(c.Specs, func(x Spec) bool { return x.Text == s.Text && x.Location == s.Location })
+	if i < 0 {
+		c.Specs = append(c.Specs, s)
+	} else if o > Outcome(c.Specs[i]) {
+		c.Specs[i] = s
+	}
+}
+
+// Ran returns how many of the cell's specs ran (passed or failed), and how
+// many of those failed.
+func (c Cell) Ran() (ran, failed int) {
+	for _, s := range c.Specs {
+		switch Outcome(s) {
+		case Failed:
+			failed++
+			ran++
+		case Passed, Differs:
+			ran++
+		}
+	}
+	return ran, failed
+}
+
+// problems returns the failures of reports outside any It.
+func problems(reports []types.Report) []string {
+	var out []string
+	for _, r := range reports {
+		for _, sr := range r.SpecReports {
+			if sr.LeafNodeType != types.NodeTypeIt && sr.State.Is(types.SpecStateFailureStates) {
+				out = append(out, fmt.Sprintf("%s %s: %s", sr.LeafNodeType, sr.State, summary(sr.Failure.Message)))
+			}
+		}
+		if !r.SuiteSucceeded {
+			out = append(out, r.SpecialSuiteFailureReasons...)
+		}
+	}
+	return out
+}
+
+// browser is a "browser" report entry taken apart.
+type browser struct {
+	product string // "Chromium", "Chrome for Testing"
+	version string // "156.0.8078.79"
+}
+
+var versionPattern = regexp.MustCompile(`^\d+(\.\d+)+$`)
+
+// parseBrowser reads "Chromium 156.0.8078.79 (/usr/lib/chromium/chromium)" or
+// "Google Chrome for Testing 143.0.7499.4 (/opt/chrome/chrome)".
+func parseBrowser(entry string) browser {
+	s := strings.TrimSpace(entry)
+	if strings.HasSuffix(s, ")") {
+		if i := strings.LastIndex(s, " ("); i >= 0 {
+			s = s[:i]
+		}
+	}
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		if versionPattern.MatchString(f) {
+			return browser{product: strings.TrimPrefix(strings.Join(fields[:i], " "), "Google "), version: f}
+		}
+	}
+	return browser{product: strings.TrimPrefix(s, "Google ")}
+}
+
+func (b browser) major() string {
+	major, _, _ := strings.Cut(b.version, ".")
+	return major
+}
+
+// bcdBrowser returns the browser-compat-data key of the browser.
+func (b browser) bcdBrowser() string {
+	switch p := strings.ToLower(b.product); {
+	case strings.Contains(p, "edge"):
+		return "edge"
+	case strings.Contains(p, "opera"):
+		return "opera"
+	default:
+		return "chrome"
+	}
+}
+
+// heading names the column of a run of the browser.
+func (b browser) heading(name, source string) string {
+	h := strings.TrimSpace(b.product + " " + b.major())
+	if h == "" {
+		h = "unknown browser"
+		if name == "" && source != "" {
+			return h + " (" + source + ")"
+		}
+	}
+	if name != "" {
+		h += " " + name
+	}
+	return h
+}
+
+// summary shortens a failure message to one line of at most 200
+// characters: Gomega's messages span several ("Expected\n    <int>: 1\nto
+// equal\n    <int>: 2").
+func summary(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

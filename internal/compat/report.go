@@ -1,0 +1,209 @@
+package compat
+
+// This file reads what the suite leaves behind: Ginkgo JSON reports and the
+// catalog of behaviors. scripts/behaviors uses it too.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// IDPattern matches a catalog behavior ID such as "RC-04". A spec checks the
+// behaviors whose IDs are among its labels.
+var IDPattern = regexp.MustCompile(`^R[A-Z]-\d+$`)
+
+// Areas are the suite's area labels, in the order the catalog presents them.
+var Areas = []string{"connect", "naming", "sender", "messages", "disconnect", "cross-extension", "tabs-connect", "arguments", "lifecycle", "mdn", "harness"}
+
+const (
+	// DiffersLabel marks a spec that asserts what Chrome does where that
+	// differs from what the catalog says.
+	DiffersLabel = "differs"
+	// BrowserEntry is the name of the report entry in which the suite's
+	// BeforeSuite records the browser it runs, as "Chromium 156.0.8078.79
+	// (/usr/lib/chromium/chromium)".
+	BrowserEntry = "browser"
+)
+
+// Spec is one It of a report: a single check, with its outcome.
+type Spec struct {
+	// Text is the texts of the spec's containers and its own, joined by
+	// spaces, as Ginkgo prints it.
+	Text string
+	// Container is the text of the outermost container (the It's own text
+	// for an It at the top level).
+	Container string
+	// Location is file:line of the It, relative to the module root when
+	// the file is under specs/.
+	Location string
+	State    types.SpecState
+	// Message is the failure message of a failed spec, or the reason a
+	// spec gave to Skip. A spec that the label filter left out has none.
+	Message string
+	// Area is the spec's first area label in the order of Areas, or "".
+	Area string
+	// IDs are the catalog behaviors the spec checks (its labels that match
+	// IDPattern); none for a spec the catalog has no entry for.
+	IDs []string
+	// Differs is true when the spec carries DiffersLabel.
+	Differs bool
+}
+
+// ReadReports reads a report written by `ginkgo --json-report` or
+// `go test -ginkgo.json-report`: a JSON list of suite reports.
+func ReadReports(path string) ([]types.Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Ginkgo report: %w", err)
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(data, &reports); err != nil {
+		return nil, fmt.Errorf("parsing the Ginkgo report %s: %w", path, err)
+	}
+	return reports, nil
+}
+
+// Specs returns the It specs of reports, in the order of the reports.
+func Specs(reports []types.Report) []Spec {
+	var specs []Spec
+	for _, r := range reports {
+		for _, sr := range r.SpecReports {
+			if sr.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			specs = append(specs, specOf(sr))
+		}
+	}
+	return specs
+}
+
+func specOf(sr types.SpecReport) Spec {
+	labels := slices.Clone(sr.LeafNodeLabels)
+	for _, ls := range sr.ContainerHierarchyLabels {
+		labels = append(labels, ls...)
+	}
+	s := Spec{
+		Text:      strings.TrimSpace(strings.Join(append(slices.Clone(sr.ContainerHierarchyTexts), sr.LeafNodeText), " ")),
+		Container: sr.LeafNodeText,
+		Location:  fmt.Sprintf("%s:%d", relative(sr.LeafNodeLocation.FileName), sr.LeafNodeLocation.LineNumber),
+		State:     sr.State,
+		Message:   sr.Failure.Message,
+		Differs:   slices.Contains(labels, DiffersLabel),
+	}
+	if len(sr.ContainerHierarchyTexts) > 0 {
+		s.Container = sr.ContainerHierarchyTexts[0]
+	}
+	for _, a := range Areas {
+		if slices.Contains(labels, a) {
+			s.Area = a
+			break
+		}
+	}
+	for _, l := range labels {
+		if IDPattern.MatchString(l) && !slices.Contains(s.IDs, l) {
+			s.IDs = append(s.IDs, l)
+		}
+	}
+	return s
+}
+
+// Browser returns the value of the first BrowserEntry in reports, or "" when
+// there is none (the suite failed before it found a browser).
+func Browser(reports []types.Report) string {
+	for _, r := range reports {
+		for _, sr := range r.SpecReports {
+			for _, e := range sr.ReportEntries {
+				if e.Name == BrowserEntry {
+					return e.StringRepresentation()
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// relative cuts a spec file's path down to specs/<file>, from a report made
+// on any operating system.
+func relative(path string) string {
+	path = strings.ReplaceAll(path, `\`, "/")
+	if i := strings.LastIndex(path, "/specs/"); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// Catalog is the catalog of behaviors (messaging-behaviors.md): the title of
+// each behavior ID, in catalog order. The nil *Catalog has no entries.
+type Catalog struct {
+	titles map[string]string
+	ids    []string
+}
+
+// ReadCatalog reads the catalog from a Markdown file in which each behavior
+// is a heading "### RC-01 title".
+func ReadCatalog(path string) (*Catalog, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog: %w", err)
+	}
+	defer f.Close()
+	c, err := ParseCatalog(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseCatalog reads a catalog as ReadCatalog does.
+func ParseCatalog(r io.Reader) (*Catalog, error) {
+	c := &Catalog{titles: map[string]string{}}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "### ")
+		if !ok {
+			continue
+		}
+		id, title, _ := strings.Cut(line, " ")
+		if IDPattern.MatchString(id) {
+			c.titles[id] = title
+			c.ids = append(c.ids, id)
+		}
+	}
+	return c, sc.Err()
+}
+
+// Title returns the catalog's title of a behavior, or "".
+func (c *Catalog) Title(id string) string {
+	if c == nil {
+		return ""
+	}
+	return c.titles[id]
+}
+
+// IDs returns the behavior IDs in catalog order.
+func (c *Catalog) IDs() []string {
+	if c == nil {
+		return nil
+	}
+	return slices.Clone(c.ids)
+}
+
+// Rank returns the position of id in the catalog; IDs not in it come after
+// all that are.
+func (c *Catalog) Rank(id string) int {
+	if c == nil {
+		return 0
+	}
+	if i := slices.Index(c.ids, id); i >= 0 {
+		return i
+	}
+	return len(c.ids)
+}
