@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
@@ -76,7 +77,8 @@ type Browser struct {
 	ctx         context.Context // the chromedp context of the browser
 	cancel      context.CancelFunc
 
-	tabMu sync.Mutex // serializes the creation of tabs, see OpenTab
+	tabMu     sync.Mutex    // serializes the creation of tabs, see OpenTab
+	prewarmed chan struct{} // closed when the tab that Launch opens ahead is pooled
 
 	mu         sync.Mutex
 	closed     bool
@@ -91,12 +93,17 @@ type Browser struct {
 	managerMu  sync.Mutex
 	managerExt *Extension // the helper that disables and enables extensions
 	tempDirs   []string   // removed by Close
+	profileDir string     // Chrome's profile, removed by Close
 
 	// workers maps each service worker target to Chrome's auto-attached
 	// session with it.
 	workers map[target.ID]target.SessionID
 	// workerSessions are the harness's own sessions with service workers.
 	workerSessions map[target.ID]*workerSession
+
+	// probesOff makes the harness let every context run without a probe,
+	// to measure what the probes cost (see the benchmarks).
+	probesOff atomic.Bool
 }
 
 var versionOnce sync.Once
@@ -174,8 +181,16 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	for name, value := range opts.Flags {
 		allocOpts = append(allocOpts, chromedp.Flag(name, value))
 	}
-	// chromedp adds --no-sandbox only when running as root, and owns the
-	// temporary profile directory: it removes it when the browser exits.
+	// chromedp adds --no-sandbox only when running as root. The profile
+	// folder is the harness's own (see profile.go): private, removed by
+	// Close, and swept by a later Launch if this process dies first.
+	sweepProfiles()
+	profile, err := newProfileDir()
+	if err != nil {
+		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
+	}
+	b.profileDir = profile
+	allocOpts = append(allocOpts, chromedp.UserDataDir(profile))
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), allocOpts...)
 	bctx, bcancel := chromedp.NewContext(allocCtx,
 		chromedp.WithBrowserOption(chromedp.WithBrowserErrorf(b.chromedpErrorf), chromedp.WithBrowserLogf(b.logf)),
@@ -208,6 +223,10 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		return fail(err)
 	}
 	b.pages = pages
+	// The first tab costs a few hundred milliseconds (a target, a session,
+	// its domains); open it while the caller loads extensions.
+	b.prewarmed = make(chan struct{})
+	go b.prewarmTab()
 	for _, dir := range opts.Extensions {
 		if _, err := b.LoadExtension(lctx, dir); err != nil {
 			return fail(err)
@@ -216,8 +235,9 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	return b, nil
 }
 
-// Close closes Chrome gracefully, waits for it to exit, and removes its
-// profile directory. It is safe to call more than once.
+// Close ends Chrome and every process it started, waits for them to exit,
+// and removes the profile directory and the harness's temporary folders. It
+// is safe to call more than once.
 func (b *Browser) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -226,27 +246,21 @@ func (b *Browser) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
-	var err error
-	if b.ctx != nil {
-		// A graceful close lets Chrome save nothing we need but ends its
-		// children cleanly; a Chrome that does not close in time is killed.
-		done := make(chan error, 1)
-		go func() { done <- chromedp.Cancel(b.ctx) }()
-		select {
-		case err = <-done:
-		case <-time.After(b.opts.Timeout):
-			b.allocCancel()
-			// chromedp may still wait for a browser it never connected to.
-			select {
-			case err = <-done:
-			case <-time.After(b.opts.Timeout):
-				b.logf("closing Chrome: chromedp did not finish closing in %v; going on", b.opts.Timeout)
-			}
-		}
+	// The profile is thrown away, so nothing needs a graceful close: the
+	// allocator kills Chrome and waits for it, then the processes that still
+	// use the profile are killed and the folder removed. It takes tens of
+	// milliseconds where Browser.close takes hundreds.
+	if b.allocCancel != nil {
+		b.allocCancel()
+	}
+	if b.cancel != nil {
 		b.cancel()
 	}
-	if b.allocCancel != nil {
-		b.allocCancel() // kills what is left, and waits until the profile directory is removed
+	var errs []error
+	if b.profileDir != "" {
+		if err := removeProfileDir(b.profileDir); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if b.pages != nil {
 		b.pages.Close()
@@ -255,10 +269,12 @@ func (b *Browser) Close() error {
 	dirs := b.tempDirs
 	b.mu.Unlock()
 	for _, dir := range dirs {
-		os.RemoveAll(dir)
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("closing Chrome: %w", err)
+	if len(errs) > 0 {
+		return fmt.Errorf("closing Chrome: %w", errors.Join(errs...))
 	}
 	return nil
 }

@@ -123,6 +123,9 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 		case <-updated:
 		}
 	}
+	if old != nil {
+		old.flush(ctx)
+	}
 	if _, err := callIn(ctx, b.ctx, serviceworker.StopWorker, serviceworker.StopWorkerParams{VersionID: version}); err != nil {
 		return fmt.Errorf("stopping the worker of %s: %w", e, err)
 	}
@@ -143,6 +146,17 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 func (t *Tab) Crash(ctx context.Context) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
+	t.mu.Lock()
+	var realms []*Realm
+	for _, r := range t.probed {
+		if r != nil {
+			realms = append(realms, r)
+		}
+	}
+	t.mu.Unlock()
+	for _, r := range realms {
+		r.flush(ctx)
+	}
 	// Page.crash never answers: the renderer dies while handling it. Send it,
 	// then wait for the contexts to go.
 	go callIn(ctx, t.ctx, page.Crash, cdp.Empty{})

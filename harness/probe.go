@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -91,13 +92,39 @@ var knownKinds = map[EventKind]bool{
 	KindMessage: true, KindDisconnect: true, KindOnDisconnect: true, KindException: true,
 }
 
-// record adds an event that realm r's probe sent to the trace.
+// record adds the events that realm r's probe sent to the trace: a JSON
+// array of events (the probe sends one array per task), or one event.
 func (b *Browser) record(r *Realm, payload string) {
-	var pe probeEvent
-	if err := json.Unmarshal([]byte(payload), &pe); err != nil || !knownKinds[pe.Kind] {
-		b.logf("ignoring a malformed probe event from %s: %.200s", r, payload)
-		return
+	var batch []probeEvent
+	if strings.HasPrefix(payload, "[") {
+		if err := json.Unmarshal([]byte(payload), &batch); err != nil {
+			b.logf("ignoring malformed probe events from %s: %.200s", r, payload)
+			return
+		}
+	} else {
+		var pe probeEvent
+		if err := json.Unmarshal([]byte(payload), &pe); err != nil {
+			b.logf("ignoring a malformed probe event from %s: %.200s", r, payload)
+			return
+		}
+		batch = append(batch, pe)
 	}
+	t := b.traceFor(r)
+	events := make([]Event, 0, len(batch))
+	for _, pe := range batch {
+		if !knownKinds[pe.Kind] {
+			b.logf("ignoring a probe event of unknown kind %q from %s", pe.Kind, r)
+			continue
+		}
+		events = append(events, pe.event(r))
+	}
+	if t != nil {
+		t.addAll(events)
+	}
+}
+
+// event makes the trace's event of what the probe sent.
+func (pe probeEvent) event(r *Realm) Event {
 	e := Event{
 		// Chrome's clocks give at best microseconds; rounding there keeps
 		// float64 noise out of the times.
@@ -120,9 +147,7 @@ func (b *Browser) record(r *Realm, payload string) {
 	if pe.LastError != nil {
 		e.LastError = *pe.LastError
 	}
-	if t := b.traceFor(r); t != nil {
-		t.Add(e)
-	}
+	return e
 }
 
 // Port is a port that a realm holds, as the probe sees it.

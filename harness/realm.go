@@ -138,6 +138,10 @@ func (r *Realm) Eval(ctx context.Context, expression string) (json.RawMessage, e
 		AwaitPromise:    new(true),
 		ReturnByValue:   new(true),
 	})
+	if err == nil {
+		// The events the expression made are in the trace when Eval returns.
+		r.flush(ctx)
+	}
 	return r.result(res.Result, res.ExceptionDetails, err, "evaluating "+abbreviate(expression, 80))
 }
 
@@ -188,14 +192,25 @@ func (r *Realm) callProbeFunc(ctx context.Context, decl, doing string, args ...a
 		}
 		callArgs = append(callArgs, &runtime.CallArgument{Value: v})
 	}
+	// The probe sends the call's events before the call returns, so they
+	// are in the trace when Go has the answer (Chrome delivers a session's
+	// events in order with its answers).
 	res, err := callIn(ctx, r.cdpCtx, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
-		FunctionDeclaration: decl,
+		FunctionDeclaration: "function (...args) { try { return (" + decl + ").apply(this, args); } finally { this.flush(); } }",
 		ObjectID:            r.api,
 		Arguments:           callArgs,
 		ReturnByValue:       new(true),
 		AwaitPromise:        new(true),
 	})
 	return r.result(res.Result, res.ExceptionDetails, err, doing)
+}
+
+// flush makes the probe send the events it holds, before a fault takes the
+// realm away. A realm already gone has nothing to send.
+func (r *Realm) flush(ctx context.Context) {
+	if _, err := r.callProbeFunc(ctx, "function () {}", "flushing"); err != nil && !r.Gone() {
+		r.b.logf("%s: flushing the probe's events: %v", r, err)
+	}
 }
 
 func (r *Realm) alive() error {

@@ -63,13 +63,11 @@ type auxData struct {
 func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
-	t := &Tab{
-		b:        b,
-		pauses:   make(chan *debugger.EventPaused, 64),
-		contexts: map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription{},
-		scripts:  map[cdp.ScriptID]runtime.ExecutionContextID{},
-		probed:   map[runtime.ExecutionContextID]*Realm{},
-		frames:   map[cdp.FrameID]string{},
+	t := newTab(b)
+	select {
+	case <-b.prewarmed:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("opening a tab: waiting for the tab opened at launch: %w", context.Cause(ctx))
 	}
 	if pooled := b.takePooledTab(); pooled != nil {
 		t = pooled
@@ -82,6 +80,17 @@ func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 		}
 	}
 	return t, nil
+}
+
+func newTab(b *Browser) *Tab {
+	return &Tab{
+		b:        b,
+		pauses:   make(chan *debugger.EventPaused, 64),
+		contexts: map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription{},
+		scripts:  map[cdp.ScriptID]runtime.ExecutionContextID{},
+		probed:   map[runtime.ExecutionContextID]*Realm{},
+		frames:   map[cdp.FrameID]string{},
+	}
 }
 
 func (t *Tab) open(ctx context.Context) error {
@@ -248,6 +257,23 @@ func (t *Tab) Recycle(ctx context.Context) error {
 	t.b.pool = append(t.b.pool, t)
 	t.b.mu.Unlock()
 	return nil
+}
+
+// prewarmTab opens a tab for the first OpenTab, ahead of time.
+func (b *Browser) prewarmTab() {
+	defer close(b.prewarmed)
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
+	defer cancel()
+	t := newTab(b)
+	if err := t.open(ctx); err != nil {
+		if !b.isClosed() {
+			b.logf("opening a tab ahead of time: %v", err)
+		}
+		return
+	}
+	b.mu.Lock()
+	b.pool = append(b.pool, t)
+	b.mu.Unlock()
 }
 
 // takePooledTab returns a recycled tab that is still open, or nil.
@@ -473,7 +499,7 @@ func (t *Tab) handlePause(p *debugger.EventPaused) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.b.opts.Timeout)
 	defer cancel()
 	defer callIn(ctx, t.ctx, debugger.Resume, debugger.ResumeParams{})
-	if len(p.CallFrames) == 0 {
+	if len(p.CallFrames) == 0 || t.b.probesOff.Load() {
 		return
 	}
 	frame := p.CallFrames[0]

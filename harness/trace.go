@@ -147,20 +147,49 @@ func NewTrace() *Trace {
 func (t *Trace) Add(e Event) Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i := len(t.events)
-	for i > 0 && t.events[i-1].At.After(e.At) {
-		i--
-	}
-	t.events = slices.Insert(t.events, i, e)
-	for j := i; j < len(t.events); j++ {
-		t.events[j].Seq = j + 1
-	}
+	i := t.insertLocked(e)
 	close(t.changed)
 	t.changed = make(chan struct{})
 	for _, fn := range t.watchers {
 		fn(t.events[i])
 	}
 	return t.events[i]
+}
+
+// addAll adds events as Add does, with one wake-up of the waiters: a probe
+// sends its events in batches.
+func (t *Trace) addAll(events []Event) {
+	if len(events) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range events {
+		i := t.insertLocked(e)
+		for _, fn := range t.watchers {
+			fn(t.events[i])
+		}
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// insertLocked puts e at its place and returns its index.
+func (t *Trace) insertLocked(e Event) int {
+	i := len(t.events)
+	for i > 0 && t.events[i-1].At.After(e.At) {
+		i--
+	}
+	if i == len(t.events) {
+		e.Seq = i + 1
+		t.events = append(t.events, e)
+		return i
+	}
+	t.events = slices.Insert(t.events, i, e)
+	for j := i; j < len(t.events); j++ {
+		t.events[j].Seq = j + 1
+	}
+	return i
 }
 
 // Watch calls fn with each event added from now on, as it arrives, until

@@ -68,6 +68,12 @@ func (b *Browser) workerStatus(v *serviceworker.Version) {
 // one before.
 func (ws *workerSession) restarted() {
 	b := ws.b
+	if b.probesOff.Load() {
+		ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
+		defer cancel()
+		callIn(ctx, ws.ctx, runtime.RunIfWaitingForDebugger, cdp.Empty{})
+		return
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	ws.restartMu.Lock()
 	if ws.cancelRestart != nil {
@@ -183,8 +189,8 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 	b.mu.Lock()
 	b.workerSessions[info.TargetID] = ws
 	b.mu.Unlock()
-	if ws.extID == "" {
-		// Not an extension's worker: let it run untouched.
+	if ws.extID == "" || b.probesOff.Load() {
+		// Not an extension's worker, or probes are off: let it run untouched.
 		callIn(ctx, wctx, runtime.RunIfWaitingForDebugger, cdp.Empty{})
 		return
 	}

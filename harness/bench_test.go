@@ -1,0 +1,217 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// The benchmarks start Chrome; go test -bench=. -run=^$ ./harness runs them.
+// scripts/bench.sh runs them with the side-by-side comparison to Puppeteer.
+
+// benchExtension writes an extension for the benchmarks into a new folder:
+// a worker that echoes each message, and counts the messages of a "bench"
+// port until "end"; a content script on the page server; and page.html,
+// whose bench(n) posts n messages to the worker and resolves with the
+// milliseconds until the worker's "done".
+func benchExtension(tb testing.TB, name string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	files := map[string]string{
+		"manifest.json": fmt.Sprintf(`{"manifest_version": 3, "name": %q, "version": "1.0",
+  "background": {"service_worker": "worker.js"},
+  "content_scripts": [{"matches": ["http://127.0.0.1/*"], "js": ["cs.js"]}]}`, name),
+		"worker.js": `chrome.runtime.onConnect.addListener((port) => {
+  let n = 0;
+  port.onMessage.addListener((m) => {
+    if (port.name !== "bench") { port.postMessage({ echo: m }); return; }
+    if (m === "end") { port.postMessage({ done: n }); return; }
+    n++;
+  });
+});
+`,
+		"cs.js":     "void 'content script';\n",
+		"page.html": `<!doctype html><title>bench</title><script src="page.js"></script>`,
+		"page.js": `globalThis.bench = (n) => new Promise((resolve) => {
+  const port = chrome.runtime.connect({ name: "bench" });
+  const t0 = performance.now();
+  port.onMessage.addListener((m) => { if (m.done === n) { resolve(performance.now() - t0); port.disconnect(); } });
+  for (let i = 0; i < n; i++) port.postMessage({ i, text: "message " + i });
+  port.postMessage("end");
+});
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func benchLaunch(tb testing.TB, opts Options) *Browser {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts Chrome")
+	}
+	opts.Logf = func(string, ...any) {}
+	b, err := Launch(context.Background(), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
+// BenchmarkLaunch: from nothing to a browser ready for extensions.
+func BenchmarkLaunch(b *testing.B) {
+	if testing.Short() {
+		b.Skip("starts Chrome")
+	}
+	for b.Loop() {
+		br, err := Launch(context.Background(), Options{Logf: func(string, ...any) {}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		br.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkLoadExtensions: loading extensions until each one's worker is
+// probed, in a running browser.
+func BenchmarkLoadExtensions(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
+			br := benchLaunch(b, Options{})
+			var dirs []string
+			for i := range n {
+				dirs = append(dirs, benchExtension(b, fmt.Sprintf("bench-%d", i)))
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				var loaded []*Extension
+				for _, dir := range dirs {
+					e, err := br.LoadExtension(ctx, dir)
+					if err != nil {
+						b.Fatal(err)
+					}
+					loaded = append(loaded, e)
+				}
+				for _, e := range loaded {
+					if _, err := e.Worker(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				for _, e := range loaded {
+					if err := e.Uninstall(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkRoundTrip: Go posts on a content script's port, the worker echoes,
+// and the echo reaches the trace: the latency a spec sees. It reports the
+// median and the 99th percentile.
+func BenchmarkRoundTrip(b *testing.B) {
+	br := benchLaunch(b, Options{Extensions: []string{benchExtension(b, "bench-round-trip")}})
+	ctx := context.Background()
+	ext := br.Extensions()[0]
+	tab, err := br.OpenTab(ctx, br.Pages().URL("/"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, err := ext.ContentScript(ctx, tab)
+	if err != nil {
+		b.Fatal(err)
+	}
+	port, err := cs.Connect(ctx, map[string]any{"name": "echo"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	echoed := make(chan struct{}, 1)
+	stop := br.Trace().Watch(func(e Event) {
+		if e.Kind == KindMessage && e.Realm == cs {
+			echoed <- struct{}{}
+		}
+	})
+	defer stop()
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := port.Post(ctx, "ping"); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-echoed:
+		case <-time.After(10 * time.Second):
+			b.Fatalf("no echo in 10 s; trace:\n%s", br.Trace())
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "median-µs")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkThroughput: an extension page posts 1000 messages to the worker
+// and waits for its count, with the probes in both (every message traced)
+// and without any probe. ns/op is the time of one message.
+func BenchmarkThroughput(b *testing.B) {
+	const n = 1000
+	for _, probes := range []bool{false, true} {
+		name := "without-probes"
+		if probes {
+			name = "with-probes"
+		}
+		b.Run(name, func(b *testing.B) {
+			br := benchLaunch(b, Options{})
+			br.probesOff.Store(!probes)
+			ctx := context.Background()
+			ext, err := br.LoadExtension(ctx, benchExtension(b, "bench-throughput"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tab, err := br.OpenTab(ctx, ext.URL("page.html"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			// One warm-up run starts the worker and compiles the code.
+			if _, err := tab.Eval(ctx, fmt.Sprintf("bench(%d)", n)); err != nil {
+				b.Fatal(err)
+			}
+			var total float64
+			runs := 0
+			for b.Loop() {
+				raw, err := tab.Eval(ctx, fmt.Sprintf("bench(%d)", n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				var ms float64
+				if err := json.Unmarshal(raw, &ms); err != nil {
+					b.Fatal(err)
+				}
+				total += ms
+				runs++
+			}
+			b.ReportMetric(total*1e6/float64(runs*n), "ns/msg")
+			if probes && br.Trace().Len() < n {
+				b.Fatalf("with probes the trace has only %d events", br.Trace().Len())
+			}
+			if !probes && br.Trace().Len() != 0 {
+				b.Fatalf("without probes the trace has %d events", br.Trace().Len())
+			}
+		})
+	}
+}

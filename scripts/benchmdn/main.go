@@ -1,0 +1,105 @@
+// Command benchmdn times MDN's runtime.connect() example in portprobe, step
+// by step as ../shared/bench/puppeteer-mdn/scenario.mjs does in Puppeteer:
+// launch Chrome, load the extension, open a local page, wait until the
+// content script has the worker's greeting, click the page, wait until the
+// worker has both messages, close. It prints one JSON line of milliseconds.
+// scripts/bench.sh runs it side by side with the Puppeteer scenario.
+//
+//	go run ./scripts/benchmdn [-ext fixtures/extensions/mdn-example]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/portprobe/portprobe/harness"
+)
+
+func main() {
+	ext := flag.String("ext", "fixtures/extensions/mdn-example", "the MDN example extension, unmodified")
+	flag.Parse()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	result, err := run(ctx, *ext)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchmdn:", err)
+		os.Exit(1)
+	}
+	json.NewEncoder(os.Stdout).Encode(result)
+}
+
+type timings struct {
+	OK        bool  `json:"ok"`
+	LaunchMS  int64 `json:"launch_ms"`
+	LoadMS    int64 `json:"load_ms"`
+	ConnectMS int64 `json:"connect_ms"`
+	ClickMS   int64 `json:"click_ms"`
+	TotalMS   int64 `json:"total_ms"`
+}
+
+func run(ctx context.Context, dir string) (timings, error) {
+	var t timings
+	t0 := time.Now()
+	b, err := harness.Launch(ctx, harness.Options{Logf: func(string, ...any) {}})
+	if err != nil {
+		return t, err
+	}
+	defer b.Close()
+	tLaunch := time.Now()
+	ext, err := b.LoadExtension(ctx, dir)
+	if err != nil {
+		return t, err
+	}
+	worker, err := ext.Worker(ctx)
+	if err != nil {
+		return t, err
+	}
+	tLoaded := time.Now()
+	tab, err := b.OpenTab(ctx, b.Pages().URL("/"))
+	if err != nil {
+		return t, err
+	}
+	cs, err := ext.ContentScript(ctx, tab)
+	if err != nil {
+		return t, err
+	}
+	if _, err := b.Trace().Wait(ctx, harness.Received().In(cs).WithField("greeting", "hi there content script!")); err != nil {
+		return t, err
+	}
+	tConnected := time.Now()
+	if err := tab.Click(ctx, "body"); err != nil {
+		return t, err
+	}
+	if _, err := b.Trace().Wait(ctx, harness.Received().In(worker).WithField("greeting", "they clicked the page!")); err != nil {
+		return t, err
+	}
+	var got []string
+	for _, e := range b.Trace().Events() {
+		if e.Kind == harness.KindMessage && e.Realm == worker {
+			var m struct{ Greeting string }
+			json.Unmarshal(e.Message, &m)
+			got = append(got, m.Greeting)
+		}
+	}
+	tDone := time.Now()
+	if err := b.Close(); err != nil {
+		return t, err
+	}
+	ms := func(d time.Duration) int64 { return d.Round(time.Millisecond).Milliseconds() }
+	t = timings{
+		OK:        len(got) == 2 && got[0] == "hello from content script" && got[1] == "they clicked the page!",
+		LaunchMS:  ms(tLaunch.Sub(t0)),
+		LoadMS:    ms(tLoaded.Sub(tLaunch)),
+		ConnectMS: ms(tConnected.Sub(tLoaded)),
+		ClickMS:   ms(tDone.Sub(tConnected)),
+		TotalMS:   ms(time.Since(t0)),
+	}
+	if !t.OK {
+		return t, fmt.Errorf("the worker received %q, want the greeting and the click", got)
+	}
+	return t, nil
+}
