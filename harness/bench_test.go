@@ -90,12 +90,19 @@ func BenchmarkLoadExtensions(b *testing.B) {
 	for _, n := range []int{1, 10} {
 		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
 			br := benchLaunch(b, Options{})
-			var dirs []string
-			for i := range n {
-				dirs = append(dirs, benchExtension(b, fmt.Sprintf("bench-%d", i)))
-			}
 			ctx := context.Background()
+			round := 0
 			for b.Loop() {
+				// Fresh folders, so fresh IDs, each round, as the suite
+				// loads them: an ID loaded again right after its uninstall
+				// can leave the new worker unprobed (README, Known limits).
+				b.StopTimer()
+				var dirs []string
+				for i := range n {
+					dirs = append(dirs, benchExtension(b, fmt.Sprintf("bench-%d-%d", round, i)))
+				}
+				round++
+				b.StartTimer()
 				var loaded []*Extension
 				for _, dir := range dirs {
 					e, err := br.LoadExtension(ctx, dir)
