@@ -96,16 +96,8 @@ func TestNoLeaks(t *testing.T) {
 
 			// The kernel kills Chrome with its parent (Pdeathsig); give it
 			// a bounded moment to reap the processes.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				users := profileUsers(profile)
-				if len(users) == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("after %s, processes still use the profile %s: %v (Chrome was %d)", mode, profile, users, chromePid)
-				}
-				time.Sleep(20 * time.Millisecond)
+			if !retryUntil(10*time.Second, 20*time.Millisecond, func() bool { return len(profileUsers(profile)) == 0 }) {
+				t.Fatalf("after %s, processes still use the profile %s: %v (Chrome was %d)", mode, profile, profileUsers(profile), chromePid)
 			}
 			if _, err := os.Stat(profile); err == nil {
 				if mode == "pass" || mode == "fail" || mode == "panic" {

@@ -32,17 +32,38 @@ func newProfileDir() (string, error) {
 // removeProfileDir ends the processes that still use dir (Chrome's helpers
 // can outlive the browser process for a moment) and removes it.
 func removeProfileDir(dir string) error {
-	killProfileUsers(dir)
 	var err error
-	// A helper that was still exiting can add a file as the folder goes.
-	for range 20 {
-		if err = os.RemoveAll(dir); err == nil {
-			return nil
-		}
+	// A helper that was still exiting can add a file as the folder goes;
+	// no event says when the last one is gone, so try again a few times.
+	if retryUntil(2*time.Second, 10*time.Millisecond, func() bool {
 		killProfileUsers(dir)
-		time.Sleep(10 * time.Millisecond)
+		err = os.RemoveAll(dir)
+		return err == nil
+	}) {
+		return nil
 	}
 	return fmt.Errorf("removing the profile folder %s: %w", dir, err)
+}
+
+// retryUntil calls try at once and then every interval until it returns
+// true or limit has passed, and reports whether it returned true. It is for
+// what the operating system does without telling (processes that are not
+// our children exiting), never for the browser, whose events say when.
+func retryUntil(limit, interval time.Duration, try func() bool) bool {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if try() {
+			return true
+		}
+		select {
+		case <-deadline.C:
+			return try()
+		case <-tick.C:
+		}
+	}
 }
 
 // sweepProfiles removes the profile folders that processes which no longer
