@@ -94,8 +94,8 @@ func BenchmarkLoadExtensions(b *testing.B) {
 			round := 0
 			for b.Loop() {
 				// Fresh folders, so fresh IDs, each round, as the suite
-				// loads them: an ID loaded again right after its uninstall
-				// can leave the new worker unprobed (README, Known limits).
+				// loads them (loading an uninstalled ID again waits for its
+				// old worker to stop).
 				b.StopTimer()
 				var dirs []string
 				for i := range n {

@@ -56,6 +56,14 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	if err != nil {
 		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 	}
+	if id, err := PredictID(abs); err == nil && b.extensionByID(id) == nil {
+		// An extension uninstalled a moment ago can still be stopping its
+		// worker; Chrome then aborts the start of the new one, which would
+		// never run until an event wakes it.
+		if err := b.waitWorkersStopped(ctx, id); err != nil {
+			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+		}
+	}
 	res, err := callBrowser(ctx, b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: abs})
 	if err != nil {
 		var cerr *cdproto.Error

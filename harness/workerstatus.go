@@ -91,3 +91,38 @@ func (e *Extension) WaitWorkerStatus(ctx context.Context, status WorkerStatus) (
 		}
 	}
 }
+
+// waitWorkersStopped waits until no service worker version of the extension
+// with this ID is starting, running or stopping.
+func (b *Browser) waitWorkersStopped(ctx context.Context, id string) error {
+	s, err := b.serviceWorkers(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		updated := s.updated()
+		var busy []string
+		s.mu.Lock()
+		for vid, v := range s.versions {
+			// A redundant version (the uninstalled one) still counts
+			// until it has stopped.
+			if extensionIDOf(v.ScriptURL) == id && v.RunningStatus != serviceworker.VersionRunningStatusStopped {
+				busy = append(busy, fmt.Sprintf("version %s %s", vid, v.RunningStatus))
+			}
+		}
+		s.mu.Unlock()
+		if len(busy) == 0 {
+			return nil
+		}
+		select {
+		case <-updated:
+		case <-ctx.Done():
+			return &WaitError{
+				What:   fmt.Sprintf("the service worker of the uninstalled extension %s to stop", id),
+				Cause:  context.Cause(ctx),
+				Detail: "still: " + orNone(busy),
+				Trace:  b.Trace().String(),
+			}
+		}
+	}
+}
