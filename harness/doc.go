@@ -22,7 +22,18 @@
 // remains: the probe reads runtime.lastError in each port's onDisconnect, so
 // Chrome does not log "Unchecked runtime.lastError" for a port the probe saw.
 //
+// Faults are one call each (Extension.StopWorker, Tab.Crash, Tab.Back,
+// Extension.Reload, Disable, Uninstall, ...), and the harness finds and probes
+// what comes back: a restarted worker, a page restored from the back/forward
+// cache. Options.IdleWorkers leaves workers unprobed so that Chrome's idle
+// timeout applies; WorkerHistory follows them.
+//
+// When something fails, Browser.WriteArtifacts writes the trace as JSON and as
+// an HTML sequence diagram (WriteDiagram), the realms' console output and a
+// screenshot of each tab.
+//
 // Every wait has a deadline (Options.Timeout when the context has none) and
 // fails with an error that names the realm, what was awaited and the trace so
-// far. Close ends Chrome and removes its profile directory.
+// far. Close ends Chrome and removes its private profile folder; a folder left
+// by a process that died first is removed by the next Launch.
 package harness
