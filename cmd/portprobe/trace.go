@@ -115,7 +115,7 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	}
 	p.say("%s opened %s", tab, url)
 	if f.clickAction || f.clickPage {
-		if err := clickWhenReady(ctx, ext, tab, f, p); err != nil {
+		if err := clickWhenReady(ctx, b, ext, tab, f, p); err != nil {
 			p.say("%v", err)
 		}
 	}
@@ -156,8 +156,9 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // clickWhenReady waits until the extension's content script in tab has run
-// its top-level code, then clicks what the flags ask for.
-func clickWhenReady(ctx context.Context, ext *harness.Extension, tab *harness.Tab, f traceFlags, p *printer) error {
+// its top-level code and its ports have reached their listeners, then clicks
+// what the flags ask for.
+func clickWhenReady(ctx context.Context, b *harness.Browser, ext *harness.Extension, tab *harness.Tab, f traceFlags, p *printer) error {
 	if len(ext.Manifest.ContentScripts) > 0 {
 		cs, err := ext.ContentScript(ctx, tab)
 		if err != nil {
@@ -167,6 +168,22 @@ func clickWhenReady(ctx context.Context, ext *harness.Extension, tab *harness.Ta
 		// in one task once the harness resumes it.
 		if _, err := cs.Eval(ctx, "0"); err != nil {
 			return fmt.Errorf("not clicking: %w", err)
+		}
+	}
+	// A click handler may post on a port that the content script opened at
+	// start-up, whose other end must have it by then: the MDN example's
+	// worker keeps the port its onConnect got, and an action click before
+	// that finds none. So wait until each of the tab's connects has reached
+	// a listener (or give up on it after a few seconds, and say so).
+	for _, e := range b.Trace().Events() {
+		if e.Kind != harness.KindConnect || e.Realm.Tab != tab {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := b.Trace().Wait(wctx, harness.OnConnect().Named(e.Name))
+		cancel()
+		if err != nil {
+			p.say("the port %q of %s reached no onConnect in 5 s; clicking anyway", e.Name, e.Realm)
 		}
 	}
 	if f.clickPage {
