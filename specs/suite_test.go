@@ -172,7 +172,9 @@ func launchWith(ctx context.Context, opts harness.Options) *harness.Browser {
 // PORTPROBE_ARTIFACTS (default specs/artifacts), one folder per spec, with
 // their paths in the report; and, with PORTPROBE_PAUSE_ON_FAILURE=1 outside
 // CI, waits for Enter before the browser is emptied or closed. Cleanups run
-// last-registered first, so this runs before the spec's other cleanups.
+// last-registered first, so this runs before the spec's other cleanups. It
+// has no node timeout, so a person can take their time; writing the
+// artifacts is bounded by the harness's own deadlines.
 func whenFailed(b *harness.Browser) {
 	DeferCleanup(func(ctx SpecContext) {
 		report := CurrentSpecReport()
@@ -190,7 +192,7 @@ func whenFailed(b *harness.Browser) {
 			AddReportEntry("artifacts", strings.Join(paths, "\n"))
 		}
 		pauseOnFailure(report)
-	}, NodeTimeout(30*time.Second))
+	})
 }
 
 // specSlug names a spec's artifact folder: its text, made safe for a path.
