@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 )
 
 // Chrome dying in the middle of a run (killed, out of memory) must give
@@ -16,21 +14,10 @@ func TestChromeDyingGivesAClearError(t *testing.T) {
 		t.Skip("starts Chrome")
 	}
 	ctx := context.Background()
-	b, err := Launch(ctx, Options{Extensions: []string{"../fixtures/extensions/mdn-example"}, Logf: t.Logf, Timeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, cs := launchMDN(t, Options{Logf: t.Logf, Timeout: 20 * time.Second})
 	defer b.Close()
-	tab, err := b.OpenTab(ctx, b.Pages().URL("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ext, _ := b.Extension("mdn-example")
-	cs, err := ext.ContentScript(ctx, tab)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.FromContext(b.ctx).Browser.Process().Kill(); err != nil {
+	tab := cs.Tab
+	if err := b.chromeProcess().Kill(); err != nil {
 		t.Fatal(err)
 	}
 	calls := map[string]func() error{

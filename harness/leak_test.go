@@ -5,7 +5,6 @@ package harness
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 )
 
 // The leak tests run the harness in a child process (this test binary again,
@@ -31,21 +28,9 @@ func TestLeakChild(t *testing.T) {
 	if mode == "" {
 		t.Skip("run by TestNoLeaks in a child process")
 	}
-	ctx := context.Background()
-	b, err := Launch(ctx, Options{Extensions: []string{"../fixtures/extensions/mdn-example"}, Logf: func(string, ...any) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := launchMDN(t, Options{Logf: func(string, ...any) {}})
 	defer b.Close()
-	tab, err := b.OpenTab(ctx, b.Pages().URL("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ext, _ := b.Extension("mdn-example")
-	if _, err := ext.ContentScript(ctx, tab); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("READY %s %d\n", b.profileDir, chromedp.FromContext(b.ctx).Browser.Process().Pid)
+	fmt.Printf("READY %s %d\n", b.profileDir, b.chromeProcess().Pid)
 	switch mode {
 	case "pass":
 	case "fail":
@@ -140,28 +125,4 @@ func readReady(t *testing.T, stdout interface{ Read([]byte) (int, error) }) (str
 		t.Fatal("the child did not get ready in 60 s")
 	}
 	return "", 0
-}
-
-// profileUsers returns the processes whose command line names dir as their
-// profile.
-func profileUsers(dir string) []int {
-	entries, _ := os.ReadDir("/proc")
-	want := []byte("--user-data-dir=" + dir)
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(cmdline, want) {
-			continue
-		}
-		// A zombie keeps its command line until its parent reaps it.
-		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && bytes.Contains(stat, []byte(") Z ")) {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
 }

@@ -19,26 +19,45 @@ func processAlive(pid int) bool {
 // killProfileUsers kills the processes whose command line names dir as their
 // profile (Linux: read from /proc; elsewhere Chrome's helpers end with it).
 func killProfileUsers(dir string) {
+	for _, pid := range profileUsers(dir) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// profileUsers returns the live processes (not zombies, which keep their
+// command line until reaped) whose command line has the argument
+// --user-data-dir=dir, other than this one. Without /proc it finds none.
+func profileUsers(dir string) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return
+		return nil
 	}
 	want := []byte("--user-data-dir=" + dir)
 	self := os.Getpid()
+	var pids []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == self {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
+		if err != nil || !hasArg(cmdline, want) {
 			continue
 		}
-		for arg := range bytes.SplitSeq(cmdline, []byte{0}) {
-			if bytes.Equal(arg, want) {
-				syscall.Kill(pid, syscall.SIGKILL)
-				break
-			}
+		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && bytes.Contains(stat, []byte(") Z ")) {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// hasArg reports whether a NUL-separated command line has the argument.
+func hasArg(cmdline, arg []byte) bool {
+	for a := range bytes.SplitSeq(cmdline, []byte{0}) {
+		if bytes.Equal(a, arg) {
+			return true
 		}
 	}
+	return false
 }

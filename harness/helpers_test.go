@@ -1,0 +1,39 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// launchMDN launches Chrome with the MDN example, opens a tab on the page
+// server and waits for the content script's realm. The caller closes b (in
+// its own defer, so that a panic in the test still closes it).
+func launchMDN(t *testing.T, opts Options) (*Browser, *Realm) {
+	t.Helper()
+	ctx := context.Background()
+	opts.Extensions = append(opts.Extensions, "../fixtures/extensions/mdn-example")
+	b, err := Launch(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := b.OpenTab(ctx, b.Pages().URL("/"))
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	ext, _ := b.Extension("mdn-example")
+	cs, err := ext.ContentScript(ctx, tab)
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	return b, cs
+}
+
+// chromeProcess is the browser's main process, for tests that end it.
+func (b *Browser) chromeProcess() *os.Process {
+	return chromedp.FromContext(b.ctx).Browser.Process()
+}
