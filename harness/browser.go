@@ -83,12 +83,21 @@ type Browser struct {
 	mu         sync.Mutex
 	closed     bool
 	extensions []*Extension
+	loaded     map[string]bool // the IDs of every extension loaded so far
 	tabs       []*Tab
 	realms     []*Realm
 	changed    chan struct{} // closed and replaced when realms change
 	nextTab    int
 	pool       []*Tab  // recycled tabs, see Tab.Recycle
-	sw         swState // the ServiceWorker domain, enabled on first use
+	sw         swState // the ServiceWorker domain, on the control page
+
+	// control is closed when the control page is ready (see openControl),
+	// controlCtx is its chromedp context, and controlErr says why it is
+	// not. controlOnce starts it.
+	controlOnce sync.Once
+	control     chan struct{}
+	controlCtx  context.Context
+	controlErr  error
 
 	managerMu  sync.Mutex
 	managerExt *Extension // the helper that disables and enables extensions
@@ -162,6 +171,8 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		workers:     map[target.ID]target.SessionID{},
 
 		workerSessions: map[target.ID]*workerSession{},
+		sw:             newSWState(),
+		control:        make(chan struct{}),
 	}
 
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -177,6 +188,13 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	if opts.DevTools {
 		allocOpts = append(allocOpts, chromedp.Flag("auto-open-devtools-for-tabs", true))
+	}
+	if !opts.Headful {
+		// The first window and its blank page make Chrome's start about
+		// 150 ms slower, and the harness does not use them: tabs are its
+		// own. A visible Chrome keeps them, since it quits when its last
+		// window closes.
+		allocOpts = append(allocOpts, chromedp.Flag("no-startup-window", true))
 	}
 	for name, value := range opts.Flags {
 		allocOpts = append(allocOpts, chromedp.Flag(name, value))
@@ -201,30 +219,52 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		b.Close()
 		return nil, err
 	}
-	// The first Do binds the browser's life to bctx, so it must get bctx
-	// itself; runBounded keeps ctx's deadline on it.
-	if err := runBounded(ctx, opts.Timeout, bctx, func() error { return chromedp.Do(bctx) }); err != nil {
+	// The first call binds the browser's life to bctx, so it must get bctx
+	// itself; runBounded keeps ctx's deadline on it. It is a browser call:
+	// chromedp.Do would also attach a first tab. Target events (a worker's
+	// target destroyed) need discovery on.
+	if err := runBounded(ctx, opts.Timeout, bctx, func() error {
+		_, err := chromedp.CallBrowser(bctx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: true})
+		return err
+	}); err != nil {
 		return fail(fmt.Errorf("launching Chrome %q: %w", path, err))
 	}
 	lctx, lcancel := b.bound(ctx)
 	defer lcancel()
-	ver, err := callBrowser(lctx, b, cdpbrowser.GetVersion, cdp.Empty{})
-	if err != nil {
-		return fail(fmt.Errorf("launching Chrome %q: reading its version: %w", path, err))
+	if err := b.watchWorkers(); err != nil {
+		return fail(err)
+	}
+	// Chrome answers the first call once it runs, while it is still busy
+	// starting: the calls below go out together rather than one after the
+	// other.
+	var (
+		wg    sync.WaitGroup
+		ver   cdpbrowser.GetVersionResult
+		pages *PageServer
+		errs  [3]error
+	)
+	wg.Go(func() { ver, errs[0] = callBrowser(lctx, b, cdpbrowser.GetVersion, cdp.Empty{}) })
+	wg.Go(func() { errs[1] = b.pauseWorkers(lctx) })
+	wg.Go(func() { pages, errs[2] = NewPageServer() })
+	wg.Wait()
+	b.pages = pages
+	switch {
+	case errs[0] != nil:
+		return fail(fmt.Errorf("launching Chrome %q: reading its version: %w", path, errs[0]))
+	case errs[1] != nil:
+		return fail(errs[1])
+	case errs[2] != nil:
+		return fail(errs[2])
 	}
 	b.version = ver.Product
 	versionOnce.Do(func() { b.logf("using %s (%s)", ver.Product, path) })
-
-	if err := b.watchWorkers(lctx); err != nil {
-		return fail(err)
+	if opts.IdleWorkers {
+		// Idle workers are followed through the ServiceWorker domain
+		// from the start (see Extension.WorkerHistory).
+		b.startControl()
 	}
-	pages, err := NewPageServer()
-	if err != nil {
-		return fail(err)
-	}
-	b.pages = pages
-	// The first tab costs a few hundred milliseconds (a target, a session,
-	// its domains); open it while the caller loads extensions.
+	// The first tab costs about 100 ms (a target, a renderer, a session
+	// and its domains); it opens while the caller loads extensions.
 	b.prewarmed = make(chan struct{})
 	go b.prewarmTab()
 	for _, dir := range opts.Extensions {

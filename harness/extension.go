@@ -56,11 +56,18 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	if err != nil {
 		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 	}
-	if id, err := PredictID(abs); err == nil && b.extensionByID(id) == nil {
+	if id, err := PredictID(abs); err == nil && b.extensionByID(id) == nil && b.wasLoaded(id) {
 		// An extension uninstalled a moment ago can still be stopping its
 		// worker; Chrome then aborts the start of the new one, which would
-		// never run until an event wakes it.
+		// never run until an event wakes it. An ID this browser never
+		// loaded has no worker: its profile is new.
 		if err := b.waitWorkersStopped(ctx, id); err != nil {
+			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+		}
+	}
+	if b.opts.IdleWorkers {
+		// The worker's history starts with its first status.
+		if _, err := b.serviceWorkers(ctx); err != nil {
 			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 		}
 	}
@@ -79,6 +86,10 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	e := &Extension{ID: res.ID, Name: m.Name, Dir: abs, Manifest: m, b: b}
 	b.mu.Lock()
 	b.extensions = append(b.extensions, e)
+	if b.loaded == nil {
+		b.loaded = map[string]bool{}
+	}
+	b.loaded[e.ID] = true
 	b.notifyLocked()
 	b.mu.Unlock()
 	return e, nil
@@ -134,6 +145,13 @@ func orNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// wasLoaded reports whether this browser has loaded the extension ID before.
+func (b *Browser) wasLoaded(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.loaded[id]
 }
 
 func (b *Browser) extensionByID(id string) *Extension {

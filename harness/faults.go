@@ -24,11 +24,9 @@ import (
 // of what went away are Gone while new ones (a restarted worker, a reloaded
 // page) are found and probed again on their own.
 
-// swState follows the ServiceWorker domain of the browser's first tab, which
-// sees the extensions' workers too.
+// swState follows the ServiceWorker domain of the control page (see
+// openControl), which sees the extensions' workers too.
 type swState struct {
-	once     sync.Once
-	err      error
 	mu       sync.Mutex
 	versions map[string]*serviceworker.Version // by version ID
 	regs     map[serviceworker.RegistrationID]string
@@ -44,44 +42,79 @@ func (s *swState) updated() <-chan struct{} {
 	return s.changed
 }
 
+func newSWState() swState {
+	return swState{
+		versions: map[string]*serviceworker.Version{},
+		regs:     map[serviceworker.RegistrationID]string{},
+		changed:  make(chan struct{}),
+		last:     map[string]WorkerStatus{},
+		history:  map[string][]WorkerChange{},
+	}
+}
+
+// serviceWorkers returns the ServiceWorker domain's view, once the control
+// page that carries the domain is ready (see openControl).
 func (b *Browser) serviceWorkers(ctx context.Context) (*swState, error) {
+	b.startControl()
+	select {
+	case <-b.control:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the control page that reports service workers: %w", context.Cause(ctx))
+	}
+	if b.controlErr != nil {
+		return nil, b.controlErr
+	}
+	return &b.sw, nil
+}
+
+// startControl opens the control page in the background, once.
+func (b *Browser) startControl() {
+	b.controlOnce.Do(func() { go b.openControl() })
+}
+
+// openControl opens a page of the harness's own, the control page, and
+// enables the ServiceWorker domain there: Chrome has that domain on pages
+// only, not on the browser. A page costs about 100 ms of Chrome's time (a
+// renderer, a session and its domains), so it opens on first need (see
+// startControl) and closes b.control when done.
+func (b *Browser) openControl() {
+	defer close(b.control)
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
+	defer cancel()
+	cctx, _ := chromedp.NewContext(b.ctx) // ends with the browser
+	if err := runBounded(ctx, b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {
+		b.controlErr = fmt.Errorf("attaching the control page that reports service workers: %w", err)
+		return
+	}
+	b.controlCtx = cctx
 	s := &b.sw
-	s.once.Do(func() {
-		s.versions = map[string]*serviceworker.Version{}
-		s.regs = map[serviceworker.RegistrationID]string{}
-		s.changed = make(chan struct{})
-		s.last = map[string]WorkerStatus{}
-		s.history = map[string][]WorkerChange{}
-		if err := chromedp.Listen(b.ctx, func(ev any) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			switch ev := ev.(type) {
-			case *serviceworker.EventWorkerVersionUpdated:
-				now := time.Now()
-				for _, v := range ev.Versions {
-					s.versions[v.VersionID] = v
-					s.recordWorkerStatus(v, now)
-					b.workerStatus(v)
-				}
-			case *serviceworker.EventWorkerRegistrationUpdated:
-				for _, r := range ev.Registrations {
-					s.regs[r.RegistrationID] = r.ScopeURL
-				}
-			default:
-				return
+	if err := chromedp.Listen(cctx, func(ev any) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch ev := ev.(type) {
+		case *serviceworker.EventWorkerVersionUpdated:
+			now := time.Now()
+			for _, v := range ev.Versions {
+				s.versions[v.VersionID] = v
+				s.recordWorkerStatus(v, now)
+				b.workerStatus(v)
 			}
-			close(s.changed)
-			s.changed = make(chan struct{})
-		}); err != nil {
-			s.err = err
+		case *serviceworker.EventWorkerRegistrationUpdated:
+			for _, r := range ev.Registrations {
+				s.regs[r.RegistrationID] = r.ScopeURL
+			}
+		default:
 			return
 		}
-		_, s.err = callIn(ctx, b.ctx, serviceworker.Enable, cdp.Empty{})
-	})
-	if s.err != nil {
-		return nil, fmt.Errorf("enabling the ServiceWorker domain: %w", s.err)
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}); err != nil {
+		b.controlErr = fmt.Errorf("enabling the ServiceWorker domain: %w", err)
+		return
 	}
-	return s, nil
+	if _, err := callIn(ctx, cctx, serviceworker.Enable, cdp.Empty{}); err != nil {
+		b.controlErr = fmt.Errorf("enabling the ServiceWorker domain: %w", err)
+	}
 }
 
 // StopWorker stops the extension's service worker, as Chrome does when it is
@@ -126,7 +159,7 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 	if old != nil {
 		old.flush(ctx)
 	}
-	if _, err := callIn(ctx, b.ctx, serviceworker.StopWorker, serviceworker.StopWorkerParams{VersionID: version}); err != nil {
+	if _, err := callIn(ctx, b.controlCtx, serviceworker.StopWorker, serviceworker.StopWorkerParams{VersionID: version}); err != nil {
 		return fmt.Errorf("stopping the worker of %s: %w", e, err)
 	}
 	if old == nil {

@@ -92,10 +92,9 @@ func (ws *workerSession) restarted() {
 	}()
 }
 
-// watchWorkers makes Chrome pause every new service worker before it runs
-// (auto-attach with waitForDebuggerOnStart), so the harness can install the
-// probe first. Only service workers are paused; pages are not.
-func (b *Browser) watchWorkers(ctx context.Context) error {
+// watchWorkers follows the service workers that Chrome auto-attaches (see
+// pauseWorkers): each new one gets the harness's own session and its probe.
+func (b *Browser) watchWorkers() error {
 	// Our own Target.attachToTarget also reports attachedToTarget; only the
 	// first report of a worker, Chrome's auto-attach, starts a session.
 	if err := chromedp.ListenBrowser(b.ctx, func(ev any) {
@@ -136,10 +135,13 @@ func (b *Browser) watchWorkers(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("watching service workers: %w", err)
 	}
-	// The ServiceWorker domain reports workers stopping and restarting.
-	if _, err := b.serviceWorkers(ctx); err != nil {
-		return fmt.Errorf("watching service workers: %w", err)
-	}
+	return nil
+}
+
+// pauseWorkers makes Chrome pause every new service worker before it runs
+// (auto-attach with waitForDebuggerOnStart), so the harness can install the
+// probe first. Only service workers are paused; pages are not.
+func (b *Browser) pauseWorkers(ctx context.Context) error {
 	if b.opts.IdleWorkers {
 		// Chrome's auto-attached session would keep every worker alive.
 		return nil

@@ -50,10 +50,16 @@ func (s *swState) recordWorkerStatus(v *serviceworker.Version, at time.Time) {
 }
 
 // WorkerHistory returns the changes of the running status of the extension's
-// service worker since the browser started, oldest first. With
+// service worker, oldest first, since the harness began to follow them
+// through the ServiceWorker domain: at Launch with Options.IdleWorkers, and
+// otherwise at the first call of WorkerHistory, WaitWorkerStatus or
+// StopWorker (the domain costs Chrome a page of its own, so it is not
+// opened unasked). The first change then is the status at that moment, and
+// the first call can return nothing while the domain opens. With
 // Options.IdleWorkers it shows Chrome stopping an idle worker and starting it
 // again for the next event.
 func (e *Extension) WorkerHistory() []WorkerChange {
+	e.b.startControl()
 	s := &e.b.sw
 	s.mu.Lock()
 	defer s.mu.Unlock()
