@@ -150,12 +150,24 @@
   if (typeof g.addEventListener === 'function') {
     g.addEventListener('pagehide', flush);
   }
+  //
+  // An event is one JSON object: k kind, p port handle, t time, n the port's
+  // name, then the fields. m (a message) and s (a sender) are already JSON
+  // text from enc and go in as they are, not quoted again: a message crosses
+  // the binding, the DevTools pipe and the Go decoder, and each level of
+  // quoting costs at each of them.
   function emit(kind, handle, fields, at) {
-    const ev = { k: kind, p: handle, t: at === undefined ? now() : at, n: names.get(handle) };
-    for (const key in fields) {
-      if (fields[key] !== undefined) ev[key] = fields[key];
+    let ev = '{"k":"' + kind + '","p":' + handle + ',"t":' + (at === undefined ? now() : at);
+    const name = names.get(handle);
+    if (typeof name === 'string') ev += ',"n":' + stringify(name);
+    const ks = keys(fields);
+    for (let i = 0; i < ks.length; i++) {
+      const key = ks[i];
+      const v = fields[key];
+      if (v === undefined) continue;
+      ev += ',"' + key + '":' + (key === 'm' || key === 's' ? v : stringify(v));
     }
-    queue[queue.length] = stringify(ev);
+    queue[queue.length] = ev + '}';
     if (!scheduled) schedule();
   }
 
@@ -235,7 +247,7 @@
         emit('exception', 0, { call: call, error: errText(e) }, at);
         throw e;
       }
-      track(port, 'connect', { n: port.name, call: call }, at);
+      track(port, 'connect', { call: call }, at);
       return port;
     });
   }
@@ -252,7 +264,7 @@
       let w = wrapped.get(cb);
       if (!w) {
         w = function (port) {
-          track(port, kind, { n: port.name, s: enc(port.sender) });
+          track(port, kind, { s: enc(port.sender) });
           return apply(cb, this, arguments);
         };
         wrapped.set(cb, w);

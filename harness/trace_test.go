@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -545,13 +547,18 @@ func TestRecordDecodes(t *testing.T) {
 	}{
 		{
 			name:    "message",
-			payload: `{"k":"message","p":1,"t":1700000000123.4,"n":"port-from-cs","m":"{\"a\":1}"}`,
+			payload: `{"k":"message","p":1,"t":1700000000123.4,"n":"port-from-cs","m":{"a":1}}`,
 			want:    Event{Kind: KindMessage, Port: 1, Name: "port-from-cs", Message: json.RawMessage(`{"a":1}`)},
 		},
 		{
 			name:    "post of a string",
-			payload: `{"k":"post","p":3,"t":1700000000123.4,"m":"\"hi\""}`,
+			payload: `{"k":"post","p":3,"t":1700000000123.4,"m":"hi"}`,
 			want:    Event{Kind: KindPost, Port: 3, Message: json.RawMessage(`"hi"`)},
+		},
+		{
+			name:    "post of null",
+			payload: `{"k":"post","p":3,"t":1700000000123.4,"m":null}`,
+			want:    Event{Kind: KindPost, Port: 3, Message: json.RawMessage(`null`)},
 		},
 		{
 			name:    "post of undefined has no message",
@@ -565,13 +572,13 @@ func TestRecordDecodes(t *testing.T) {
 		},
 		{
 			name:    "onConnect with sender",
-			payload: `{"k":"onConnect","p":1,"t":1700000000123.4,"n":"x","s":"{\"id\":\"abc\",\"frameId\":0,\"tab\":{\"id\":5,\"url\":\"https://example.com/\"}}"}`,
+			payload: `{"k":"onConnect","p":1,"t":1700000000123.4,"n":"x","s":{"id":"abc","frameId":0,"tab":{"id":5,"url":"https://example.com/"}}}`,
 			want: Event{Kind: KindOnConnect, Port: 1, Name: "x",
 				Sender: json.RawMessage(`{"id":"abc","frameId":0,"tab":{"id":5,"url":"https://example.com/"}}`)},
 		},
 		{
 			name:    "onConnect with empty name",
-			payload: `{"k":"onConnect","p":1,"t":1700000000123.4,"n":"","s":"{}"}`,
+			payload: `{"k":"onConnect","p":1,"t":1700000000123.4,"n":"","s":{}}`,
 			want:    Event{Kind: KindOnConnect, Port: 1, Sender: json.RawMessage(`{}`)},
 		},
 		{
@@ -591,7 +598,7 @@ func TestRecordDecodes(t *testing.T) {
 		},
 		{
 			name:    "exception of postMessage keeps the message",
-			payload: `{"k":"exception","p":2,"t":1700000000123.4,"call":"postMessage","error":"Error: Attempting to use a disconnected port object","m":"{\"b\":[1,2]}"}`,
+			payload: `{"k":"exception","p":2,"t":1700000000123.4,"call":"postMessage","error":"Error: Attempting to use a disconnected port object","m":{"b":[1,2]}}`,
 			want: Event{Kind: KindException, Port: 2, Call: "postMessage", Error: "Error: Attempting to use a disconnected port object",
 				Message: json.RawMessage(`{"b":[1,2]}`)},
 		},
@@ -644,9 +651,9 @@ func TestRecordOrdersByTime(t *testing.T) {
 	cs := newRealm(fb.Browser, ContentScriptRealm, otherExtID)
 	// The worker's events arrive after the content script's later ones.
 	fb.record(cs, `{"k":"connect","p":1,"t":1700000000100.5,"n":"x","call":"connect"}`)
-	fb.record(cs, `{"k":"message","p":1,"t":1700000000300.25,"m":"2"}`)
-	fb.record(fb.worker, `{"k":"onConnect","p":1,"t":1700000000200.75,"n":"x","s":"{}"}`)
-	fb.record(fb.worker, `{"k":"post","p":1,"t":1700000000250,"m":"2"}`)
+	fb.record(cs, `{"k":"message","p":1,"t":1700000000300.25,"m":2}`)
+	fb.record(fb.worker, `{"k":"onConnect","p":1,"t":1700000000200.75,"n":"x","s":{}}`)
+	fb.record(fb.worker, `{"k":"post","p":1,"t":1700000000250,"m":2}`)
 	events := fb.trace.Events()
 	var kinds []EventKind
 	for _, e := range events {
@@ -673,8 +680,9 @@ func TestRecordMalformed(t *testing.T) {
 		{"array", `[1,2]`},
 		{"port is a string", `{"k":"message","p":"1","t":1}`},
 		{"time is a string", `{"k":"message","p":1,"t":"now"}`},
-		{"message is not JSON text in a string", `{"k":"message","p":1,"t":1,"m":{"a":1}}`},
-		{"sender is an object", `{"k":"onConnect","p":1,"t":1,"s":{"frameId":0}}`},
+		{"message is not JSON", `{"k":"message","p":1,"t":1,"m":{a:1}}`},
+		{"name is a number", `{"k":"onConnect","p":1,"t":1,"n":5,"s":{"frameId":0}}`},
+		{"a field twice", `{"k":"message","p":1,"t":1,"m":1,"m":2}`},
 		{"lastError is a number", `{"k":"onDisconnect","p":1,"t":1,"le":5}`},
 	}
 	for _, tt := range tests {
@@ -692,5 +700,44 @@ func TestRecordMalformed(t *testing.T) {
 				t.Errorf("log = %q, want it to say malformed and name %s", logs[0], fb.worker)
 			}
 		})
+	}
+}
+
+// TestTraceAddAllMatchesAdd checks that a batch lands where adding its events
+// one by one would put them: batches of two realms that overlap in time,
+// events out of order within a batch, and equal times.
+func TestTraceAddAllMatchesAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		fb := newFakeBrowser(t)
+		one, batched := NewTrace(), NewTrace()
+		var seen []int
+		stop := batched.Watch(func(e Event) { seen = append(seen, e.Port) })
+		port := 0
+		for range 1 + rng.IntN(6) {
+			var batch []Event
+			base := rng.IntN(40)
+			for range 1 + rng.IntN(8) {
+				port++
+				batch = append(batch, Event{At: at(base + rng.IntN(10)), Realm: fb.worker, Port: port, Kind: KindMessage})
+			}
+			for _, e := range batch {
+				one.Add(e)
+			}
+			batched.addAll(slices.Clone(batch))
+		}
+		stop()
+		if got, want := ports(batched.Events()), ports(one.Events()); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: batched trace order = %v, one by one = %v", round, got, want)
+		}
+		checkTraceOrder(t, batched.Events())
+		slices.Sort(seen)
+		want := make([]int, port)
+		for i := range want {
+			want[i] = i + 1
+		}
+		if !slices.Equal(seen, want) {
+			t.Fatalf("round %d: the watcher saw ports %v, want each of 1..%d once", round, seen, port)
+		}
 	}
 }
