@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -77,11 +78,21 @@ func (b *Browser) startControl() {
 // only, not on the browser. A page costs about 100 ms of Chrome's time (a
 // renderer, a session and its domains), so it opens on first need (see
 // startControl) and closes b.control when done.
+//
+// The page is a hidden target: it is in no window, so extensions do not see
+// it (tabs.query) and it takes no window's focus. A Chrome too old for
+// hidden targets gets an ordinary tab.
 func (b *Browser) openControl() {
 	defer close(b.control)
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	defer cancel()
-	cctx, _ := chromedp.NewContext(b.ctx) // ends with the browser
+	var opts []chromedp.ContextOption
+	if res, err := callBrowser(ctx, b, target.CreateTarget, target.CreateTargetParams{
+		URL: "about:blank", Hidden: new(true), Background: new(true),
+	}); err == nil {
+		opts = append(opts, chromedp.WithTargetID(res.TargetID))
+	}
+	cctx, _ := chromedp.NewContext(b.ctx, opts...) // ends with the browser
 	if err := runBounded(ctx, b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {
 		b.controlErr = fmt.Errorf("attaching the control page that reports service workers: %w", err)
 		return

@@ -150,7 +150,7 @@
   if (typeof g.addEventListener === 'function') {
     g.addEventListener('pagehide', flush);
   }
-  //
+
   // An event is one JSON object: k kind, p port handle, t time, n the port's
   // name, then the fields. m (a message) and s (a sender) are already JSON
   // text from enc and go in as they are, not quoted again: a message crosses
