@@ -68,19 +68,35 @@ func benchLaunch(tb testing.TB, opts Options) *Browser {
 	return b
 }
 
-// BenchmarkLaunch: from nothing to a browser ready for extensions.
+// BenchmarkLaunch: from nothing to a browser ready for extensions
+// ("returns"), and to its first tab ("first-tab"): Launch returns while the
+// first tab still opens in the background, and OpenTab waits for it.
 func BenchmarkLaunch(b *testing.B) {
 	if testing.Short() {
 		b.Skip("starts Chrome")
 	}
-	for b.Loop() {
-		br, err := Launch(context.Background(), Options{Logf: func(string, ...any) {}})
-		if err != nil {
-			b.Fatal(err)
+	for _, firstTab := range []bool{false, true} {
+		name := "returns"
+		if firstTab {
+			name = "first-tab"
 		}
-		b.StopTimer()
-		br.Close()
-		b.StartTimer()
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				ctx := context.Background()
+				br, err := Launch(ctx, Options{Logf: func(string, ...any) {}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if firstTab {
+					if _, err := br.OpenTab(ctx, ""); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				br.Close()
+				b.StartTimer()
+			}
+		})
 	}
 }
 

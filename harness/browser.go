@@ -173,6 +173,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		workerSessions: map[target.ID]*workerSession{},
 		sw:             newSWState(),
 		control:        make(chan struct{}),
+		prewarmed:      make(chan struct{}),
 	}
 
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -258,15 +259,14 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	b.version = ver.Product
 	versionOnce.Do(func() { b.logf("using %s (%s)", ver.Product, path) })
+	// The first tab costs about 100 ms (a target, a renderer, a session
+	// and its domains); it opens while the caller loads extensions.
+	go b.prewarmTab()
 	if opts.IdleWorkers {
 		// Idle workers are followed through the ServiceWorker domain
 		// from the start (see Extension.WorkerHistory).
 		b.startControl()
 	}
-	// The first tab costs about 100 ms (a target, a renderer, a session
-	// and its domains); it opens while the caller loads extensions.
-	b.prewarmed = make(chan struct{})
-	go b.prewarmTab()
 	for _, dir := range opts.Extensions {
 		if _, err := b.LoadExtension(lctx, dir); err != nil {
 			return fail(err)

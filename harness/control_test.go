@@ -47,3 +47,63 @@ func TestExtensionsSeeOnlyTheTestsTabs(t *testing.T) {
 		t.Errorf("with the control page open, the extension sees tabs %q; the test opened %d", got, len(b.Tabs()))
 	}
 }
+
+// TestControlPageAndTabsOpenTogether opens the control page while tabs open.
+// The control page comes with a tab target of its own, and a tab that took
+// it for its own clicked the action in the hidden page, which crashed Chrome
+// 156; each tab must get its own tab target, and each click must reach the
+// worker.
+func TestControlPageAndTabsOpenTogether(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := Launch(ctx, Options{Logf: t.Logf, Extensions: []string{"../fixtures/extensions/mdn-example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ext, _ := b.Extension("mdn-example")
+	worker, err := ext.Worker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	control := make(chan error, 1)
+	go func() {
+		_, err := ext.WaitWorkerStatus(ctx, WorkerRunning)
+		control <- err
+	}()
+	var tabs []*Tab
+	seen := map[string]bool{}
+	for range 4 {
+		tab, err := b.OpenTab(ctx, b.Pages().URL("/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tab.tabTargetID == "" || seen[string(tab.tabTargetID)] {
+			t.Fatalf("%s has tab target %q; tabs so far: %v", tab, tab.tabTargetID, seen)
+		}
+		seen[string(tab.tabTargetID)] = true
+		tabs = append(tabs, tab)
+	}
+	if err := <-control; err != nil {
+		t.Fatal(err)
+	}
+	clicks := map[time.Time]bool{} // the worker's posts seen so far
+	for i, tab := range tabs {
+		if _, err := ext.ContentScript(ctx, tab); err != nil {
+			t.Fatal(err)
+		}
+		if err := ext.ClickAction(ctx, tab); err != nil {
+			t.Fatal(err)
+		}
+		q := Posted().In(worker).WithField("greeting", "they clicked the button!").
+			Where("not seen before", func(e Event) bool { return !clicks[e.At] })
+		e, err := b.Trace().Wait(ctx, q)
+		if err != nil {
+			t.Fatalf("click %d in %s: %v", i+1, tab, err)
+		}
+		clicks[e.At] = true
+	}
+}

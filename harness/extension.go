@@ -231,7 +231,7 @@ func (e *Extension) ClickAction(ctx context.Context, tab *Tab) error {
 	ctx, cancel := e.b.bound(ctx)
 	defer cancel()
 	if tab.tabTargetID == "" {
-		return fmt.Errorf("clicking the action of %s in %s: the tab's tab target is unknown", e, tab)
+		return fmt.Errorf("clicking the action of %s in %s: the tab's tab target is unknown (another tab opened while the harness opened this one; open a new tab for the click)", e, tab)
 	}
 	_, err := callBrowser(ctx, e.b, extensions.TriggerAction, extensions.TriggerActionParams{ID: e.ID, TargetID: string(tab.tabTargetID)})
 	if err != nil {

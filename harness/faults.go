@@ -80,17 +80,35 @@ func (b *Browser) startControl() {
 // startControl) and closes b.control when done.
 //
 // The page is a hidden target: it is in no window, so extensions do not see
-// it (tabs.query) and it takes no window's focus. A Chrome too old for
-// hidden targets gets an ordinary tab.
+// it (tabs.query) and it takes no window's focus. Chrome makes a hidden
+// target only once a page has a DevTools session ("only when remote
+// debugging is enabled"), so it waits for the first tab; a Chrome that still
+// refuses gets an ordinary tab, and the harness says so.
+//
+// A hidden target still comes with a target of type "tab", and OpenTab finds
+// a tab's tab target as the one that appeared while it made the page: the
+// control page is made under the same lock (an action clicked on the hidden
+// page's tab crashed Chrome 156).
 func (b *Browser) openControl() {
 	defer close(b.control)
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	defer cancel()
+	select {
+	case <-b.prewarmed:
+	case <-ctx.Done():
+		b.controlErr = fmt.Errorf("opening the control page that reports service workers: %w", context.Cause(ctx))
+		return
+	}
+	b.tabMu.Lock()
+	defer b.tabMu.Unlock()
 	var opts []chromedp.ContextOption
-	if res, err := callBrowser(ctx, b, target.CreateTarget, target.CreateTargetParams{
+	res, err := callBrowser(ctx, b, target.CreateTarget, target.CreateTargetParams{
 		URL: "about:blank", Hidden: new(true), Background: new(true),
-	}); err == nil {
+	})
+	if err == nil {
 		opts = append(opts, chromedp.WithTargetID(res.TargetID))
+	} else if !b.isClosed() {
+		b.logf("the control page that reports service workers is an ordinary tab, which extensions see: Chrome made no hidden target: %v", err)
 	}
 	cctx, _ := chromedp.NewContext(b.ctx, opts...) // ends with the browser
 	if err := runBounded(ctx, b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {

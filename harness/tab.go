@@ -115,10 +115,17 @@ func (t *Tab) open(ctx context.Context) error {
 		t.cancel()
 		return err
 	}
+	// Another tab made meanwhile (an extension's tabs.create) makes it
+	// ambiguous; then the tab target stays unknown and ClickAction says
+	// so, rather than click in a tab that is not this one.
+	var fresh []target.ID
 	for _, id := range after {
 		if !slices.Contains(before, id) {
-			t.tabTargetID = id
+			fresh = append(fresh, id)
 		}
+	}
+	if len(fresh) == 1 {
+		t.tabTargetID = fresh[0]
 	}
 	go t.handlePauses()
 	if _, err := callIn(ctx, t.ctx, debugger.Enable, debugger.EnableParams{}); err != nil {
