@@ -316,8 +316,9 @@ func (t *Trace) Wait(ctx context.Context, q *EventQuery) (Event, error) {
 		t.mu.Lock()
 		for _, e := range t.events {
 			if q.Match(*e) {
+				found := *e // the stored event changes (its Seq) once unlocked
 				t.mu.Unlock()
-				return *e, nil
+				return found, nil
 			}
 		}
 		changed := t.changed
