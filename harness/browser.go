@@ -169,6 +169,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		trace:       NewTrace(),
 		changed:     make(chan struct{}),
 		workers:     map[target.ID]target.SessionID{},
+		loaded:      map[string]bool{},
 
 		workerSessions: map[target.ID]*workerSession{},
 		sw:             newSWState(),

@@ -86,9 +86,6 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	e := &Extension{ID: res.ID, Name: m.Name, Dir: abs, Manifest: m, b: b}
 	b.mu.Lock()
 	b.extensions = append(b.extensions, e)
-	if b.loaded == nil {
-		b.loaded = map[string]bool{}
-	}
 	b.loaded[e.ID] = true
 	b.notifyLocked()
 	b.mu.Unlock()

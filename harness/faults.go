@@ -87,8 +87,9 @@ func (b *Browser) startControl() {
 //
 // A hidden target still comes with a target of type "tab", and OpenTab finds
 // a tab's tab target as the one that appeared while it made the page: the
-// control page is made under the same lock (an action clicked on the hidden
-// page's tab crashed Chrome 156).
+// control page is made under the same lock. A tab given the hidden page's
+// tab target would click actions there; that may be what crashed Chrome
+// 156 once in a soak (never reproduced).
 func (b *Browser) openControl() {
 	defer close(b.control)
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
