@@ -95,7 +95,7 @@ func (b *Browser) WriteArtifacts(ctx context.Context, dir string) ([]string, err
 	}
 	write("console.txt", []byte(console.String()))
 	for _, t := range b.Tabs() {
-		shot, err := callIn(ctx, t.ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+		shot, err := callOn(ctx, t.main.sess, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("screenshot of %s: %w", t, t.callErr(ctx, err)))
 			continue

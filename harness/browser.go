@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -110,6 +111,17 @@ type Browser struct {
 	// workerSessions are the harness's own sessions with service workers.
 	workerSessions map[target.ID]*workerSession
 
+	// relay carries the pipe to Chrome and the sessions Chrome attaches
+	// (see relay.go); inactive on Windows.
+	relay *relay
+	// pageTabs maps each page target to its tab.
+	pageTabs map[target.ID]*Tab
+	// internalTargets are the harness's own pages (the control page).
+	internalTargets map[target.ID]bool
+	// attachStarted is set once Chrome auto-attaches new targets; the pages
+	// it attached before (a visible Chrome's first window) are its own.
+	attachStarted atomic.Bool
+
 	// probesOff makes the harness let every context run without a probe,
 	// to measure what the probes cost (see the benchmarks).
 	probesOff atomic.Bool
@@ -172,9 +184,13 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		loaded:      map[string]bool{},
 
 		workerSessions: map[target.ID]*workerSession{},
-		sw:             newSWState(),
-		control:        make(chan struct{}),
-		prewarmed:      make(chan struct{}),
+		relay:          newRelay(),
+		pageTabs:       map[target.ID]*Tab{},
+
+		internalTargets: map[target.ID]bool{},
+		sw:              newSWState(),
+		control:         make(chan struct{}),
+		prewarmed:       make(chan struct{}),
 	}
 
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -211,6 +227,15 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	b.profileDir = profile
 	allocOpts = append(allocOpts, chromedp.UserDataDir(profile))
+	b.relay.claim = b.claim
+	if goruntime.GOOS != "windows" {
+		allocOpts = append(allocOpts, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			if err := b.relay.hijack(cmd); err != nil {
+				b.logf("%v; only the harness's own tabs and the workers are followed", err)
+				setCmdOptions(cmd)
+			}
+		}))
+	}
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), allocOpts...)
 	bctx, bcancel := chromedp.NewContext(allocCtx,
 		chromedp.WithBrowserOption(chromedp.WithBrowserErrorf(b.chromedpErrorf), chromedp.WithBrowserLogf(b.logf)),
@@ -358,8 +383,10 @@ func (b *Browser) traceFor(r *Realm) *Trace {
 	return t
 }
 
-// Tabs returns the tabs the harness opened that are open and in use (not
-// closed, not recycled).
+// Tabs returns the open tabs in use (not recycled): those the harness opened
+// and the pages Chrome made for the extensions and the web pages (popups,
+// windows, offscreen documents). The harness's own hidden pages are not
+// tabs.
 func (b *Browser) Tabs() []*Tab {
 	b.mu.Lock()
 	tabs := slices.Clone(b.tabs)
@@ -371,7 +398,7 @@ func (b *Browser) Tabs() []*Tab {
 	return slices.DeleteFunc(tabs, func(t *Tab) bool {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		return t.closed || pooled[t]
+		return t.closed || pooled[t] || t.internal.Load()
 	})
 }
 
@@ -545,4 +572,24 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(buf)
+}
+
+// lost returns the error of the browser's connection when it ended (Chrome
+// exited or was killed), or nil while it runs.
+func (b *Browser) lost() error {
+	var relayLost <-chan struct{}
+	if b.relay.active() {
+		relayLost = b.relay.lost
+	}
+	select {
+	case <-relayLost:
+	case <-b.ctx.Done():
+	default:
+		return nil
+	}
+	// chromedp words the cause (the process's exit status).
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.Timeout)
+	defer cancel()
+	_, err := callBrowser(ctx, b, cdpbrowser.GetVersion, cdp.Empty{})
+	return err
 }

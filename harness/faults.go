@@ -107,6 +107,7 @@ func (b *Browser) openControl() {
 		URL: "about:blank", Hidden: new(true), Background: new(true),
 	})
 	if err == nil {
+		b.markInternal(res.TargetID)
 		opts = append(opts, chromedp.WithTargetID(res.TargetID))
 	} else if !b.isClosed() {
 		b.logf("the control page that reports service workers is an ordinary tab, which extensions see: Chrome made no hidden target: %v", err)
@@ -211,9 +212,11 @@ func (t *Tab) Crash(ctx context.Context) error {
 	defer cancel()
 	t.mu.Lock()
 	var realms []*Realm
-	for _, r := range t.probed {
-		if r != nil {
-			realms = append(realms, r)
+	for _, s := range t.sessions {
+		for _, r := range s.probed {
+			if r != nil {
+				realms = append(realms, r)
+			}
 		}
 	}
 	t.mu.Unlock()
@@ -222,7 +225,7 @@ func (t *Tab) Crash(ctx context.Context) error {
 	}
 	// Page.crash never answers: the renderer dies while handling it. Send it,
 	// then wait for the contexts to go.
-	go callIn(ctx, t.ctx, page.Crash, cdp.Empty{})
+	go callOn(ctx, t.main.sess, page.Crash, cdp.Empty{})
 	select {
 	case <-t.crashed():
 	case <-ctx.Done():
@@ -255,7 +258,7 @@ func (t *Tab) Forward(ctx context.Context) error { return t.history(ctx, +1) }
 func (t *Tab) history(ctx context.Context, delta int) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
-	h, err := callIn(ctx, t.ctx, page.GetNavigationHistory, cdp.Empty{})
+	h, err := callOn(ctx, t.main.sess, page.GetNavigationHistory, cdp.Empty{})
 	if err != nil {
 		return fmt.Errorf("%s: reading the history: %w", t, t.callErr(ctx, err))
 	}
@@ -263,7 +266,10 @@ func (t *Tab) history(ctx context.Context, delta int) error {
 	if i < 0 || i >= len(h.Entries) {
 		return fmt.Errorf("%s: no history entry %+d from %d of %d", t, delta, h.CurrentIndex, len(h.Entries))
 	}
-	cctx, ccancel := t.boundTo(ctx)
+	cctx, ccancel, err := t.boundTo(ctx)
+	if err != nil {
+		return err
+	}
 	defer ccancel()
 	// Wait for the frame to navigate (a restore from bfcache fires no load).
 	_, err = chromedp.Run(cctx, chromedp.WaitEvent(page.FrameNavigated, func(ev page.EventFrameNavigated) bool {
@@ -297,10 +303,13 @@ func (t *Tab) PushState(ctx context.Context, url string) error {
 func (t *Tab) sameDocument(ctx context.Context, script string) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
-	cctx, ccancel := t.boundTo(ctx)
+	cctx, ccancel, err := t.boundTo(ctx)
+	if err != nil {
+		return err
+	}
 	defer ccancel()
 	main := cdp.FrameID(t.TargetID) // a tab's main frame has the tab's target ID
-	_, err := chromedp.Run(cctx, chromedp.WaitEvent(page.NavigatedWithinDocument, func(ev page.EventNavigatedWithinDocument) bool {
+	_, err = chromedp.Run(cctx, chromedp.WaitEvent(page.NavigatedWithinDocument, func(ev page.EventNavigatedWithinDocument) bool {
 		return ev.FrameID == main
 	}, chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
 		res, err := cdp.Call(ctx, tt, runtime.Evaluate, runtime.EvaluateParams{Expression: script})

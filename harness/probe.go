@@ -37,11 +37,11 @@ var addBinding = cdp.Command[addBindingParams, cdp.Empty]{Method: runtime.Comman
 
 // installProbeOnFrame installs the probe into the context of a paused call
 // frame and returns the control object.
-func (b *Browser) installProbeOnFrame(ctx, cdpCtx context.Context, contextID runtime.ExecutionContextID, frame debugger.CallFrameID) (runtime.RemoteObjectID, error) {
-	if _, err := callIn(ctx, cdpCtx, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
+func (b *Browser) installProbeOnFrame(ctx context.Context, sess cdp.Session, contextID runtime.ExecutionContextID, frame debugger.CallFrameID) (runtime.RemoteObjectID, error) {
+	if _, err := callOn(ctx, sess, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
 		return "", fmt.Errorf("adding the probe's binding: %w", err)
 	}
-	res, err := callIn(ctx, cdpCtx, debugger.EvaluateOnCallFrame, debugger.EvaluateOnCallFrameParams{
+	res, err := callOn(ctx, sess, debugger.EvaluateOnCallFrame, debugger.EvaluateOnCallFrameParams{
 		CallFrameID: frame,
 		Expression:  b.probeExpression(),
 		Silent:      new(true),
@@ -51,11 +51,11 @@ func (b *Browser) installProbeOnFrame(ctx, cdpCtx context.Context, contextID run
 
 // installProbeInContext installs the probe into a running context (uniqueID
 // empty: the target's only context, as in a worker).
-func (b *Browser) installProbeInContext(ctx, cdpCtx context.Context, contextID runtime.ExecutionContextID, uniqueID string) (runtime.RemoteObjectID, error) {
-	if _, err := callIn(ctx, cdpCtx, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
+func (b *Browser) installProbeInContext(ctx context.Context, sess cdp.Session, contextID runtime.ExecutionContextID, uniqueID string) (runtime.RemoteObjectID, error) {
+	if _, err := callOn(ctx, sess, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
 		return "", fmt.Errorf("adding the probe's binding: %w", err)
 	}
-	res, err := callIn(ctx, cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+	res, err := callOn(ctx, sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:      b.probeExpression(),
 		UniqueContextID: uniqueID,
 		Silent:          new(true),
@@ -243,21 +243,21 @@ func (p *Port) Disconnect(ctx context.Context) error {
 // context whose handles were lost (a page restored from the back/forward
 // cache): the probe keeps it in a private field of the global object, which
 // only DevTools can read.
-func (b *Browser) findProbe(ctx, cdpCtx context.Context, contextID runtime.ExecutionContextID, uniqueID string) (runtime.RemoteObjectID, error) {
+func (b *Browser) findProbe(ctx context.Context, sess cdp.Session, contextID runtime.ExecutionContextID, uniqueID string) (runtime.RemoteObjectID, error) {
 	// Chrome forgot the binding when it cleared the contexts; the probe
 	// still holds the old binding function, which reports again once the
 	// binding is added back. The new function on the global goes at once.
-	if _, err := callIn(ctx, cdpCtx, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
+	if _, err := callOn(ctx, sess, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
 		return "", fmt.Errorf("adding the probe's binding again: %w", err)
 	}
-	if _, err := callIn(ctx, cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+	if _, err := callOn(ctx, sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:      "delete globalThis[" + jsString(b.bindingName) + "]",
 		UniqueContextID: uniqueID,
 		Silent:          new(true),
 	}); err != nil {
 		return "", fmt.Errorf("hiding the probe's binding again: %w", err)
 	}
-	global, err := callIn(ctx, cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+	global, err := callOn(ctx, sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:      "globalThis",
 		UniqueContextID: uniqueID,
 		Silent:          new(true),
@@ -268,7 +268,7 @@ func (b *Browser) findProbe(ctx, cdpCtx context.Context, contextID runtime.Execu
 	if global.Result == nil || global.Result.ObjectID == "" {
 		return "", fmt.Errorf("finding the probe: no global object")
 	}
-	props, err := callIn(ctx, cdpCtx, runtime.GetProperties, runtime.GetPropertiesParams{ObjectID: global.Result.ObjectID, OwnProperties: new(true)})
+	props, err := callOn(ctx, sess, runtime.GetProperties, runtime.GetPropertiesParams{ObjectID: global.Result.ObjectID, OwnProperties: new(true)})
 	if err != nil {
 		return "", fmt.Errorf("finding the probe: %w", err)
 	}

@@ -51,8 +51,8 @@ type Realm struct {
 	URL string
 
 	b        *Browser
-	cdpCtx   context.Context // the chromedp context of the realm's target
-	uniqueID string          // empty for a worker: it has one context
+	sess     cdp.Session // the session with the realm's target
+	uniqueID string      // empty for a worker: it has one context
 	api      runtime.RemoteObjectID
 
 	goneOnce sync.Once
@@ -132,7 +132,7 @@ func (r *Realm) Eval(ctx context.Context, expression string) (json.RawMessage, e
 	if err := r.alive(); err != nil {
 		return nil, err
 	}
-	res, err := callIn(ctx, r.cdpCtx, runtime.Evaluate, runtime.EvaluateParams{
+	res, err := callOn(ctx, r.sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:      expression,
 		UniqueContextID: r.uniqueID,
 		AwaitPromise:    new(true),
@@ -195,7 +195,7 @@ func (r *Realm) callProbeFunc(ctx context.Context, decl, doing string, args ...a
 	// The probe sends the call's events before the call returns, so they
 	// are in the trace when Go has the answer (Chrome delivers a session's
 	// events in order with its answers).
-	res, err := callIn(ctx, r.cdpCtx, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+	res, err := callOn(ctx, r.sess, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
 		FunctionDeclaration: "function (...args) { try { return (" + decl + ").apply(this, args); } finally { this.flush(); } }",
 		ObjectID:            r.api,
 		Arguments:           callArgs,
@@ -215,6 +215,9 @@ func (r *Realm) flush(ctx context.Context) {
 
 func (r *Realm) alive() error {
 	if r.Gone() {
+		if err := r.b.lost(); err != nil {
+			return fmt.Errorf("%s: %w: %w", r, ErrRealmGone, err)
+		}
 		return fmt.Errorf("%s: %w: its context was destroyed (worker stopped, tab closed or navigated)", r, ErrRealmGone)
 	}
 	return nil
@@ -223,6 +226,9 @@ func (r *Realm) alive() error {
 // result turns the answer of an evaluation into its JSON value or an error.
 func (r *Realm) result(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails, err error, doing string) (json.RawMessage, error) {
 	if err != nil {
+		if lerr := r.b.lost(); lerr != nil {
+			return nil, fmt.Errorf("in %s: %s: %w", r, doing, lerr)
+		}
 		if r.Gone() {
 			return nil, fmt.Errorf("in %s: %s: %w", r, doing, ErrRealmGone)
 		}

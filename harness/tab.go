@@ -3,10 +3,12 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/debugger"
@@ -17,39 +19,70 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Tab is a browser tab that the harness opened. The harness installs a probe
-// into every extension context of the tab (content-script worlds, extension
-// pages) before that context runs its first script: the tab's session pauses
-// at line 0 of every chrome-extension:// script.
+// Tab is a page target of the browser: a tab the harness opened, or a page
+// that Chrome made on its own: a window.open popup, a tab or window an
+// extension opened, an extension's toolbar popup, an offscreen document or a
+// side panel. The harness installs a probe into every extension context of it
+// (content-script worlds, extension pages, in every frame, cross-process
+// iframes included) before that context runs its first script: Chrome holds
+// each new page and iframe until the harness has set a breakpoint at line 0 of
+// every chrome-extension:// script, and the harness lets it go at once.
 type Tab struct {
 	// TargetID is the CDP target of the tab's page (its main frame).
 	TargetID target.ID
+	// OpenerID is the target of the page that opened this one (window.open),
+	// or "".
+	OpenerID target.ID
 
-	b      *Browser
-	n      int
-	ctx    context.Context // chromedp context of the page
-	cancel context.CancelFunc
+	b        *Browser
+	n        int
+	opened   bool        // the harness opened it (OpenTab)
+	internal atomic.Bool // a page of the harness's own (the control page)
+	main     *frameSession
+
+	// driverMu guards ctx and cancel, the chromedp context of the page
+	// that Navigate, Click and the history use: made by OpenTab, or on first
+	// need for a page the harness did not open.
+	driverMu sync.Mutex
+	ctx      context.Context
+	cancel   context.CancelFunc
 	// tabTargetID is the CDP target of type "tab" that holds the page, which
 	// Extensions.triggerAction wants.
 	tabTargetID target.ID
 
-	pauses chan *debugger.EventPaused
-
 	mu       sync.Mutex
 	closed   bool
+	gone     chan struct{} // closed when the page target is gone
+	sessions []*frameSession
+	frames   map[cdp.FrameID]string // URL of each frame
+	crash    chan struct{}          // closed when the renderer crashes
+}
+
+// frameSession is the harness's session with one target of a tab: its page,
+// or an iframe in another process. Execution context and script IDs are the
+// session's own; every field but the constant ones is guarded by t.mu.
+type frameSession struct {
+	t        *Tab
+	sess     cdp.Session
+	targetID target.ID
+	pauses   chan *debugger.EventPaused
+	done     chan struct{} // closed when the session ends
+	readyCh  chan struct{} // closed when setUp is done
+
 	contexts map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription
 	scripts  map[cdp.ScriptID]runtime.ExecutionContextID
 	probed   map[runtime.ExecutionContextID]*Realm // nil value: being installed
-	frames   map[cdp.FrameID]string                // URL of each frame
-	crash    chan struct{}                         // closed when the renderer crashes
-	// parked are the realms of the pages the tab left, newest last, at most
-	// maxParked: a page may be in the back/forward cache, and Chrome reports
-	// the same contexts (same unique IDs) again when it restores it.
+	// parked are the realms of the pages the frame left, newest last, at
+	// most maxParked: a page may be in the back/forward cache, and Chrome
+	// reports the same contexts (same unique IDs) again when it restores it.
 	parked []*Realm
 }
 
 // String names the tab, such as "tab1".
 func (t *Tab) String() string { return fmt.Sprintf("tab%d", t.n) }
+
+// GomegaString keeps Gomega's failure messages short.
+func (t *Tab) GomegaString() string { return t.String() }
 
 // auxData is the part of an execution context's auxData the harness reads.
 type auxData struct {
@@ -63,16 +96,17 @@ type auxData struct {
 func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
-	t := newTab(b)
 	select {
 	case <-b.prewarmed:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("opening a tab: waiting for the tab opened at launch: %w", context.Cause(ctx))
 	}
-	if pooled := b.takePooledTab(); pooled != nil {
-		t = pooled
-	} else if err := t.open(ctx); err != nil {
-		return nil, fmt.Errorf("opening a tab: %w", err)
+	t := b.takePooledTab()
+	if t == nil {
+		var err error
+		if t, err = b.openTab(ctx); err != nil {
+			return nil, fmt.Errorf("opening a tab: %w", err)
+		}
 	}
 	if url != "" {
 		if err := t.Navigate(ctx, url); err != nil {
@@ -82,19 +116,40 @@ func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 	return t, nil
 }
 
-func newTab(b *Browser) *Tab {
+func newTab(b *Browser, id target.ID) *Tab {
 	return &Tab{
+		TargetID: id,
 		b:        b,
-		pauses:   make(chan *debugger.EventPaused, 64),
-		contexts: map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription{},
-		scripts:  map[cdp.ScriptID]runtime.ExecutionContextID{},
-		probed:   map[runtime.ExecutionContextID]*Realm{},
 		frames:   map[cdp.FrameID]string{},
+		gone:     make(chan struct{}),
 	}
 }
 
-func (t *Tab) open(ctx context.Context) error {
-	b := t.b
+// newFrameSession adds a session with one of the tab's targets.
+func (t *Tab) newFrameSession(sess cdp.Session, id target.ID) *frameSession {
+	s := &frameSession{
+		t:        t,
+		sess:     sess,
+		targetID: id,
+		pauses:   make(chan *debugger.EventPaused, 64),
+		done:     make(chan struct{}),
+		readyCh:  make(chan struct{}),
+		contexts: map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription{},
+		scripts:  map[cdp.ScriptID]runtime.ExecutionContextID{},
+		probed:   map[runtime.ExecutionContextID]*Realm{},
+	}
+	t.mu.Lock()
+	if t.main == nil {
+		t.main = s
+	}
+	t.sessions = append(t.sessions, s)
+	t.mu.Unlock()
+	return s
+}
+
+// openTab makes a new page target and returns its tab, once the harness has
+// it (see Browser.claim).
+func (b *Browser) openTab(ctx context.Context) (*Tab, error) {
 	// Chrome gives no link from a page target to its tab target, so the tab
 	// target is the one that appears while we create the page. tabMu keeps
 	// two creations apart.
@@ -102,18 +157,44 @@ func (t *Tab) open(ctx context.Context) error {
 	defer b.tabMu.Unlock()
 	before, err := b.tabTargets(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	t.ctx, t.cancel = chromedp.NewContext(b.ctx, chromedp.WithListener(t.listen))
-	if err := runBounded(ctx, b.opts.Timeout, t.ctx, func() error { return chromedp.Do(t.ctx) }); err != nil {
-		t.cancel()
-		return err
+	var direct *Tab // without the relay, chromedp's session probes
+	opts := []chromedp.ContextOption{}
+	if !b.relay.active() {
+		direct = newTab(b, "")
+		opts = append(opts, chromedp.WithListener(func(ev any) {
+			if s := direct.main; s != nil {
+				s.listen(ev)
+			}
+		}))
 	}
-	t.TargetID = chromedp.FromContext(t.ctx).Target.TargetID
+	cctx, ccancel := chromedp.NewContext(b.ctx, opts...)
+	if direct != nil {
+		direct.newFrameSession(nil, "")
+	}
+	if err := runBounded(ctx, b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {
+		ccancel()
+		return nil, err
+	}
+	ct := chromedp.FromContext(cctx).Target
+	var t *Tab
+	if direct != nil {
+		t = direct
+		t.TargetID = ct.TargetID
+		t.main.sess, t.main.targetID = ct, ct.TargetID
+		if err := t.main.setUp(ctx, false); err != nil {
+			ccancel()
+			return nil, err
+		}
+	} else if t, err = b.waitClaimedTab(ctx, ct.TargetID); err != nil {
+		ccancel()
+		return nil, err
+	}
 	after, err := b.tabTargets(ctx)
 	if err != nil {
-		t.cancel()
-		return err
+		ccancel()
+		return nil, err
 	}
 	// Another tab made meanwhile (an extension's tabs.create) makes it
 	// ambiguous; then the tab target stays unknown and ClickAction says
@@ -124,27 +205,45 @@ func (t *Tab) open(ctx context.Context) error {
 			fresh = append(fresh, id)
 		}
 	}
+	t.driverMu.Lock()
+	t.ctx, t.cancel = cctx, ccancel
 	if len(fresh) == 1 {
 		t.tabTargetID = fresh[0]
 	}
-	go t.handlePauses()
-	if _, err := callIn(ctx, t.ctx, debugger.Enable, debugger.EnableParams{}); err != nil {
-		t.cancel()
-		return err
-	}
-	if _, err := callIn(ctx, t.ctx, debugger.SetBreakpointByURL, debugger.SetBreakpointByURLParams{
-		LineNumber: 0,
-		URLRegex:   "^chrome-extension://",
-	}); err != nil {
-		t.cancel()
-		return err
-	}
+	t.driverMu.Unlock()
 	b.mu.Lock()
-	b.nextTab++
-	t.n = b.nextTab
-	b.tabs = append(b.tabs, t)
+	t.opened = true
+	if direct != nil {
+		b.nextTab++
+		t.n = b.nextTab
+		b.tabs = append(b.tabs, t)
+	}
 	b.mu.Unlock()
-	return nil
+	return t, nil
+}
+
+// waitClaimedTab waits until the page target id has its tab: Chrome
+// attaches a new page to the harness as it makes it.
+func (b *Browser) waitClaimedTab(ctx context.Context, id target.ID) (*Tab, error) {
+	for {
+		b.mu.Lock()
+		t := b.pageTabs[id]
+		changed := b.changed
+		b.mu.Unlock()
+		if t != nil {
+			select {
+			case <-t.main.ready():
+				return t, nil
+			case <-ctx.Done():
+				return nil, fmt.Errorf("waiting for the harness's session with page %s to be set up: %w", id, context.Cause(ctx))
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for Chrome to attach page %s to the harness: %w", id, context.Cause(ctx))
+		}
+	}
 }
 
 func (b *Browser) tabTargets(ctx context.Context) ([]target.ID, error) {
@@ -159,12 +258,33 @@ func (b *Browser) tabTargets(ctx context.Context) ([]target.ID, error) {
 	return ids, nil
 }
 
+// driver returns the chromedp context of the page, attaching one to a page
+// the harness did not open on first need.
+func (t *Tab) driver(ctx context.Context) (context.Context, error) {
+	t.driverMu.Lock()
+	defer t.driverMu.Unlock()
+	if t.ctx != nil {
+		return t.ctx, nil
+	}
+	// WithDetachOnCancel: ending our session must not close the page.
+	cctx, cancel := chromedp.NewContext(t.b.ctx, chromedp.WithTargetID(t.TargetID), chromedp.WithDetachOnCancel())
+	if err := runBounded(ctx, t.b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {
+		cancel()
+		return nil, fmt.Errorf("%s: attaching to the page: %w", t, t.callErr(ctx, err))
+	}
+	t.ctx, t.cancel = cctx, cancel
+	return cctx, nil
+}
+
 // Navigate loads url in the tab and waits for its load event. Realms of the
 // old document are gone afterwards.
 func (t *Tab) Navigate(ctx context.Context, url string) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
-	cctx, ccancel := t.boundTo(ctx)
+	cctx, ccancel, err := t.boundTo(ctx)
+	if err != nil {
+		return err
+	}
 	defer ccancel()
 	if err := chromedp.Do(cctx, chromedp.Navigate(url)); err != nil {
 		return fmt.Errorf("%s: navigating to %s: %w", t, url, t.callErr(ctx, err))
@@ -174,12 +294,15 @@ func (t *Tab) Navigate(ctx context.Context, url string) error {
 	return nil
 }
 
-// Click clicks the first element that matches the CSS selector, with real
-// mouse events.
+// Click clicks the first element that matches the CSS selector in the tab's
+// main frame, with real mouse events.
 func (t *Tab) Click(ctx context.Context, selector string) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
-	cctx, ccancel := t.boundTo(ctx)
+	cctx, ccancel, err := t.boundTo(ctx)
+	if err != nil {
+		return err
+	}
 	defer ccancel()
 	if err := chromedp.Do(cctx, chromedp.Click(chromedp.CSS(selector))); err != nil {
 		return fmt.Errorf("%s: clicking %q: %w", t, selector, t.callErr(ctx, err))
@@ -193,7 +316,7 @@ func (t *Tab) Click(ctx context.Context, selector string) error {
 func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, error) {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
-	res, err := callIn(ctx, t.ctx, runtime.Evaluate, runtime.EvaluateParams{
+	res, err := callOn(ctx, t.main.sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:    expression,
 		AwaitPromise:  new(true),
 		ReturnByValue: new(true),
@@ -218,12 +341,13 @@ func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, err
 func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
+	s := t.main
 	var desc *runtime.ExecutionContextDescription
 	t.mu.Lock()
-	for id, d := range t.contexts {
+	for id, d := range s.contexts {
 		var aux auxData
 		if json.Unmarshal(d.AuxData, &aux) == nil && aux.IsDefault && string(aux.FrameID) == string(t.TargetID) {
-			if r, ok := t.probed[id]; ok && r != nil {
+			if r, ok := s.probed[id]; ok && r != nil {
 				t.mu.Unlock()
 				return r, nil
 			}
@@ -231,19 +355,19 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 		}
 	}
 	if desc != nil {
-		t.probed[desc.ID] = nil
+		s.probed[desc.ID] = nil
 	}
 	t.mu.Unlock()
 	if desc == nil {
 		return nil, fmt.Errorf("%s: probing the web page: no main world found (is a page loaded?)", t)
 	}
-	r, err := t.realmFor(desc)
+	r, err := s.realmFor(desc)
 	if err == nil {
 		r.Kind = WebPageRealm
 		r.ExtensionID = ""
-		r.api, err = t.b.installProbeInContext(ctx, t.ctx, desc.ID, desc.UniqueID)
+		r.api, err = t.b.installProbeInContext(ctx, s.sess, desc.ID, desc.UniqueID)
 	}
-	t.finishInstall(desc.ID, r, err)
+	s.finishInstall(desc.ID, r, err)
 	if err != nil {
 		return nil, fmt.Errorf("%s: probing the web page: %w", t, err)
 	}
@@ -253,8 +377,12 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 // Recycle empties the tab (it navigates to about:blank, so its realms are
 // gone) and keeps it for the next OpenTab, which then costs a navigation
 // instead of a new tab. A suite that reuses one browser recycles each spec's
-// tabs. A tab that cannot be emptied is closed.
+// tabs. A tab that cannot be emptied, and a page the harness did not open (a
+// popup, a window or tab that a page or an extension opened), is closed.
 func (t *Tab) Recycle(ctx context.Context) error {
+	if !t.opened {
+		return t.Close(ctx)
+	}
 	if err := t.Navigate(ctx, "about:blank"); err != nil {
 		t.Close(ctx)
 		return fmt.Errorf("recycling %s: %w", t, err)
@@ -271,8 +399,8 @@ func (b *Browser) prewarmTab() {
 	defer close(b.prewarmed)
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	defer cancel()
-	t := newTab(b)
-	if err := t.open(ctx); err != nil {
+	t, err := b.openTab(ctx)
+	if err != nil {
 		if !b.isClosed() {
 			b.logf("opening a tab ahead of time: %v", err)
 		}
@@ -312,7 +440,11 @@ func (t *Tab) Close(ctx context.Context) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	_, err := callBrowser(ctx, t.b, target.CloseTarget, target.CloseTargetParams{TargetID: t.TargetID})
-	t.cancel()
+	t.driverMu.Lock()
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.driverMu.Unlock()
 	t.markAllGone()
 	if err != nil {
 		return fmt.Errorf("closing %s: %w", t, err)
@@ -320,9 +452,43 @@ func (t *Tab) Close(ctx context.Context) error {
 	return nil
 }
 
+// Closed reports whether the tab is closed (by Close, by its page, or by
+// the browser).
+func (t *Tab) Closed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
+// Done returns a channel that closes when the tab's page target is gone.
+func (t *Tab) Done() <-chan struct{} { return t.gone }
+
+// targetGone records that the tab's page target is gone.
+func (t *Tab) targetGone() {
+	t.mu.Lock()
+	t.closed = true
+	select {
+	case <-t.gone:
+	default:
+		close(t.gone)
+	}
+	t.mu.Unlock()
+	t.driverMu.Lock()
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.driverMu.Unlock()
+	t.markAllGone()
+}
+
 // boundTo returns a child of the tab's chromedp context that ends with ctx.
-func (t *Tab) boundTo(ctx context.Context) (context.Context, context.CancelFunc) {
-	return boundTo(ctx, t.ctx)
+func (t *Tab) boundTo(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	cctx, err := t.driver(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, cancel := boundTo(ctx, cctx)
+	return c, cancel, nil
 }
 
 func (t *Tab) callErr(ctx context.Context, err error) error {
@@ -338,31 +504,85 @@ func (t *Tab) callErr(ctx context.Context, err error) error {
 	return err
 }
 
-// listen runs in chromedp's loop for the tab's session: it must be quick.
-func (t *Tab) listen(ev any) {
+// ready returns a channel closed when the session's probing is set up.
+func (s *frameSession) ready() <-chan struct{} { return s.readyCh }
+
+// setUp makes the session probe its target: the debugger pauses at line 0 of
+// every chrome-extension:// script (see handlePause), the contexts and
+// frames are followed, and iframes in other processes are attached, held
+// and set up the same way. A target that Chrome holds (waiting) is let go
+// whatever happens: no page ever stays paused.
+func (s *frameSession) setUp(ctx context.Context, waiting bool) (err error) {
+	b := s.t.b
+	defer close(s.readyCh)
+	if waiting {
+		defer func() {
+			if _, rerr := callOn(ctx, s.sess, runtime.RunIfWaitingForDebugger, cdp.Empty{}); rerr != nil && err == nil && !errors.Is(rerr, errSessionDetached) {
+				err = fmt.Errorf("letting the page run: %w", rerr)
+			}
+		}()
+	}
+	go s.handlePauses()
+	if b.probesOff.Load() {
+		return nil
+	}
+	steps := []func() error{
+		func() error { _, err := callOn(ctx, s.sess, debugger.Enable, debugger.EnableParams{}); return err },
+		func() error {
+			_, err := callOn(ctx, s.sess, debugger.SetBreakpointByURL, debugger.SetBreakpointByURLParams{LineNumber: 0, URLRegex: "^chrome-extension://"})
+			return err
+		},
+	}
+	if _, raw := s.sess.(*rawSession); raw {
+		// chromedp enables these on its own sessions.
+		steps = append(steps,
+			func() error { _, err := callOn(ctx, s.sess, page.Enable, page.EnableParams{}); return err },
+			func() error { _, err := callOn(ctx, s.sess, runtime.Enable, cdp.Empty{}); return err },
+			func() error { _, err := callOn(ctx, s.sess, inspector.Enable, cdp.Empty{}); return err },
+			func() error {
+				_, err := callOn(ctx, s.sess, target.SetAutoAttach, target.SetAutoAttachParams{
+					AutoAttach: true, WaitForDebuggerOnStart: true, Flatten: new(true),
+					Filter: target.Filter{{Type: "iframe"}, {Exclude: true}},
+				})
+				return err
+			},
+		)
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listen runs in the session's event loop (chromedp's or the relay's): it
+// must be quick.
+func (s *frameSession) listen(ev any) {
+	t := s.t
 	switch ev := ev.(type) {
 	case *runtime.EventExecutionContextCreated:
 		t.mu.Lock()
-		t.contexts[ev.Context.ID] = ev.Context
+		s.contexts[ev.Context.ID] = ev.Context
 		var old *Realm
-		if i := slices.IndexFunc(t.parked, func(r *Realm) bool { return r.uniqueID == ev.Context.UniqueID }); i >= 0 {
-			old = t.parked[i]
-			t.parked = slices.Delete(t.parked, i, i+1)
-			t.probed[ev.Context.ID] = nil // being adopted
+		if i := slices.IndexFunc(s.parked, func(r *Realm) bool { return r.uniqueID == ev.Context.UniqueID }); i >= 0 {
+			old = s.parked[i]
+			s.parked = slices.Delete(s.parked, i, i+1)
+			s.probed[ev.Context.ID] = nil // being adopted
 		}
 		t.mu.Unlock()
 		if old != nil {
-			go t.adopt(old, ev.Context)
+			go s.adopt(old, ev.Context)
 		}
 	case *runtime.EventExecutionContextDestroyed:
 		t.mu.Lock()
 		var r *Realm
-		for id, desc := range t.contexts {
+		for id, desc := range s.contexts {
 			if desc.UniqueID == ev.ExecutionContextUniqueID {
-				r = t.probed[id]
-				delete(t.contexts, id)
-				delete(t.probed, id)
-				t.forgetScriptsLocked(id)
+				r = s.probed[id]
+				delete(s.contexts, id)
+				delete(s.probed, id)
+				s.forgetScriptsLocked(id)
 			}
 		}
 		t.mu.Unlock()
@@ -373,23 +593,23 @@ func (t *Tab) listen(ev any) {
 		// The page may be going into the back/forward cache: keep its
 		// probed realms to adopt if Chrome restores it.
 		t.mu.Lock()
-		for _, r := range t.probed {
+		for _, r := range s.probed {
 			if r != nil && r.uniqueID != "" {
-				t.parked = append(t.parked, r)
+				s.parked = append(s.parked, r)
 			}
 		}
-		if n := len(t.parked) - maxParked; n > 0 {
-			t.parked = slices.Delete(t.parked, 0, n)
+		if n := len(s.parked) - maxParked; n > 0 {
+			s.parked = slices.Delete(s.parked, 0, n)
 		}
 		t.mu.Unlock()
-		t.markAllGone()
+		s.markAllGone()
 	case *debugger.EventScriptParsed:
 		t.mu.Lock()
-		t.scripts[ev.ScriptID] = ev.ExecutionContextID
+		s.scripts[ev.ScriptID] = ev.ExecutionContextID
 		t.mu.Unlock()
 	case *debugger.EventPaused:
 		select {
-		case t.pauses <- ev:
+		case s.pauses <- ev:
 		default:
 			t.b.logf("%s: too many pauses queued; dropping one", t)
 		}
@@ -398,19 +618,19 @@ func (t *Tab) listen(ev any) {
 			return
 		}
 		t.mu.Lock()
-		r := t.probed[ev.ExecutionContextID]
+		r := s.probed[ev.ExecutionContextID]
 		t.mu.Unlock()
 		if r != nil {
 			t.b.record(r, ev.Payload)
 		}
 	case *runtime.EventConsoleAPICalled:
 		t.mu.Lock()
-		r := t.probed[ev.ExecutionContextID]
+		r := s.probed[ev.ExecutionContextID]
 		t.mu.Unlock()
 		t.b.recordConsole(r, ev)
 	case *runtime.EventExceptionThrown:
 		t.mu.Lock()
-		r := t.probed[ev.ExceptionDetails.ExecutionContextID]
+		r := s.probed[ev.ExceptionDetails.ExecutionContextID]
 		t.mu.Unlock()
 		t.b.recordConsole(r, ev)
 	case *inspector.EventTargetCrashed:
@@ -434,15 +654,17 @@ func (t *Tab) listen(ev any) {
 		t.mu.Lock()
 		delete(t.frames, ev.FrameID)
 		t.mu.Unlock()
+		t.b.notify()
 	case *page.EventFrameNavigated:
 		t.mu.Lock()
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment
 		t.mu.Unlock()
+		t.b.notify()
 	}
 }
 
-// maxParked bounds Tab.parked; Chrome keeps a handful of pages per tab in
-// the back/forward cache.
+// maxParked bounds frameSession.parked; Chrome keeps a handful of pages per
+// tab in the back/forward cache.
 const maxParked = 32
 
 // adopt makes a new realm for a context that Chrome restored from the
@@ -450,135 +672,175 @@ const maxParked = 32
 // on frozen, so the probe is not installed again: the new realm finds the
 // probe's control object again (DevTools handles do not survive the cache),
 // and the binding reports as before.
-func (t *Tab) adopt(old *Realm, desc *runtime.ExecutionContextDescription) {
-	ctx, cancel := context.WithTimeout(t.ctx, t.b.opts.Timeout)
+func (s *frameSession) adopt(old *Realm, desc *runtime.ExecutionContextDescription) {
+	ctx, cancel := context.WithTimeout(s.t.b.ctx, s.t.b.opts.Timeout)
 	defer cancel()
-	r, err := t.realmFor(desc)
+	r, err := s.realmFor(desc)
 	if err == nil {
 		// Same document: Chrome reports the frame's navigation back to it
 		// only after the contexts.
 		r.Kind, r.ExtensionID, r.URL = old.Kind, old.ExtensionID, old.URL
-		r.api, err = t.b.findProbe(ctx, t.ctx, desc.ID, desc.UniqueID)
+		r.api, err = s.t.b.findProbe(ctx, s.sess, desc.ID, desc.UniqueID)
 	}
-	t.finishInstall(desc.ID, r, err)
+	s.finishInstall(desc.ID, r, err)
 }
 
+// markAllGone marks the realms of every session of the tab gone.
 func (t *Tab) markAllGone() {
 	t.mu.Lock()
+	sessions := slices.Clone(t.sessions)
+	t.mu.Unlock()
+	for _, s := range sessions {
+		s.markAllGone()
+	}
+}
+
+func (s *frameSession) markAllGone() {
+	t := s.t
+	t.mu.Lock()
 	var gone []*Realm
-	for id, r := range t.probed {
+	for id, r := range s.probed {
 		if r != nil {
 			gone = append(gone, r)
 		}
-		delete(t.probed, id)
+		delete(s.probed, id)
 	}
-	clear(t.contexts)
-	clear(t.scripts) // a new renderer process numbers contexts and scripts anew
+	clear(s.contexts)
+	clear(s.scripts) // a new renderer process numbers contexts and scripts anew
 	t.mu.Unlock()
 	for _, r := range gone {
 		r.markGone()
 	}
 }
 
-func (t *Tab) forgetScriptsLocked(id runtime.ExecutionContextID) {
-	for s, c := range t.scripts {
+// ended records that Chrome ended the session (its iframe or page is gone).
+func (s *frameSession) ended() {
+	select {
+	case <-s.done:
+		return
+	default:
+		close(s.done)
+	}
+	s.markAllGone()
+	t := s.t
+	if s == t.main {
+		t.targetGone()
+		return
+	}
+	t.mu.Lock()
+	t.sessions = slices.DeleteFunc(t.sessions, func(x *frameSession) bool { return x == s })
+	t.mu.Unlock()
+}
+
+func (s *frameSession) forgetScriptsLocked(id runtime.ExecutionContextID) {
+	for sc, c := range s.scripts {
 		if c == id {
-			delete(t.scripts, s)
+			delete(s.scripts, sc)
 		}
 	}
 }
 
 // handlePauses installs the probe at each pause in an extension script whose
 // context has none yet, and resumes. It always resumes.
-func (t *Tab) handlePauses() {
+func (s *frameSession) handlePauses() {
 	for {
 		var p *debugger.EventPaused
 		select {
-		case p = <-t.pauses:
-		case <-t.ctx.Done():
+		case p = <-s.pauses:
+		case <-s.done:
+			return
+		case <-s.t.b.ctx.Done():
 			return
 		}
-		t.handlePause(p)
+		s.handlePause(p)
 	}
 }
 
-func (t *Tab) handlePause(p *debugger.EventPaused) {
-	ctx, cancel := context.WithTimeout(t.ctx, t.b.opts.Timeout)
+func (s *frameSession) handlePause(p *debugger.EventPaused) {
+	t := s.t
+	ctx, cancel := context.WithTimeout(t.b.ctx, t.b.opts.Timeout)
 	defer cancel()
-	defer callIn(ctx, t.ctx, debugger.Resume, debugger.ResumeParams{})
+	defer callOn(ctx, s.sess, debugger.Resume, debugger.ResumeParams{})
 	if len(p.CallFrames) == 0 || t.b.probesOff.Load() {
 		return
 	}
 	frame := p.CallFrames[0]
 	t.mu.Lock()
-	ctxID, ok := t.scripts[frame.Location.ScriptID]
-	desc := t.contexts[ctxID]
-	_, probed := t.probed[ctxID]
+	ctxID, ok := s.scripts[frame.Location.ScriptID]
+	desc := s.contexts[ctxID]
+	_, probed := s.probed[ctxID]
 	if ok && desc != nil && !probed {
-		t.probed[ctxID] = nil // being installed
+		s.probed[ctxID] = nil // being installed
 	}
 	t.mu.Unlock()
 	if !ok || desc == nil || probed {
 		return
 	}
-	r, err := t.realmFor(desc)
+	r, err := s.realmFor(desc)
 	if err == nil {
-		r.api, err = t.b.installProbeOnFrame(ctx, t.ctx, desc.ID, frame.CallFrameID)
+		r.api, err = t.b.installProbeOnFrame(ctx, s.sess, desc.ID, frame.CallFrameID)
 	}
-	t.finishInstall(desc.ID, r, err)
+	s.finishInstall(desc.ID, r, err)
 }
 
 // probeQuietExtensionPages installs the probe into the main world of
 // extension pages that ran no script, so Go can still drive ports there.
 func (t *Tab) probeQuietExtensionPages(ctx context.Context) {
-	var todo []*runtime.ExecutionContextDescription
+	type job struct {
+		s    *frameSession
+		desc *runtime.ExecutionContextDescription
+	}
+	var todo []job
 	t.mu.Lock()
-	for id, desc := range t.contexts {
-		if _, probed := t.probed[id]; probed || !strings.HasPrefix(desc.Origin, "chrome-extension://") {
-			continue
-		}
-		var aux auxData
-		if json.Unmarshal(desc.AuxData, &aux) != nil || aux.Type != "default" {
-			continue
-		}
-		hasScript := false
-		for _, c := range t.scripts {
-			hasScript = hasScript || c == id
-		}
-		if !hasScript {
-			t.probed[id] = nil
-			todo = append(todo, desc)
+	for _, s := range t.sessions {
+		for id, desc := range s.contexts {
+			if _, probed := s.probed[id]; probed || !strings.HasPrefix(desc.Origin, "chrome-extension://") {
+				continue
+			}
+			var aux auxData
+			if json.Unmarshal(desc.AuxData, &aux) != nil || aux.Type != "default" {
+				continue
+			}
+			hasScript := false
+			for _, c := range s.scripts {
+				hasScript = hasScript || c == id
+			}
+			if !hasScript {
+				s.probed[id] = nil
+				todo = append(todo, job{s, desc})
+			}
 		}
 	}
 	t.mu.Unlock()
-	for _, desc := range todo {
-		r, err := t.realmFor(desc)
+	for _, j := range todo {
+		r, err := j.s.realmFor(j.desc)
 		if err == nil {
-			r.api, err = t.b.installProbeInContext(ctx, t.ctx, desc.ID, desc.UniqueID)
+			r.api, err = t.b.installProbeInContext(ctx, j.s.sess, j.desc.ID, j.desc.UniqueID)
 		}
-		t.finishInstall(desc.ID, r, err)
+		j.s.finishInstall(j.desc.ID, r, err)
 	}
 }
 
-func (t *Tab) finishInstall(id runtime.ExecutionContextID, r *Realm, err error) {
+func (s *frameSession) finishInstall(id runtime.ExecutionContextID, r *Realm, err error) {
+	t := s.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
-		delete(t.probed, id)
+		delete(s.probed, id)
 		if !t.closed && !t.b.isClosed() {
 			t.b.logf("%s: installing the probe in context %d: %v", t, id, err)
 		}
 		return
 	}
-	if _, ok := t.probed[id]; !ok {
+	if _, ok := s.probed[id]; !ok {
 		return // the context went away meanwhile
 	}
-	t.probed[id] = r
+	s.probed[id] = r
 	t.b.addRealm(r)
 }
 
-// realmFor describes the realm of an extension context of this tab.
-func (t *Tab) realmFor(desc *runtime.ExecutionContextDescription) (*Realm, error) {
+// realmFor describes the realm of an extension context of this session.
+func (s *frameSession) realmFor(desc *runtime.ExecutionContextDescription) (*Realm, error) {
 	var aux auxData
 	if err := json.Unmarshal(desc.AuxData, &aux); err != nil {
 		return nil, fmt.Errorf("reading auxData of context %d: %w", desc.ID, err)
@@ -587,10 +849,11 @@ func (t *Tab) realmFor(desc *runtime.ExecutionContextDescription) (*Realm, error
 	if aux.Type == "isolated" {
 		kind = ContentScriptRealm
 	}
+	t := s.t
 	r := newRealm(t.b, kind, extensionIDOf(desc.Origin+"/"))
 	r.Tab = t
 	r.FrameID = aux.FrameID
-	r.cdpCtx = t.ctx
+	r.sess = s.sess
 	r.uniqueID = desc.UniqueID
 	r.URL = t.frameURL(aux.FrameID)
 	return r, nil
@@ -605,7 +868,7 @@ type Frame struct {
 }
 
 // Frames returns the frames of the tab that have navigated, the main frame
-// first. Frames of other sites run in other processes and are not listed.
+// first, iframes in other processes included.
 func (t *Tab) Frames() []Frame {
 	t.mu.Lock()
 	defer t.mu.Unlock()

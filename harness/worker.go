@@ -138,22 +138,45 @@ func (b *Browser) watchWorkers() error {
 	return nil
 }
 
-// pauseWorkers makes Chrome pause every new service worker before it runs
-// (auto-attach with waitForDebuggerOnStart), so the harness can install the
-// probe first. Only service workers are paused; pages are not.
+// pauseWorkers makes Chrome hold every new service worker and page before it
+// runs (auto-attach with waitForDebuggerOnStart), so the harness can install
+// the probe first. The relay takes the pages' sessions (see Browser.claim)
+// and lets each page go once its probing is set up; watchWorkers takes the
+// workers. Without the relay (Windows) only workers are held: nothing could
+// let a page go, and a window.open would wait for ever.
 func (b *Browser) pauseWorkers(ctx context.Context) error {
-	if b.opts.IdleWorkers {
+	defer b.attachStarted.Store(true)
+	filter := target.Filter{}
+	if !b.opts.IdleWorkers {
 		// Chrome's auto-attached session would keep every worker alive.
+		filter = append(filter, struct {
+			Exclude bool   `json:"exclude"`
+			Type    string `json:"type,omitempty,omitzero"`
+		}{Type: "service_worker"})
+	}
+	if b.relay.active() {
+		for typ := range pageTypes {
+			filter = append(filter, struct {
+				Exclude bool   `json:"exclude"`
+				Type    string `json:"type,omitempty,omitzero"`
+			}{Type: typ})
+		}
+	}
+	if len(filter) == 0 {
 		return nil
 	}
+	filter = append(filter, struct {
+		Exclude bool   `json:"exclude"`
+		Type    string `json:"type,omitempty,omitzero"`
+	}{Exclude: true})
 	_, err := callBrowser(ctx, b, target.SetAutoAttach, target.SetAutoAttachParams{
 		AutoAttach:             true,
 		WaitForDebuggerOnStart: true,
 		Flatten:                new(true),
-		Filter:                 target.Filter{{Type: "service_worker"}, {Exclude: true}},
+		Filter:                 filter,
 	})
 	if err != nil {
-		return fmt.Errorf("watching service workers: Target.setAutoAttach: %w", err)
+		return fmt.Errorf("watching service workers and pages: Target.setAutoAttach: %w", err)
 	}
 	return nil
 }
@@ -221,9 +244,9 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 	b := ws.b
 	realm := newRealm(b, WorkerRealm, ws.extID)
 	realm.URL = url
-	realm.cdpCtx = ws.ctx
+	realm.sess = chromedp.FromContext(ws.ctx).Target
 	if !waiting {
-		api, err := b.installProbeInContext(ctx, ws.ctx, 0, "")
+		api, err := b.installProbeInContext(ctx, chromedp.FromContext(ws.ctx).Target, 0, "")
 		if err != nil {
 			return err
 		}
@@ -272,7 +295,7 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 		callIn(ctx, ws.ctx, debugger.Resume, debugger.ResumeParams{})
 		callIn(ctx, ws.ctx, debugger.Disable, cdp.Empty{})
 	}()
-	api, err := b.installProbeInContext(ctx, ws.ctx, 0, "")
+	api, err := b.installProbeInContext(ctx, chromedp.FromContext(ws.ctx).Target, 0, "")
 	if err != nil {
 		return err
 	}

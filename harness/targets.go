@@ -1,0 +1,102 @@
+package harness
+
+import (
+	"context"
+	"errors"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
+)
+
+// pageTypes are the target types the harness follows as tabs: every
+// document an extension can run in that is not a worker. Chrome reports
+// toolbar popups, offscreen documents and side panels as pages too.
+var pageTypes = map[string]bool{"page": true}
+
+// claim is the relay's question, asked in its read loop: does the harness
+// take the session Chrome attached? It takes the first session of every page
+// (Chrome's auto-attach, with the page held before its first line) and the
+// sessions of iframes in other processes that its pages' sessions
+// auto-attach. A page's later sessions (chromedp's own attach) and every
+// other target stay chromedp's.
+func (b *Browser) claim(parent *rawSession, ev *target.EventAttachedToTarget, sess *rawSession) func(any) {
+	info := ev.TargetInfo
+	if parent == nil {
+		if !pageTypes[info.Type] {
+			return nil
+		}
+		b.mu.Lock()
+		if b.closed || b.pageTabs[info.TargetID] != nil {
+			b.mu.Unlock()
+			return nil
+		}
+		t := newTab(b, info.TargetID)
+		t.OpenerID = info.OpenerID
+		t.internal.Store(b.internalTargets[info.TargetID] || !b.attachStarted.Load())
+		b.nextTab++
+		t.n = b.nextTab
+		b.pageTabs[info.TargetID] = t
+		b.tabs = append(b.tabs, t)
+		b.notifyLocked()
+		b.mu.Unlock()
+		s := t.newFrameSession(sess, info.TargetID)
+		go b.setUpSession(s, ev.WaitingForDebugger)
+		go func() {
+			<-sess.detached
+			s.ended()
+		}()
+		return s.listen
+	}
+	b.mu.Lock()
+	var t *Tab
+	for root := parent; root != nil && t == nil; root = root.parent {
+		if tab := b.pageTabs[root.targetID]; tab != nil && tab.main.sess == root {
+			t = tab
+		}
+	}
+	b.mu.Unlock()
+	if t == nil || info.Type != "iframe" {
+		return nil
+	}
+	s := t.newFrameSession(sess, info.TargetID)
+	go b.setUpSession(s, ev.WaitingForDebugger)
+	go func() {
+		<-sess.detached
+		s.ended()
+	}()
+	return s.listen
+}
+
+// setUpSession sets up the probing of a session Chrome attached, and lets
+// its target run.
+func (b *Browser) setUpSession(s *frameSession, waiting bool) {
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
+	defer cancel()
+	if err := s.setUp(ctx, waiting); err != nil && !b.isClosed() && !errors.Is(err, errSessionDetached) {
+		b.logf("%s: setting up the probing of target %s: %v", s.t, s.targetID, err)
+	}
+}
+
+// markInternal records that a page target is the harness's own.
+func (b *Browser) markInternal(id target.ID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.internalTargets[id] = true
+	if t := b.pageTabs[id]; t != nil {
+		t.internal.Store(true)
+	}
+}
+
+// notify wakes the goroutines that wait for a change of realms or tabs.
+func (b *Browser) notify() {
+	b.mu.Lock()
+	b.notifyLocked()
+	b.mu.Unlock()
+}
+
+// callOn runs one command on a session (a raw session of the relay, or a
+// chromedp target) and names the command when ctx ended it.
+func callOn[P, R any](ctx context.Context, s cdp.Session, cmd cdp.Command[P, R], params P) (R, error) {
+	res, err := cdp.Call(ctx, s, cmd, params)
+	return res, callErr(ctx, cmd.Method, err)
+}
