@@ -213,9 +213,7 @@ func (e *Extension) OpenPage(ctx context.Context, path string) (*Tab, *Realm, er
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := e.b.waitRealm(ctx, fmt.Sprintf("the page %s of %s in %s", path, e, tab), func(r *Realm) bool {
-		return r.Kind == PageRealm && r.ExtensionID == e.ID && r.Tab == tab
-	})
+	r, err := e.PageIn(ctx, tab)
 	if err != nil {
 		return tab, nil, err
 	}

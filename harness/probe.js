@@ -131,9 +131,15 @@
   const queueMicrotask_ = g.queueMicrotask.bind(g);
   const setTimeout_ = g.setTimeout.bind(g);
   const join = Array.prototype.join;
+  // held keeps the events of a page that Chrome restored from the
+  // back/forward cache until the harness has added the binding back (Chrome
+  // forgot it when it cached the page): the page's pageshow listeners run
+  // first thing, often to connect again. The probe's listener was added
+  // before the page's own, so it runs first.
+  let held = false;
   function flush() {
     scheduled = false;
-    if (queue.length === 0) return;
+    if (held || queue.length === 0) return;
     const batch = queue;
     queue = [];
     recent[ring] = perfNow();
@@ -149,6 +155,7 @@
   }
   if (typeof g.addEventListener === 'function') {
     g.addEventListener('pagehide', flush);
+    g.addEventListener('pageshow', (e) => { if (e.persisted) held = true; });
   }
 
   // An event is one JSON object: k kind, p port handle, t time, n the port's
@@ -325,6 +332,12 @@
     // flush sends the events not sent yet, before the harness takes the
     // realm away.
     flush() {
+      flush();
+    },
+    // release sends the events held since a restore from the back/forward
+    // cache, once the binding is back.
+    release() {
+      held = false;
       flush();
     },
   };

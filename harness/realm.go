@@ -92,6 +92,9 @@ func (r *Realm) String() string {
 	return s
 }
 
+// GomegaString keeps Gomega's failure messages short.
+func (r *Realm) GomegaString() string { return r.String() }
+
 // Gone reports whether the realm's context no longer exists.
 func (r *Realm) Gone() bool {
 	select {

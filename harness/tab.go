@@ -3,7 +3,6 @@ package harness
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -68,6 +67,8 @@ type frameSession struct {
 	pauses   chan *debugger.EventPaused
 	done     chan struct{} // closed when the session ends
 	readyCh  chan struct{} // closed when setUp is done
+	// runtimeOn is closed once the session reports execution contexts.
+	runtimeOn chan struct{}
 
 	contexts map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription
 	scripts  map[cdp.ScriptID]runtime.ExecutionContextID
@@ -134,9 +135,11 @@ func (t *Tab) newFrameSession(sess cdp.Session, id target.ID) *frameSession {
 		pauses:   make(chan *debugger.EventPaused, 64),
 		done:     make(chan struct{}),
 		readyCh:  make(chan struct{}),
-		contexts: map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription{},
-		scripts:  map[cdp.ScriptID]runtime.ExecutionContextID{},
-		probed:   map[runtime.ExecutionContextID]*Realm{},
+
+		runtimeOn: make(chan struct{}),
+		contexts:  map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription{},
+		scripts:   map[cdp.ScriptID]runtime.ExecutionContextID{},
+		probed:    map[runtime.ExecutionContextID]*Realm{},
 	}
 	t.mu.Lock()
 	if t.main == nil {
@@ -295,10 +298,18 @@ func (t *Tab) Navigate(ctx context.Context, url string) error {
 }
 
 // Click clicks the first element that matches the CSS selector in the tab's
-// main frame, with real mouse events.
+// main frame, with real mouse events. An element that does not exist fails
+// at once; for an element in an iframe, use ClickIn.
 func (t *Tab) Click(ctx context.Context, selector string) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
+	found, err := t.Eval(ctx, "document.querySelector("+jsString(selector)+") !== null")
+	if err != nil {
+		return fmt.Errorf("%s: clicking %q: %w", t, selector, err)
+	}
+	if string(found) != "true" {
+		return fmt.Errorf("%s: clicking %q: no element matches in the main frame (%s); for an iframe's element, use ClickIn", t, selector, t.describeFrames())
+	}
 	cctx, ccancel, err := t.boundTo(ctx)
 	if err != nil {
 		return err
@@ -512,32 +523,40 @@ func (s *frameSession) ready() <-chan struct{} { return s.readyCh }
 // frames are followed, and iframes in other processes are attached, held
 // and set up the same way. A target that Chrome holds (waiting) is let go
 // whatever happens: no page ever stays paused.
+//
+// Runtime.enable waits until the target runs: sent to a page that Chrome
+// holds, it made a window.open'd extension page come up without extension
+// APIs (Chrome 156: chrome.runtime undefined in the new page). The first
+// pause can come before the contexts are known; handlePause waits for them.
 func (s *frameSession) setUp(ctx context.Context, waiting bool) (err error) {
 	b := s.t.b
 	defer close(s.readyCh)
-	if waiting {
-		defer func() {
-			if _, rerr := callOn(ctx, s.sess, runtime.RunIfWaitingForDebugger, cdp.Empty{}); rerr != nil && err == nil && !errors.Is(rerr, errSessionDetached) {
-				err = fmt.Errorf("letting the page run: %w", rerr)
-			}
-		}()
+	_, raw := s.sess.(*rawSession)
+	if !raw {
+		close(s.runtimeOn) // chromedp enables Runtime on its sessions
 	}
 	go s.handlePauses()
-	if b.probesOff.Load() {
-		return nil
+	var steps []func() error
+	if !b.probesOff.Load() {
+		steps = append(steps,
+			func() error { _, err := callOn(ctx, s.sess, debugger.Enable, debugger.EnableParams{}); return err },
+			func() error {
+				_, err := callOn(ctx, s.sess, debugger.SetBreakpointByURL, debugger.SetBreakpointByURLParams{LineNumber: 0, URLRegex: "^chrome-extension://"})
+				return err
+			})
 	}
-	steps := []func() error{
-		func() error { _, err := callOn(ctx, s.sess, debugger.Enable, debugger.EnableParams{}); return err },
-		func() error {
-			_, err := callOn(ctx, s.sess, debugger.SetBreakpointByURL, debugger.SetBreakpointByURLParams{LineNumber: 0, URLRegex: "^chrome-extension://"})
-			return err
-		},
-	}
-	if _, raw := s.sess.(*rawSession); raw {
-		// chromedp enables these on its own sessions.
+	if raw {
 		steps = append(steps,
 			func() error { _, err := callOn(ctx, s.sess, page.Enable, page.EnableParams{}); return err },
-			func() error { _, err := callOn(ctx, s.sess, runtime.Enable, cdp.Empty{}); return err },
+			func() error {
+				// A page can have committed its first document before
+				// Chrome attached it (tabs.create of an extension page).
+				tree, err := callOn(ctx, s.sess, page.GetFrameTree, cdp.Empty{})
+				if err == nil {
+					s.t.addFrames(tree.FrameTree)
+				}
+				return err
+			},
 			func() error { _, err := callOn(ctx, s.sess, inspector.Enable, cdp.Empty{}); return err },
 			func() error {
 				_, err := callOn(ctx, s.sess, target.SetAutoAttach, target.SetAutoAttachParams{
@@ -545,15 +564,41 @@ func (s *frameSession) setUp(ctx context.Context, waiting bool) (err error) {
 					Filter: target.Filter{{Type: "iframe"}, {Exclude: true}},
 				})
 				return err
-			},
-		)
+			})
 	}
 	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
+		if err = step(); err != nil {
+			break
 		}
 	}
-	return nil
+	if waiting {
+		if _, rerr := callOn(ctx, s.sess, runtime.RunIfWaitingForDebugger, cdp.Empty{}); rerr != nil && err == nil {
+			err = fmt.Errorf("letting the page run: %w", rerr)
+		}
+	}
+	if raw {
+		if _, rerr := callOn(ctx, s.sess, runtime.Enable, cdp.Empty{}); rerr != nil && err == nil {
+			err = rerr
+		}
+		close(s.runtimeOn)
+	}
+	return err
+}
+
+// addFrames records the frames of a frame tree that no event reported yet.
+func (t *Tab) addFrames(tree *page.FrameTree) {
+	if tree == nil || tree.Frame == nil {
+		return
+	}
+	t.mu.Lock()
+	if _, ok := t.frames[tree.Frame.ID]; !ok {
+		t.frames[tree.Frame.ID] = tree.Frame.URL + tree.Frame.URLFragment
+	}
+	t.mu.Unlock()
+	for _, child := range tree.ChildFrames {
+		t.addFrames(child)
+	}
+	t.b.notify()
 }
 
 // listen runs in the session's event loop (chromedp's or the relay's): it
@@ -651,10 +696,21 @@ func (s *frameSession) listen(ev any) {
 		}
 		t.b.logf("%s: the page did not use the back/forward cache: %s", t, strings.Join(reasons, ", "))
 	case *page.EventFrameDetached:
+		if ev.Reason == page.FrameDetachedReasonSwap {
+			return // it goes on in another process, under another session
+		}
 		t.mu.Lock()
 		delete(t.frames, ev.FrameID)
 		t.mu.Unlock()
 		t.b.notify()
+	case *page.EventFrameStoppedLoading:
+		// An extension page with no script never pauses; give it its
+		// probe once it loaded, whoever opened it.
+		go func() {
+			ctx, cancel := context.WithTimeout(t.b.ctx, t.b.opts.Timeout)
+			defer cancel()
+			t.probeQuietExtensionPages(ctx)
+		}()
 	case *page.EventFrameNavigated:
 		t.mu.Lock()
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment
@@ -683,6 +739,13 @@ func (s *frameSession) adopt(old *Realm, desc *runtime.ExecutionContextDescripti
 		r.api, err = s.t.b.findProbe(ctx, s.sess, desc.ID, desc.UniqueID)
 	}
 	s.finishInstall(desc.ID, r, err)
+	if err == nil {
+		// The events made since the restore, the page's pageshow
+		// listeners' first of all, were held for the binding.
+		if _, err := r.callProbe(ctx, "release"); err != nil && !r.Gone() {
+			s.t.b.logf("%s: sending the events held since the restore: %v", r, err)
+		}
+	}
 }
 
 // markAllGone marks the realms of every session of the tab gone.
@@ -765,6 +828,13 @@ func (s *frameSession) handlePause(p *debugger.EventPaused) {
 		return
 	}
 	frame := p.CallFrames[0]
+	// The contexts come with Runtime.enable, which can follow the first
+	// pause (see setUp).
+	select {
+	case <-s.runtimeOn:
+	case <-ctx.Done():
+		return
+	}
 	t.mu.Lock()
 	ctxID, ok := s.scripts[frame.Location.ScriptID]
 	desc := s.contexts[ctxID]

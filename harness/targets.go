@@ -11,7 +11,7 @@ import (
 // pageTypes are the target types the harness follows as tabs: every
 // document an extension can run in that is not a worker. Chrome reports
 // toolbar popups, offscreen documents and side panels as pages too.
-var pageTypes = map[string]bool{"page": true}
+var pageTypes = map[string]bool{"page": true, "other": true, "background_page": true}
 
 // claim is the relay's question, asked in its read loop: does the harness
 // take the session Chrome attached? It takes the first session of every page
