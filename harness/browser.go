@@ -418,6 +418,35 @@ func (b *Browser) Realms() []*Realm {
 	return out
 }
 
+// RealmsSeen returns every realm the harness probed since Launch, in the
+// order they were probed, the gone ones included.
+func (b *Browser) RealmsSeen() []*Realm {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.realms)
+}
+
+// Sync makes every live realm send the events its probe holds and returns a
+// time before which the trace is complete: an event stamped before it that is
+// not in the trace by now never will be. A live display of the trace prints
+// up to that time (realms report through separate sessions, so an event can
+// arrive after a later one of another realm). The realms' clocks are the
+// machine's; they agree with Go's to well under a millisecond.
+func (b *Browser) Sync(ctx context.Context) (time.Time, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, r := range b.Realms() {
+		wg.Go(func() { r.flush(ctx) })
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, fmt.Errorf("syncing the trace: %w", context.Cause(ctx))
+	}
+	return start, nil
+}
+
 // bound returns ctx with the browser's default deadline when it has none.
 //
 // Every harness action starts here, so Options.SlowMo waits here too.

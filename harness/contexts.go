@@ -32,6 +32,33 @@ func mainFrameID(t *Tab) cdp.FrameID { return cdp.FrameID(t.TargetID) }
 // URL returns the URL of the tab's main frame, or "" before it navigated.
 func (t *Tab) URL() string { return t.frameURL(mainFrameID(t)) }
 
+// ChromeID returns the tab's ID in the extension APIs (tabs.Tab.id), for
+// tabs.connect and tabs.sendMessage from Go. A page in no tab (a toolbar
+// popup, an offscreen document, a side panel) has none, and says so. The
+// harness asks its helper extension (chrome.debugger.getTargets, which maps
+// DevTools targets to tab IDs without attaching).
+func (t *Tab) ChromeID(ctx context.Context) (int, error) {
+	ctx, cancel := t.b.bound(ctx)
+	defer cancel()
+	m, err := t.b.manager(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%s: reading its tab ID: %w", t, err)
+	}
+	id, err := EvalAs[int](ctx, m, `chrome.debugger.getTargets().then((targets) => {
+		const t = targets.find((x) => x.id === `+jsString(string(t.TargetID))+`);
+		return t === undefined ? -2 : (t.tabId ?? -1);
+	})`)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%s: reading its tab ID: %w", t, err)
+	case id == -2:
+		return 0, fmt.Errorf("%s: reading its tab ID: Chrome lists no such target (closed?)", t)
+	case id < 0:
+		return 0, fmt.Errorf("%s: reading its tab ID: the page %s is in no tab (a popup, an offscreen document or a side panel has none)", t, t.URL())
+	}
+	return id, nil
+}
+
 // WaitTab waits for an open tab whose main frame shows url (exactly, or a
 // URL that starts with url's text before a final "*") and returns it: a tab
 // or window that an extension or a web page opened, a popup, an offscreen

@@ -403,8 +403,8 @@ const managerManifest = `{
   "manifest_version": 3,
   "name": "portprobe-manager",
   "version": "1.0",
-  "description": "Loaded by portprobe to disable and enable extensions under test.",
-  "permissions": ["management"],
+  "description": "Loaded by portprobe to disable and enable extensions under test, and to read tab IDs.",
+  "permissions": ["management", "debugger"],
   "background": {"service_worker": "worker.js"}
 }`
 

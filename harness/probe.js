@@ -100,6 +100,33 @@
     }
   }
 
+  // sent returns the JSON text of a message as the port sends it, so both
+  // ends of a port record the same value: with JSON serialization (Chrome's
+  // default), the JSON text itself (an undefined field is absent, a Date is
+  // its string, a Map is {}); with "message_serialization":
+  // "structured_clone", the tagged value, which the receiver's clone shows
+  // the same way.
+  let cloneMode = false;
+  try {
+    cloneMode = !!(runtime && runtime.getManifest && runtime.getManifest().message_serialization === 'structured_clone');
+  } catch (e) {
+    // A web page has no getManifest: JSON.
+  }
+  //
+  // A JSON text over sentMax (a String object's 64 MiB, say) is not copied
+  // into the trace: the tagged value stands for it, as before JSON.
+  const sentMax = 1 << 20;
+  function sent(v) {
+    if (cloneMode) return enc(v);
+    let text;
+    try {
+      text = stringify(v);
+    } catch (e) {
+      return enc(v);
+    }
+    return text !== undefined && text.length > sentMax ? enc(v) : text;
+  }
+
   function errText(e) {
     if (e && typeof e === 'object' && 'message' in e) {
       return (e.name ? StringCtor(e.name) + ': ' : '') + StringCtor(e.message);
@@ -215,7 +242,7 @@
         emit('exception', h, { call: 'postMessage', error: errText(e), m: enc(message) }, at);
         throw e;
       }
-      emit('post', h, { m: enc(message) }, at);
+      emit('post', h, { m: sent(message) }, at);
       return r;
     });
     replace(port, 'disconnect', function disconnect_() {

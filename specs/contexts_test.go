@@ -119,6 +119,7 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		Expect(popup.Tab).NotTo(Equal(w.tab))
 		saysHello(w.b, popup, w.worker, "/popup.html")
 		Expect(senderOf(w.b, OnConnect().In(w.worker).Named("/popup.html"))).To(outsideTabs(w.ext, "popup.html"))
+		Expect(popup.Tab.ChromeID(ctx)).Error().To(MatchError(ContainSubstring("in no tab")))
 
 		// Go drives a port from the popup; closing it disconnects both.
 		port := must(popup.Connect(ctx, map[string]any{"name": "from-go"}))
@@ -138,8 +139,11 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		inner := must(w.ext.PageIn(ctx, host, InFrame(frame.ID)))
 		Expect(inner.URL).To(Equal(w.ext.URL("frame.html")))
 		saysHello(w.b, inner, w.worker, "/frame.html")
-		Expect(senderOf(w.b, OnConnect().In(w.worker).Named("/frame.html"))).To(inTab(
+		sender := senderOf(w.b, OnConnect().In(w.worker).Named("/frame.html"))
+		Expect(sender).To(inTab(
 			w.ext.ID, w.ext.URL("frame.html"), senderExtOrigin(w.ext.ID), BeNumerically(">", 0), w.ext.URL("host.html"), "host"))
+		// The harness knows the tab's ID as the extension sees it.
+		Expect(host.ChromeID(ctx)).To(BeNumerically("==", sender["tab"].(map[string]any)["id"]))
 
 		// The page itself is found as the main frame's realm, never the
 		// iframe's.

@@ -130,6 +130,16 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		Entry("inherited properties are dropped", `Object.create({inherited: 1})`, `{}`),
 	)
 
+	It("is traced as sent: both ends of the port record the same JSON", Label("RM-03", "harness"), func(ctx SpecContext) {
+		w, port := msgChannel(ctx, blank("msg-as-sent"))
+		Expect(port.PostJS(ctx, `{gone: undefined, when: new Date(0), list: [undefined], kept: 1}`)).To(Succeed())
+		const onTheWire = `{"when": "1970-01-01T00:00:00.000Z", "list": [null], "kept": 1}`
+		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
+			Posted().In(port.Realm).OnPort(port).WithMessage(json.RawMessage(onTheWire)),
+			Received().In(w.worker).WithMessage(json.RawMessage(onTheWire)),
+		))
+	})
+
 	It("hands receivers plain JSON.parse output: no prototypes, and -0 becomes 0", Label("RM-03"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("msg-plain"))
 		must(w.worker.Eval(ctx, `chrome.runtime.onConnect.addListener((p) => p.onMessage.addListener((m) => { self.got = m; }))`))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,6 +33,7 @@ type traceFlags struct {
 	clickAction bool
 	clickPage   bool
 	chrome      string
+	page        string
 }
 
 func parseTraceFlags(args []string, out io.Writer) (dir string, f traceFlags, err error) {
@@ -41,8 +43,9 @@ func parseTraceFlags(args []string, out io.Writer) (dir string, f traceFlags, er
 		fmt.Fprintln(out, "usage: portprobe trace <extension-dir> [flags]\n\n"+
 			"Loads the unpacked extension (no change to it needed), opens a page, and prints\n"+
 			"every port event of its worker, content scripts and pages as it happens, from\n"+
-			"each context's first line of code. On Ctrl-C (or after --for) it writes the\n"+
-			"trace as an HTML sequence diagram.\n\nflags:")
+			"each context's first line of code: popups, tabs and windows it opens, iframes,\n"+
+			"offscreen documents and side panels included. On Ctrl-C (or after --for) it\n"+
+			"says which contexts it saw and writes the trace as an HTML sequence diagram.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.url, "url", "", "page to open (default: the built-in local page, http://127.0.0.1:<port>/)")
@@ -51,6 +54,7 @@ func parseTraceFlags(args []string, out io.Writer) (dir string, f traceFlags, er
 	fs.StringVar(&f.html, "html", "portprobe-trace.html", "where to write the sequence diagram (empty: nowhere)")
 	fs.BoolVar(&f.clickAction, "click-action", false, "click the extension's toolbar action once the page's content scripts ran")
 	fs.BoolVar(&f.clickPage, "click-page", false, "click the page's body once its content scripts ran")
+	fs.StringVar(&f.page, "page", "", "also open this page of the extension in a tab, such as popup.html (its ID is not needed)")
 	fs.StringVar(&f.chrome, "chrome", "", "Chrome binary (default: PORTPROBE_CHROME, then the usual places)")
 	// The folder may come before or after the flags.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -94,7 +98,7 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	defer stopWatch()
 	printed := make(chan struct{})
 	pctx, stopPrinting := context.WithCancel(context.Background())
-	go func() { defer close(printed); p.run(pctx) }()
+	go func() { defer close(printed); p.run(pctx, b) }()
 
 	// Loading after Launch, with the watcher in place, sees the worker's
 	// first events too.
@@ -104,6 +108,9 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	p.say("%s loaded in %s", ext, b.Version())
+	if err := workerStarted(ctx, ext); err != nil {
+		p.say("%v", err)
+	}
 	url := f.url
 	if url == "" {
 		url = b.Pages().URL("/")
@@ -114,6 +121,14 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	p.say("%s opened %s", tab, url)
+	if f.page != "" {
+		ptab, _, err := ext.OpenPage(ctx, f.page)
+		if err != nil {
+			p.say("opening %s: %v", f.page, err)
+		} else {
+			p.say("%s opened %s", ptab, ext.URL(f.page))
+		}
+	}
 	if f.clickAction || f.clickPage {
 		if err := clickWhenReady(ctx, b, ext, tab, f, p); err != nil {
 			p.say("%v", err)
@@ -135,6 +150,9 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 
 	events := b.Trace().Events()
 	p.say("%d events", len(events))
+	for _, line := range contextSummary(b, events) {
+		p.say("%s", line)
+	}
 	if f.html == "" {
 		return nil
 	}
@@ -153,6 +171,58 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	abs, _ := filepath.Abs(f.html)
 	p.say("sequence diagram: %s", abs)
 	return nil
+}
+
+// workerStarted waits until the extension's service worker has run its
+// top-level code, so the listeners it adds there (tabs.onUpdated, say) are in
+// place before the page opens.
+func workerStarted(ctx context.Context, ext *harness.Extension) error {
+	if ext.Manifest.Background == nil || ext.Manifest.Background.ServiceWorker == "" {
+		return nil
+	}
+	w, err := ext.Worker(ctx)
+	if err != nil {
+		return fmt.Errorf("opening the page without waiting for the worker: %w", err)
+	}
+	// An evaluation runs after the worker's top-level code, which runs in
+	// one task once the harness resumes it.
+	if _, err := w.Eval(ctx, "0"); err != nil {
+		return fmt.Errorf("opening the page without waiting for the worker: %w", err)
+	}
+	return nil
+}
+
+// contextSummary says which of the extension's contexts the harness probed,
+// and which it saw only as the sender of a port (not probed).
+func contextSummary(b *harness.Browser, events []harness.Event) []string {
+	var probed []string
+	urls := map[string]bool{}
+	for _, r := range b.RealmsSeen() {
+		probed = append(probed, fmt.Sprintf("%s %s", r, r.URL))
+		urls[r.URL] = true
+	}
+	lines := []string{fmt.Sprintf("contexts probed (%d):", len(probed))}
+	for _, s := range probed {
+		lines = append(lines, "  "+s)
+	}
+	var unprobed []string
+	for _, e := range events {
+		if e.Kind != harness.KindOnConnect && e.Kind != harness.KindOnConnectExternal {
+			continue
+		}
+		raw, ok := e.SenderField("url")
+		var url string
+		if !ok || json.Unmarshal(raw, &url) != nil || url == "" || urls[url] {
+			continue
+		}
+		urls[url] = true
+		unprobed = append(unprobed, "  "+url+" (connected to "+e.Realm.String()+")")
+	}
+	if len(unprobed) > 0 {
+		lines = append(lines, fmt.Sprintf("contexts seen only as senders, not probed (%d):", len(unprobed)))
+		lines = append(lines, unprobed...)
+	}
+	return lines
 }
 
 // clickWhenReady waits until the extension's content script in tab has run
@@ -230,34 +300,75 @@ func (p *printer) add(e harness.Event) {
 	}
 }
 
-// settle is how long the printer holds events before printing them in the
-// trace's order: a worker's session can deliver an event a few milliseconds
-// after a tab's later one. It delays the display only; the diagram and
-// Trace are ordered exactly.
+// settle is how long the printer gathers events before it prints a batch.
+// Realms report through separate sessions, so an event can arrive after a
+// later event of another realm; before printing, the printer asks every
+// realm for what it holds (Browser.Sync) and prints only the events stamped
+// before that, so nothing printed is ever followed by an earlier event.
 const settle = 30 * time.Millisecond
 
-func (p *printer) run(ctx context.Context) {
+// clockSlack is how far apart the realms' clocks and Go's may be.
+const clockSlack = 2 * time.Millisecond
+
+func (p *printer) run(ctx context.Context, b *harness.Browser) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(settle):
+		for p.hasPending() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(settle):
+			}
+			upTo, err := b.Sync(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				p.say("%v; printing what came", err)
+				upTo = time.Now()
+			}
+			p.flushBefore(upTo.Add(-clockSlack))
 		}
-		p.flush()
 	}
 }
 
-// flush prints the pending events in time order, numbered as printed.
+func (p *printer) hasPending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pending) > 0
+}
+
+// flushBefore prints the pending events stamped before t, in time order.
+func (p *printer) flushBefore(t time.Time) {
+	p.mu.Lock()
+	var ready, later []harness.Event
+	for _, e := range p.pending {
+		if e.At.Before(t) {
+			ready = append(ready, e)
+		} else {
+			later = append(later, e)
+		}
+	}
+	p.pending = later
+	p.mu.Unlock()
+	p.print(ready)
+}
+
+// flush prints the pending events in time order.
 func (p *printer) flush() {
 	p.mu.Lock()
 	events := p.pending
 	p.pending = nil
 	p.mu.Unlock()
+	p.print(events)
+}
+
+// print prints events in time order, numbered as printed.
+func (p *printer) print(events []harness.Event) {
 	slices.SortStableFunc(events, func(a, b harness.Event) int { return a.At.Compare(b.At) })
 	p.outMu.Lock()
 	defer p.outMu.Unlock()
