@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
@@ -46,6 +47,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(j)
 }
+
+// screenshotTimeout bounds the screenshot of one tab in WriteArtifacts.
+const screenshotTimeout = 3 * time.Second
 
 // WriteArtifacts writes what a person needs to see why a test failed into
 // dir (created if needed), and returns the paths it wrote:
@@ -94,13 +98,31 @@ func (b *Browser) WriteArtifacts(ctx context.Context, dir string) ([]string, err
 		console.WriteString("(no console output from the traced realms)\n")
 	}
 	write("console.txt", []byte(console.String()))
-	for _, t := range b.Tabs() {
-		shot, err := callOn(ctx, t.main.sess, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("screenshot of %s: %w", t, t.callErr(ctx, err)))
+	// A tab that is not its window's active one draws no frame, so its
+	// screenshot never comes: each tab gets a few seconds, all at once.
+	tabs := b.Tabs()
+	shots := make([][]byte, len(tabs))
+	shotErrs := make([]error, len(tabs))
+	var wg sync.WaitGroup
+	for i, t := range tabs {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ctx, screenshotTimeout)
+			defer cancel()
+			shot, err := callOn(sctx, t.main.sess, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+			if err != nil {
+				shotErrs[i] = fmt.Errorf("screenshot of %s (%s): %w", t, t.URL(), t.callErr(sctx, err))
+				return
+			}
+			shots[i] = shot.Data
+		})
+	}
+	wg.Wait()
+	for i, t := range tabs {
+		if shotErrs[i] != nil {
+			errs = append(errs, shotErrs[i])
 			continue
 		}
-		write(t.String()+".png", shot.Data)
+		write(t.String()+".png", shots[i])
 	}
 	if len(errs) > 0 {
 		return paths, fmt.Errorf("writing artifacts to %s: %w", dir, errors.Join(errs...))

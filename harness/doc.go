@@ -3,9 +3,13 @@
 // onConnectExternal, onDisconnect and tabs.connect.
 //
 // Launch starts Chrome headless over a pipe with a fresh profile and loads
-// unpacked extensions. Every context of an extension (its service worker, its
-// content script's isolated world in a tab, its pages opened in a tab) becomes
-// a Realm. Before a realm runs its own first line of code, the harness pauses
+// unpacked extensions. Every context of an extension becomes a Realm: its
+// service worker, its content script's isolated world in any frame of any
+// tab (cross-process iframes included), and its pages wherever they run: a
+// tab the harness opened, the toolbar popup, a tab or window that the
+// extension or a web page opened, an iframe, an offscreen document, the side
+// panel. Every page is a Tab, found with Browser.WaitTab, Extension.Popup,
+// Extension.SidePanel, Extension.Page and Tab.Frame. Before a realm runs its own first line of code, the harness pauses
 // it and installs a small probe that reports every port event to Go by push
 // (a CDP binding that only that realm can reach) into one ordered Trace. The
 // probe also lets Go drive ports from any realm: Connect, Post, Disconnect.

@@ -207,6 +207,24 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		Eventually(panel.Gone).Should(BeTrue())
 	})
 
+	It("reaches the side panel that sidePanel.open opens on a click in the extension's page", Label("side-panel"), func(ctx SpecContext) {
+		w := openWorld(ctx, everywhere("ctx-side-panel-open").
+			withFile("open-panel.html", "<!doctype html><title>open panel</title><button id=open>open</button><script src=\"open-panel.js\"></script>\n").
+			withFile("open-panel.js", `let tabId;
+chrome.tabs.getCurrent().then((tab) => { tabId = tab.id; });
+// sidePanel.open needs a user gesture, so it is called in the click itself.
+document.getElementById("open").addEventListener("click", () => chrome.sidePanel.open({tabId}));
+`))
+		tab, page := must2(w.ext.OpenPage(ctx, "open-panel.html"))
+		Eventually(func(ctx SpecContext) (bool, error) { return EvalAs[bool](ctx, page, `tabId !== undefined`) }).WithContext(ctx).Should(BeTrue())
+		// Without a gesture, Chrome refuses.
+		Expect(page.Eval(ctx, `chrome.sidePanel.open({tabId})`)).Error().To(MatchError(ContainSubstring("may only be called in response to a user gesture")))
+		main := must(tab.Frame(ctx, w.ext.URL("open-panel.html")))
+		Expect(tab.ClickIn(ctx, main, "#open")).To(Succeed())
+		panel := must(w.ext.SidePanel(ctx))
+		saysHello(w.b, panel, w.worker, "/panel.html")
+	})
+
 	It("reaches the content script of a cross-site iframe, which runs in another process", Label("oopif", "RS-03"), func(ctx SpecContext) {
 		w := openWorld(ctx, everywhere("ctx-oopif"))
 		inner := strings.Replace(w.b.Pages().URL("/inner"), "127.0.0.1", "localhost", 1)
@@ -255,6 +273,13 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 			saysHello(w.b, cs, w.worker, fmt.Sprintf("cs:%s/popup?n=%d", host, i))
 		}
 		Expect(w.tab.Eval(ctx, `n`)).To(BeEquivalentTo("20"))
+		// A popup is a tab of its own to the extension; closing it
+		// disconnects its content script's port.
+		first := fmt.Sprintf("cs:%s/popup?n=0", host)
+		Expect(senderOf(w.b, OnConnect().In(w.worker).Named(first))).To(inTab(
+			w.ext.ID, w.b.Pages().URL("/popup?n=0"), senderPageOrigin(w.b), BeNumerically("==", 0), w.b.Pages().URL("/popup?n=0"), "portprobe test page"))
+		Expect(must(w.b.WaitTab(ctx, w.b.Pages().URL("/popup?n=0"))).Close(ctx)).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named(first).WithoutLastError()))
 
 		tab, _ := must2(w.ext.OpenPage(ctx, "opener.html"))
 		for i := range 20 {
@@ -265,6 +290,10 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 			saysHello(w.b, page, w.worker, fmt.Sprintf("/child.html?n=%d", i))
 		}
 		Expect(tab.Eval(ctx, `n`)).To(BeEquivalentTo("20"))
+		Expect(senderOf(w.b, OnConnect().In(w.worker).Named("/child.html?n=0"))).To(inTab(
+			w.ext.ID, w.ext.URL("child.html?n=0"), senderExtOrigin(w.ext.ID), BeNumerically("==", 0), w.ext.URL("child.html?n=0"), "child"))
+		Expect(must(w.b.WaitTab(ctx, w.ext.URL("child.html?n=0"))).Close(ctx)).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("/child.html?n=0").WithoutLastError()))
 		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
 	})
 
@@ -286,6 +315,10 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 		// The realm is the one that connected at start, found again; its
 		// reconnect in pageshow is traced on its side from the first event.
 		saysHello(w.b, restored, w.worker, "restored")
+		Expect(senderOf(w.b, OnConnect().In(w.worker).Named("restored"))).To(inTab(
+			w.ext.ID, w.b.Pages().URL("/"), senderPageOrigin(w.b), BeNumerically("==", 0), w.b.Pages().URL("/"), "portprobe test page"))
+		Expect(w.tab.Close(ctx)).To(Succeed())
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("restored").WithoutLastError()))
 	})
 
 	It(`reaches the content script of a sandboxed iframe, whose sender's origin is "null"`, Label("sandboxed-frame", "RS-04"), func(ctx SpecContext) {
@@ -301,6 +334,9 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 			w.ext.ID, w.b.Pages().URL("/sandboxed"), "null", BeNumerically(">", 0), w.b.Pages().URL("/top"), "top"))
 		Expect(w.tab.ClickIn(ctx, frame, "#go")).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named(name).WithMessage("clicked")))
+		must(w.tab.Eval(ctx, `document.querySelector("iframe").remove()`))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named(name).WithoutLastError()))
+		Eventually(cs.Gone).Should(BeTrue())
 	})
 })
 
