@@ -245,52 +245,69 @@ var errSessionDetached = errors.New("the target's session ended (the target clos
 
 // Call sends a command on the session and waits for its answer.
 func (s *rawSession) Call(ctx context.Context, method string, params, res any) error {
+	wait, err := s.send(method, params)
+	if err != nil {
+		return err
+	}
+	return wait(ctx, res)
+}
+
+// send writes a command on the session and returns a func that waits for its
+// answer. Chrome runs a session's commands in the order they were written,
+// so a caller can send several before it waits for any: a page that Chrome
+// holds is set up in one round trip instead of one per command. Every
+// returned wait must be called.
+func (s *rawSession) send(method string, params any) (wait func(ctx context.Context, res any) error, err error) {
 	r := s.r
 	id := r.nextID.Add(1)
 	msg := cdproto.Message{ID: id, SessionID: s.id, Method: cdproto.MethodType(method)}
 	if params != nil {
 		buf, err := jsonv2.Marshal(params, chromedp.DefaultMarshalOptions)
 		if err != nil {
-			return fmt.Errorf("encoding %s: %w", method, err)
+			return nil, fmt.Errorf("encoding %s: %w", method, err)
 		}
 		msg.Params = buf
 	}
 	data, err := jsonv2.Marshal(&msg, chromedp.DefaultMarshalOptions)
 	if err != nil {
-		return fmt.Errorf("encoding %s: %w", method, err)
+		return nil, fmt.Errorf("encoding %s: %w", method, err)
 	}
 	ch := make(chan *cdproto.Message, 1)
 	r.mu.Lock()
 	if r.lostErr != nil {
 		r.mu.Unlock()
-		return r.lostErr
+		return nil, r.lostErr
 	}
 	r.pending[id] = ch
 	r.mu.Unlock()
-	defer func() {
+	forget := func() {
 		r.mu.Lock()
 		delete(r.pending, id)
 		r.mu.Unlock()
-	}()
+	}
 	if err := r.write(append(data, 0)); err != nil {
-		return fmt.Errorf("sending %s: %w", method, err)
+		forget()
+		return nil, fmt.Errorf("sending %s: %w", method, err)
 	}
-	select {
-	case reply := <-ch:
-		if reply.Error != nil {
-			return reply.Error
+	return func(ctx context.Context, res any) error {
+		defer forget()
+		select {
+		case reply := <-ch:
+			if reply.Error != nil {
+				return reply.Error
+			}
+			if res != nil && len(reply.Result) > 0 {
+				return jsonv2.Unmarshal(reply.Result, res, chromedp.DefaultUnmarshalOptions)
+			}
+			return nil
+		case <-s.detached:
+			return errSessionDetached
+		case <-r.lost:
+			return r.lostErr
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if res != nil && len(reply.Result) > 0 {
-			return jsonv2.Unmarshal(reply.Result, res, chromedp.DefaultUnmarshalOptions)
-		}
-		return nil
-	case <-s.detached:
-		return errSessionDetached
-	case <-r.lost:
-		return r.lostErr
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	}, nil
 }
 
 // Subscribe is not supported: the harness takes a raw session's events

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,8 +68,10 @@ type frameSession struct {
 	pauses   chan *debugger.EventPaused
 	done     chan struct{} // closed when the session ends
 	readyCh  chan struct{} // closed when setUp is done
-	// runtimeOn is closed once the session reports execution contexts.
-	runtimeOn chan struct{}
+	// runtimeOn is closed once the session reports execution contexts
+	// (see enableRuntime).
+	runtimeOn   chan struct{}
+	runtimeOnce sync.Once
 
 	contexts map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription
 	scripts  map[cdp.ScriptID]runtime.ExecutionContextID
@@ -522,67 +525,115 @@ func (s *frameSession) ready() <-chan struct{} { return s.readyCh }
 // every chrome-extension:// script (see handlePause), the contexts and
 // frames are followed, and iframes in other processes are attached, held
 // and set up the same way. A target that Chrome holds (waiting) is let go
-// whatever happens: no page ever stays paused.
+// whatever happens: no page ever stays held. On the relay's sessions the
+// commands go out together, so a held page waits three round trips: the
+// debugger, the rest, the release.
 //
-// Runtime.enable waits until the target runs: sent to a page that Chrome
-// holds, it made a window.open'd extension page come up without extension
-// APIs (Chrome 156: chrome.runtime undefined in the new page). The first
-// pause can come before the contexts are known; handlePause waits for them.
-func (s *frameSession) setUp(ctx context.Context, waiting bool) (err error) {
-	b := s.t.b
+// Runtime.enable waits until the target has its first real document (see
+// enableRuntime).
+func (s *frameSession) setUp(ctx context.Context, waiting bool) error {
 	defer close(s.readyCh)
-	_, raw := s.sess.(*rawSession)
-	if !raw {
-		close(s.runtimeOn) // chromedp enables Runtime on its sessions
-	}
 	go s.handlePauses()
-	var steps []func() error
-	if !b.probesOff.Load() {
-		steps = append(steps,
-			func() error { _, err := callOn(ctx, s.sess, debugger.Enable, debugger.EnableParams{}); return err },
-			func() error {
-				_, err := callOn(ctx, s.sess, debugger.SetBreakpointByURL, debugger.SetBreakpointByURLParams{LineNumber: 0, URLRegex: "^chrome-extension://"})
-				return err
-			})
+	raw, ok := s.sess.(*rawSession)
+	if !ok {
+		// chromedp's own session (no relay): chromedp enabled Runtime and
+		// Page, and the target runs already.
+		s.runtimeOnce.Do(func() { close(s.runtimeOn) })
+		if s.t.b.probesOff.Load() {
+			return nil
+		}
+		if _, err := callOn(ctx, s.sess, debugger.Enable, debugger.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := callOn(ctx, s.sess, debugger.SetBreakpointByURL, debugger.SetBreakpointByURLParams{LineNumber: 0, URLRegex: "^chrome-extension://"})
+		return err
 	}
-	if raw {
-		steps = append(steps,
-			func() error { _, err := callOn(ctx, s.sess, page.Enable, page.EnableParams{}); return err },
-			func() error {
-				// A page can have committed its first document before
-				// Chrome attached it (tabs.create of an extension page).
-				tree, err := callOn(ctx, s.sess, page.GetFrameTree, cdp.Empty{})
-				if err == nil {
-					s.t.addFrames(tree.FrameTree)
+	type step struct {
+		method string
+		params any
+		res    any
+	}
+	var tree page.GetFrameTreeResult
+	var steps []step
+	if !s.t.b.probesOff.Load() {
+		// A breakpoint needs the debugger's answer first ("Debugger
+		// agent is not enabled" otherwise, for a page that has a document).
+		if err := raw.Call(ctx, debugger.Enable.Method, debugger.EnableParams{}, nil); err != nil {
+			errs := []error{fmt.Errorf("%s: %w", debugger.Enable.Method, err)}
+			if waiting {
+				if err := raw.Call(ctx, runtime.RunIfWaitingForDebugger.Method, cdp.Empty{}, nil); err != nil {
+					errs = append(errs, err)
 				}
-				return err
-			},
-			func() error { _, err := callOn(ctx, s.sess, inspector.Enable, cdp.Empty{}); return err },
-			func() error {
-				_, err := callOn(ctx, s.sess, target.SetAutoAttach, target.SetAutoAttachParams{
-					AutoAttach: true, WaitForDebuggerOnStart: true, Flatten: new(true),
-					Filter: target.Filter{{Type: "iframe"}, {Exclude: true}},
-				})
-				return err
-			})
+			}
+			return errors.Join(errs...)
+		}
+		steps = append(steps, step{debugger.SetBreakpointByURL.Method, debugger.SetBreakpointByURLParams{LineNumber: 0, URLRegex: "^chrome-extension://"}, nil})
 	}
-	for _, step := range steps {
-		if err = step(); err != nil {
-			break
+	steps = append(steps,
+		step{page.Enable.Method, page.EnableParams{}, nil},
+		// A page can have committed its first document before Chrome
+		// attached it (tabs.create of an extension page).
+		step{page.GetFrameTree.Method, cdp.Empty{}, &tree},
+		step{inspector.Enable.Method, cdp.Empty{}, nil},
+		step{target.SetAutoAttach.Method, target.SetAutoAttachParams{
+			AutoAttach: true, WaitForDebuggerOnStart: true, Flatten: new(true),
+			Filter: target.Filter{{Type: "iframe"}, {Exclude: true}},
+		}, nil})
+	var errs []error
+	var waits []func(context.Context, any) error
+	for _, st := range steps {
+		wait, err := raw.send(st.method, st.params)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		waits = append(waits, func(ctx context.Context, _ any) error {
+			if err := wait(ctx, st.res); err != nil {
+				return fmt.Errorf("%s: %w", st.method, err)
+			}
+			return nil
+		})
+	}
+	for _, wait := range waits {
+		if err := wait(ctx, nil); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	// Only once the breakpoint is in: the first script must pause.
 	if waiting {
-		if _, rerr := callOn(ctx, s.sess, runtime.RunIfWaitingForDebugger, cdp.Empty{}); rerr != nil && err == nil {
-			err = fmt.Errorf("letting the page run: %w", rerr)
+		if err := raw.Call(ctx, runtime.RunIfWaitingForDebugger.Method, cdp.Empty{}, nil); err != nil {
+			errs = append(errs, fmt.Errorf("letting the target run: %w", err))
 		}
 	}
-	if raw {
-		if _, rerr := callOn(ctx, s.sess, runtime.Enable, cdp.Empty{}); rerr != nil && err == nil {
-			err = rerr
-		}
-		close(s.runtimeOn)
+	s.t.addFrames(tree.FrameTree)
+	if !waiting || tree.FrameTree != nil && tree.FrameTree.Frame != nil && isDocument(tree.FrameTree.Frame.URL) {
+		s.enableRuntime()
 	}
-	return err
+	return errors.Join(errs...)
+}
+
+// isDocument reports whether a frame's URL is a real document, not the
+// initial empty one of a new page.
+func isDocument(url string) bool { return url != "" && url != "about:blank" }
+
+// enableRuntime enables the Runtime domain on the session, once, so the
+// harness learns the target's execution contexts. It is called when the
+// target's first real document has committed (or the target was not held):
+// sent while Chrome holds a new page, Runtime.enable makes the initial empty
+// document's window the one the page's document reuses, and a
+// window.open'd extension page then comes up without chrome.runtime (seen on
+// Chrome 156). Pauses that come first wait for it (see handlePause).
+func (s *frameSession) enableRuntime() {
+	s.runtimeOnce.Do(func() {
+		go func() {
+			defer close(s.runtimeOn)
+			ctx, cancel := context.WithTimeout(s.t.b.ctx, s.t.b.opts.Timeout)
+			defer cancel()
+			if _, err := callOn(ctx, s.sess, runtime.Enable, cdp.Empty{}); err != nil && !s.t.b.isClosed() && !errors.Is(err, errSessionDetached) {
+				s.t.b.logf("%s: enabling Runtime on target %s: %v", s.t, s.targetID, err)
+			}
+		}()
+	})
 }
 
 // addFrames records the frames of a frame tree that no event reported yet.
@@ -704,6 +755,9 @@ func (s *frameSession) listen(ev any) {
 		t.mu.Unlock()
 		t.b.notify()
 	case *page.EventFrameStoppedLoading:
+		if string(ev.FrameID) == string(s.targetID) {
+			s.enableRuntime() // a page that stays on about:blank
+		}
 		// An extension page with no script never pauses; give it its
 		// probe once it loaded, whoever opened it.
 		go func() {
@@ -712,6 +766,9 @@ func (s *frameSession) listen(ev any) {
 			t.probeQuietExtensionPages(ctx)
 		}()
 	case *page.EventFrameNavigated:
+		if string(ev.Frame.ID) == string(s.targetID) {
+			s.enableRuntime() // the target's own first document
+		}
 		t.mu.Lock()
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment
 		t.mu.Unlock()
@@ -861,6 +918,16 @@ func (t *Tab) probeQuietExtensionPages(ctx context.Context) {
 		desc *runtime.ExecutionContextDescription
 	}
 	var todo []job
+	t.mu.Lock()
+	sessions := slices.Clone(t.sessions)
+	t.mu.Unlock()
+	for _, s := range sessions {
+		select {
+		case <-s.runtimeOn: // its contexts are known
+		case <-ctx.Done():
+			return
+		}
+	}
 	t.mu.Lock()
 	for _, s := range t.sessions {
 		for id, desc := range s.contexts {
