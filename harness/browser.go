@@ -102,6 +102,7 @@ type Browser struct {
 
 	managerMu  sync.Mutex
 	managerExt *Extension // the helper that disables and enables extensions
+	helperID   string     // managerExt's ID, guarded by mu
 	tempDirs   []string   // removed by Close
 	profileDir string     // Chrome's profile, removed by Close
 
@@ -405,25 +406,19 @@ func (b *Browser) Tabs() []*Tab {
 // Pages returns the harness's local page server.
 func (b *Browser) Pages() *PageServer { return b.pages }
 
-// Realms returns every realm that has a probe and is still alive.
+// Realms returns every realm that has a probe and is still alive. The
+// harness's own helper extension (see manager) is not listed.
 func (b *Browser) Realms() []*Realm {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []*Realm
-	for _, r := range b.realms {
-		if !r.Gone() {
-			out = append(out, r)
-		}
-	}
-	return out
+	return slices.DeleteFunc(b.RealmsSeen(), (*Realm).Gone)
 }
 
 // RealmsSeen returns every realm the harness probed since Launch, in the
-// order they were probed, the gone ones included.
+// order they were probed, the gone ones included; not those of the harness's
+// own helper extension.
 func (b *Browser) RealmsSeen() []*Realm {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.realms)
+	return slices.DeleteFunc(slices.Clone(b.realms), func(r *Realm) bool { return b.helperID != "" && r.ExtensionID == b.helperID })
 }
 
 // Sync makes every live realm send the events its probe holds and returns a

@@ -434,6 +434,7 @@ func (b *Browser) manager(ctx context.Context) (*Realm, error) {
 		// Extensions().
 		b.mu.Lock()
 		b.extensions = slices.DeleteFunc(b.extensions, func(x *Extension) bool { return x == ext })
+		b.helperID = ext.ID
 		b.mu.Unlock()
 		b.managerExt = ext
 	}

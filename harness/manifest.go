@@ -89,13 +89,12 @@ func ReadManifest(dir string) (*Manifest, error) {
 
 // ParseManifest parses the bytes of a manifest.json.
 //
-// It uses plain encoding/json, which is stricter than Chrome: Chrome also
-// accepts // and /* */ comments. A leading UTF-8 byte order mark is
-// skipped, as Chrome does. A syntax or type error gives the line and column
-// (1-based, counted in characters) and wraps the *json.SyntaxError or
-// *json.UnmarshalTypeError.
+// Like Chrome, it accepts // and /* */ comments (real extensions ship them,
+// Vimium among them) and skips a leading UTF-8 byte order mark. A syntax or
+// type error gives the line and column (1-based, counted in characters) and
+// wraps the *json.SyntaxError or *json.UnmarshalTypeError.
 func ParseManifest(data []byte) (*Manifest, error) {
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	data = blankComments(bytes.TrimPrefix(data, []byte("\uFEFF")))
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, jsonError(data, err)
@@ -104,6 +103,55 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, jsonError(data, err)
 	}
 	return &m, nil
+}
+
+// blankComments returns data with its // and /* */ comments outside strings
+// replaced by spaces (newlines kept), so the offsets of errors still point
+// into the file as written. An unterminated comment is left for the JSON
+// decoder to refuse.
+func blankComments(data []byte) []byte {
+	out := data
+	copied := false
+	blank := func(from, to int) {
+		if !copied {
+			out = bytes.Clone(data)
+			copied = true
+		}
+		for i := from; i < to; i++ {
+			if out[i] != '\n' && out[i] != '\r' {
+				out[i] = ' '
+			}
+		}
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '/' && i+1 < len(data) && data[i+1] == '/':
+			end := bytes.IndexByte(data[i:], '\n')
+			if end < 0 {
+				end = len(data) - i
+			}
+			blank(i, i+end)
+			i += end - 1
+		case c == '/' && i+1 < len(data) && data[i+1] == '*':
+			end := bytes.Index(data[i+2:], []byte("*/"))
+			if end < 0 {
+				return out
+			}
+			blank(i, i+2+end+2)
+			i += 2 + end + 1
+		}
+	}
+	return out
 }
 
 // jsonError adds the line and column of err's offset in data to err.
@@ -115,11 +163,7 @@ func jsonError(data []byte, err error) error {
 	switch {
 	case errors.As(err, &syntaxErr):
 		line, col := lineCol(data, syntaxErr.Offset)
-		hint := ""
-		if off := syntaxErr.Offset; off > 0 && off <= int64(len(data)) && data[off-1] == '/' {
-			hint = " (Chrome accepts comments in manifest.json, portprobe does not)"
-		}
-		return fmt.Errorf("invalid JSON at %d:%d: %w%s", line, col, err, hint)
+		return fmt.Errorf("invalid JSON at %d:%d: %w", line, col, err)
 	case errors.As(err, &typeErr):
 		line, col := lineCol(data, typeErr.Offset)
 		return fmt.Errorf("unexpected value at %d:%d: %w", line, col, err)

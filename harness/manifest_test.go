@@ -133,10 +133,16 @@ func TestParseManifestErrors(t *testing.T) {
 			contains: []string{"at 2:15"},
 		},
 		{
-			name:     "comment",
-			data:     "{\n  // why\n  \"name\": \"x\"}",
+			name:     "error after a comment keeps its place",
+			data:     "{\n  /* a \"quote\"\n  */ // why\n  \"name\": x}",
 			wantErr:  new(*json.SyntaxError),
-			contains: []string{"at 2:3", "Chrome accepts comments"},
+			contains: []string{"at 4:11"},
+		},
+		{
+			name:     "unterminated comment",
+			data:     "{\n  /* why\n  \"name\": \"x\"}",
+			wantErr:  new(*json.SyntaxError),
+			contains: []string{"at 2:3"},
 		},
 		{
 			name:     "empty",
@@ -452,4 +458,22 @@ func ExampleIDFromKey() {
 	}
 	fmt.Println(id)
 	// Output: ffghlmejommkfgokpahifbhnfmodjcal
+}
+
+// Chrome reads manifest.json with comments, and real extensions ship them
+// (Vimium does): so does the harness, and a "//" or "/*" inside a string
+// stays.
+func TestParseManifestComments(t *testing.T) {
+	m, err := ParseManifest([]byte(`{
+  // the name
+  "manifest_version": 3, /* a block
+  over lines */ "name": "a // b /* c */",
+  "version": "1" // last
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "a // b /* c */" || m.ManifestVersion != 3 || m.Raw["version"] != "1" {
+		t.Errorf("got %+v", m)
+	}
 }
