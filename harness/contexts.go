@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -210,9 +211,11 @@ func (t *Tab) describeFrames() string {
 }
 
 // ClickIn clicks the first element that matches the CSS selector in one
-// frame of the tab (any process), as a user would: the click runs with a
-// user gesture, so APIs that need one (sidePanel.open, permissions.request)
-// accept it. An element that does not exist fails at once.
+// frame of the tab (any process), as a user would: once the frame's document
+// has loaded (its own load listeners ran), and with a user gesture, so APIs
+// that need one (sidePanel.open, permissions.request) accept it. An element
+// that does not exist fails at once. A click that closes its page (a popup
+// that opens a tab) has run: it returns nil.
 func (t *Tab) ClickIn(ctx context.Context, frame Frame, selector string) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
@@ -220,12 +223,29 @@ func (t *Tab) ClickIn(ctx context.Context, frame Frame, selector string) error {
 	if desc == nil {
 		return fmt.Errorf("%s: clicking %q in frame %s: the frame has no document (%s)", t, selector, frame.URL, t.describeFrames())
 	}
+	loaded, err := callOn(ctx, s.sess, runtime.Evaluate, runtime.EvaluateParams{
+		Expression: `document.readyState === "complete" ||
+			new Promise((resolve) => addEventListener("load", () => setTimeout(resolve), {once: true}))`,
+		UniqueContextID: desc.UniqueID,
+		AwaitPromise:    new(true),
+	})
+	if err == nil && loaded.ExceptionDetails != nil {
+		err = errors.New(exceptionText(loaded.ExceptionDetails))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: clicking %q in frame %s: waiting for the document to load: %w", t, selector, frame.URL, t.callErr(ctx, err))
+	}
+	// The gesture holds for the synchronous part of an evaluation only: the
+	// click runs in one.
 	res, err := callOn(ctx, s.sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:      "(() => { const el = document.querySelector(" + jsString(selector) + "); if (!el) return false; el.click(); return true; })()",
 		UniqueContextID: desc.UniqueID,
 		UserGesture:     new(true),
 		ReturnByValue:   new(true),
 	})
+	if errors.Is(err, errSessionDetached) {
+		return nil // the click closed the page before Chrome answered
+	}
 	if err != nil {
 		return fmt.Errorf("%s: clicking %q in frame %s: %w", t, selector, frame.URL, t.callErr(ctx, err))
 	}

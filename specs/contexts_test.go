@@ -39,13 +39,14 @@ func everywhere(name string) ext {
 port.postMessage("hello");
 port.onMessage.addListener(() => {});
 document.getElementById("go")?.addEventListener("click", () => port.postMessage("clicked"));
+document.getElementById("open-tab")?.addEventListener("click", () => chrome.tabs.create({url: "main-page.html"}));
 `).
 		withFile("cs.js", `const port = chrome.runtime.connect({name: "cs:" + location.host + location.pathname + location.search});
 port.postMessage("hello");
 port.onMessage.addListener(() => {});
 document.addEventListener("click", () => port.postMessage("clicked"));
 `).
-		withFile("popup.html", fmt.Sprintf(page, "popup")).
+		withFile("popup.html", "<!doctype html><title>popup</title><button id=open-tab>open a tab</button><script src=\"ctx.js\"></script>\n").
 		withFile("panel.html", fmt.Sprintf(page, "panel")).
 		withFile("offscreen.html", fmt.Sprintf(page, "offscreen")).
 		withFile("main-page.html", fmt.Sprintf(page, "main page")).
@@ -129,6 +130,20 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("/popup.html").WithoutLastError()))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("from-go")))
 		Expect(popup.Gone()).To(BeTrue())
+	})
+
+	It("loses the popup when a click in it opens a tab, and reaches the tab", Label("popup", "extension-tab"), func(ctx SpecContext) {
+		w := openWorld(ctx, everywhere("ctx-popup-opens-tab"))
+		Expect(w.ext.ClickAction(ctx, w.tab)).To(Succeed())
+		popup := must(w.ext.Popup(ctx))
+		saysHello(w.b, popup, w.worker, "/popup.html")
+		// The click waits for the popup's load, runs, and the popup closes
+		// as the new tab takes the focus.
+		Expect(popup.Tab.ClickIn(ctx, must(popup.Tab.Frame(ctx, w.ext.URL("popup.html"))), "#open-tab")).To(Succeed())
+		page := must(w.ext.Page(ctx, "main-page.html"))
+		saysHello(w.b, page, w.worker, "/main-page.html")
+		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("/popup.html").WithoutLastError()))
+		Eventually(popup.Tab.Done()).Should(BeClosed())
 	})
 
 	It("reaches a tab that the extension opens with tabs.create, and its iframe", Label("extension-tab", "extension-iframe", "RS-06"), func(ctx SpecContext) {
