@@ -87,7 +87,8 @@ type Browser struct {
 	loaded     map[string]bool // the IDs of every extension loaded so far
 	tabs       []*Tab
 	realms     []*Realm
-	changed    chan struct{} // closed and replaced when realms change
+	realmNames map[string]int // how many realms had each name, see Realm.String
+	changed    chan struct{}  // closed and replaced when realms change
 	nextTab    int
 	pool       []*Tab  // recycled tabs, see Tab.Recycle
 	sw         swState // the ServiceWorker domain, on the control page
@@ -480,7 +481,13 @@ func (b *Browser) chromedpErrorf(format string, args ...any) {
 
 // addRealm records a new realm and wakes the waiters.
 func (b *Browser) addRealm(r *Realm) {
+	name := r.baseName() // locks b.mu
 	b.mu.Lock()
+	if b.realmNames == nil {
+		b.realmNames = map[string]int{}
+	}
+	b.realmNames[name]++
+	r.gen.Store(int32(b.realmNames[name]))
 	b.realms = append(b.realms, r)
 	b.notifyLocked()
 	b.mu.Unlock()

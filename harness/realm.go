@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
@@ -55,6 +57,7 @@ type Realm struct {
 	uniqueID string      // empty for a worker: it has one context
 	api      runtime.RemoteObjectID
 
+	gen      atomic.Int32 // how many realms had its baseName, itself included; set by addRealm
 	goneOnce sync.Once
 	gone     chan struct{}
 }
@@ -68,8 +71,18 @@ func newRealm(b *Browser, kind RealmKind, extID string) *Realm {
 func (r *Realm) Extension() *Extension { return r.b.extensionByID(r.ExtensionID) }
 
 // String names the realm for traces and errors, such as "worker(mdn-example)"
-// or "content-script(mdn-example)@tab1".
+// or "content-script(mdn-example)@tab1". A realm named like one before it (a
+// restarted worker, the content script of the tab's next document) gets a
+// count: "worker(mdn-example)~2".
 func (r *Realm) String() string {
+	if gen := r.gen.Load(); gen > 1 {
+		return r.baseName() + "~" + strconv.Itoa(int(gen))
+	}
+	return r.baseName()
+}
+
+// baseName is String without the count.
+func (r *Realm) baseName() string {
 	name := r.ExtensionID
 	if e := r.Extension(); e != nil {
 		name = e.Name

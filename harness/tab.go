@@ -56,6 +56,12 @@ type Tab struct {
 	sessions []*frameSession
 	frames   map[cdp.FrameID]string // URL of each frame
 	crash    chan struct{}          // closed when the renderer crashes
+	// parked are the realms of the documents the tab's frames left, newest
+	// last, at most maxParked: a page may be in the back/forward cache, and
+	// Chrome reports the same contexts (same unique IDs) again when it
+	// restores it, on the page's session or, for a cross-process iframe, on
+	// a new session of the iframe's target.
+	parked []*Realm
 }
 
 // frameSession is the harness's session with one target of a tab: its page,
@@ -76,10 +82,6 @@ type frameSession struct {
 	contexts map[runtime.ExecutionContextID]*runtime.ExecutionContextDescription
 	scripts  map[cdp.ScriptID]runtime.ExecutionContextID
 	probed   map[runtime.ExecutionContextID]*Realm // nil value: being installed
-	// parked are the realms of the pages the frame left, newest last, at
-	// most maxParked: a page may be in the back/forward cache, and Chrome
-	// reports the same contexts (same unique IDs) again when it restores it.
-	parked []*Realm
 }
 
 // String names the tab, such as "tab1".
@@ -661,9 +663,9 @@ func (s *frameSession) listen(ev any) {
 		t.mu.Lock()
 		s.contexts[ev.Context.ID] = ev.Context
 		var old *Realm
-		if i := slices.IndexFunc(s.parked, func(r *Realm) bool { return r.uniqueID == ev.Context.UniqueID }); i >= 0 {
-			old = s.parked[i]
-			s.parked = slices.Delete(s.parked, i, i+1)
+		if i := slices.IndexFunc(t.parked, func(r *Realm) bool { return r.uniqueID == ev.Context.UniqueID }); i >= 0 {
+			old = t.parked[i]
+			t.parked = slices.Delete(t.parked, i, i+1)
 			s.probed[ev.Context.ID] = nil // being adopted
 		}
 		t.mu.Unlock()
@@ -688,16 +690,7 @@ func (s *frameSession) listen(ev any) {
 	case *runtime.EventExecutionContextsCleared:
 		// The page may be going into the back/forward cache: keep its
 		// probed realms to adopt if Chrome restores it.
-		t.mu.Lock()
-		for _, r := range s.probed {
-			if r != nil && r.uniqueID != "" {
-				s.parked = append(s.parked, r)
-			}
-		}
-		if n := len(s.parked) - maxParked; n > 0 {
-			s.parked = slices.Delete(s.parked, 0, n)
-		}
-		t.mu.Unlock()
+		s.park()
 		s.markAllGone()
 	case *debugger.EventScriptParsed:
 		t.mu.Lock()
@@ -776,7 +769,23 @@ func (s *frameSession) listen(ev any) {
 	}
 }
 
-// maxParked bounds frameSession.parked; Chrome keeps a handful of pages per
+// park keeps the session's probed realms on the tab, to adopt if Chrome
+// restores their document from the back/forward cache.
+func (s *frameSession) park() {
+	t := s.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range s.probed {
+		if r != nil && r.uniqueID != "" {
+			t.parked = append(t.parked, r)
+		}
+	}
+	if n := len(t.parked) - maxParked; n > 0 {
+		t.parked = slices.Delete(t.parked, 0, n)
+	}
+}
+
+// maxParked bounds Tab.parked; Chrome keeps a handful of pages per
 // tab in the back/forward cache.
 const maxParked = 32
 
@@ -841,8 +850,13 @@ func (s *frameSession) ended() {
 	default:
 		close(s.done)
 	}
-	s.markAllGone()
 	t := s.t
+	if s != t.main {
+		// A cross-process iframe's session ends when its page goes into
+		// the back/forward cache; a new one comes with the restore.
+		s.park()
+	}
+	s.markAllGone()
 	if s == t.main {
 		t.targetGone()
 		return
@@ -901,6 +915,15 @@ func (s *frameSession) handlePause(p *debugger.EventPaused) {
 	}
 	t.mu.Unlock()
 	if !ok || desc == nil || probed {
+		return
+	}
+	if webMainWorld(desc) {
+		// An extension's script in a web page's own world (a content
+		// script with "world": "MAIN"): it has no extension APIs, and the
+		// page's world gets a probe only when asked (ProbeWebPage).
+		t.mu.Lock()
+		delete(s.probed, ctxID)
+		t.mu.Unlock()
 		return
 	}
 	r, err := s.realmFor(desc)
@@ -974,6 +997,16 @@ func (s *frameSession) finishInstall(id runtime.ExecutionContextID, r *Realm, er
 	}
 	s.probed[id] = r
 	t.b.addRealm(r)
+}
+
+// webMainWorld reports whether a context is a web page's own world, not an
+// extension's page or an isolated world.
+func webMainWorld(desc *runtime.ExecutionContextDescription) bool {
+	var aux auxData
+	if json.Unmarshal(desc.AuxData, &aux) != nil {
+		return false
+	}
+	return aux.Type != "isolated" && !strings.HasPrefix(desc.Origin, "chrome-extension://")
 }
 
 // realmFor describes the realm of an extension context of this session.

@@ -1,6 +1,7 @@
 package specs_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -334,6 +335,51 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 			w.ext.ID, w.b.Pages().URL("/"), senderPageOrigin(w.b), BeNumerically("==", 0), w.b.Pages().URL("/"), "portprobe test page"))
 		Expect(w.tab.Close(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("restored").WithoutLastError()))
+	})
+
+	It("adopts the content script of a cross-site iframe restored from the back/forward cache", Label("bfcache-restore", "oopif", "RL-09"), func(ctx SpecContext) {
+		w := openWorld(ctx, everywhere("ctx-bfcache-oopif").withFile("cs.js", `let port;
+function connect(why) {
+  port = chrome.runtime.connect({name: why + ":" + location.host + location.pathname});
+  port.postMessage("hello");
+  port.onMessage.addListener(() => {});
+}
+connect("start");
+addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
+`))
+		inner := strings.Replace(w.b.Pages().URL("/inner"), "127.0.0.1", "localhost", 1)
+		w.b.Pages().Handle("/outer", `<!doctype html><title>outer</title><iframe src="`+inner+`"></iframe>`)
+		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/outer"))).To(Succeed())
+		frame := must(w.tab.Frame(ctx, inner))
+		first := must(w.ext.ContentScript(ctx, w.tab, InFrame(frame.ID)))
+		name := "restored:" + strings.TrimPrefix(inner, "http://")
+		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("start:" + strings.TrimPrefix(inner, "http://"))))
+		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		Expect(w.tab.Back(ctx)).To(Succeed())
+		restored := must(w.ext.ContentScript(ctx, w.tab, InFrame(frame.ID)))
+		Expect(restored).NotTo(BeIdenticalTo(first))
+		saysHello(w.b, restored, w.worker, name)
+	})
+
+	It("leaves a content script in the page's own world (world MAIN) without a probe, and the page sees nothing", Label("main-world", "security"), func(ctx SpecContext) {
+		w := openWorld(ctx, everywhere("ctx-main-world").
+			with("content_scripts", []any{
+				map[string]any{"matches": []string{"http://127.0.0.1/*"}, "js": []string{"cs.js"}},
+				map[string]any{"matches": []string{"http://127.0.0.1/*"}, "js": []string{"main.js"}, "world": "MAIN"},
+			}).
+			withFile("main.js", "window.mainWorldRan = typeof chrome === 'undefined' || chrome.runtime === undefined ? 'without extension APIs' : 'with extension APIs';\n"))
+		Eventually(func(ctx SpecContext) (string, error) {
+			v, err := w.tab.Eval(ctx, `window.mainWorldRan ?? ""`)
+			return string(v), err
+		}).WithContext(ctx).Should(Equal(`"without extension APIs"`))
+		var names []string
+		Expect(json.Unmarshal(must(w.tab.Eval(ctx, `Object.getOwnPropertyNames(globalThis).filter((k) => k.includes("portprobe"))`)), &names)).To(Succeed())
+		Expect(names).To(BeEmpty())
+		for _, r := range w.b.Realms() {
+			if r.Tab == w.tab {
+				Expect(r.Kind).To(Equal(ContentScriptRealm), "%s (%s): the web page's own world was probed", r, r.URL)
+			}
+		}
 	})
 
 	It(`reaches the content script of a sandboxed iframe, whose sender's origin is "null"`, Label("sandboxed-frame", "RS-04"), func(ctx SpecContext) {

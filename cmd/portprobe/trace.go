@@ -229,7 +229,7 @@ func contextSummary(b *harness.Browser, events []harness.Event) []string {
 // its top-level code and its ports have reached their listeners, then clicks
 // what the flags ask for.
 func clickWhenReady(ctx context.Context, b *harness.Browser, ext *harness.Extension, tab *harness.Tab, f traceFlags, p *printer) error {
-	if len(ext.Manifest.ContentScripts) > 0 {
+	if declaresContentScriptFor(ext.Manifest, tab.URL()) {
 		cs, err := ext.ContentScript(ctx, tab)
 		if err != nil {
 			return fmt.Errorf("not clicking: %w", err)
@@ -269,6 +269,73 @@ func clickWhenReady(ctx context.Context, b *harness.Browser, ext *harness.Extens
 		}
 	}
 	return nil
+}
+
+// declaresContentScriptFor reports whether one of the manifest's content
+// scripts runs in the main frame of a page at url.
+func declaresContentScriptFor(m *harness.Manifest, url string) bool {
+	for _, cs := range m.ContentScripts {
+		if len(cs.JS) == 0 {
+			continue
+		}
+		for _, p := range cs.Matches {
+			if matchPattern(p, url) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchPattern reports whether url matches a match pattern of a manifest
+// ("<all_urls>", "*://*.example.com/*", "http://127.0.0.1/*"). Ports are
+// ignored, as Chrome ignores them.
+func matchPattern(pattern, url string) bool {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return false
+	}
+	if pattern == "<all_urls>" {
+		return slices.Contains([]string{"http", "https", "file", "ws", "wss"}, scheme)
+	}
+	pScheme, pRest, ok := strings.Cut(pattern, "://")
+	if !ok || !(pScheme == scheme || pScheme == "*" && (scheme == "http" || scheme == "https")) {
+		return false
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	pHost, pPath, _ := strings.Cut(pRest, "/")
+	host, _, _ = strings.Cut(host, ":")
+	pHost, _, _ = strings.Cut(pHost, ":")
+	switch {
+	case pHost == "*":
+	case strings.HasPrefix(pHost, "*."):
+		if host != pHost[2:] && !strings.HasSuffix(host, pHost[1:]) {
+			return false
+		}
+	case pHost != host:
+		return false
+	}
+	return globMatch(pPath, path)
+}
+
+// globMatch matches s against a pattern whose only special character is *.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for i, part := range parts[1:] {
+		if i == len(parts)-2 {
+			return strings.HasSuffix(s, part)
+		}
+		j := strings.Index(s, part)
+		if j < 0 {
+			return false
+		}
+		s = s[j+len(part):]
+	}
+	return s == ""
 }
 
 // printer prints events in the order they arrive; add never blocks.

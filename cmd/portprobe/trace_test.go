@@ -119,3 +119,24 @@ func TestTraceFlags(t *testing.T) {
 		t.Errorf("bad duration: no error")
 	}
 }
+
+func TestMatchPattern(t *testing.T) {
+	for _, tt := range []struct {
+		pattern, url string
+		want         bool
+	}{
+		{"<all_urls>", "http://127.0.0.1:4000/x", true},
+		{"<all_urls>", "chrome-extension://abc/page.html", false},
+		{"http://127.0.0.1/*", "http://127.0.0.1:4000/", true},
+		{"*://*.amazon.com/*", "https://read.amazon.com/kindle", true},
+		{"*://*.amazon.com/*", "https://amazon.com/", true},
+		{"*://*.amazon.com/*", "http://127.0.0.1:4000/", false},
+		{"https://*/*", "http://example.com/", false},
+		{"*://example.com/a/*/c", "https://example.com/a/b/c", true},
+		{"*://example.com/a/*/c", "https://example.com/a/b/d", false},
+	} {
+		if got := matchPattern(tt.pattern, tt.url); got != tt.want {
+			t.Errorf("matchPattern(%q, %q) = %v, want %v", tt.pattern, tt.url, got, tt.want)
+		}
+	}
+}
