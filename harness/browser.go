@@ -124,6 +124,9 @@ type Browser struct {
 	// it attached before (a visible Chrome's first window) are its own.
 	attachStarted atomic.Bool
 
+	// display is the browser's own virtual display, or nil.
+	display *xvfb
+
 	// probesOff makes the harness let every context run without a probe,
 	// to measure what the probes cost (see the benchmarks).
 	probesOff atomic.Bool
@@ -158,25 +161,34 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if opts.DevTools {
 		opts.Headful = true
 	}
+	var display *xvfb
 	if opts.Headful && goruntime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		return nil, fmt.Errorf("launching a visible Chrome: no display (DISPLAY and WAYLAND_DISPLAY are empty); run under a virtual one, e.g. `xvfb-run -a go test ./...`, or drop PORTPROBE_HEADFUL/Options.Headful")
+		// No display: a virtual one of the browser's own, if Xvfb is here.
+		var err error
+		if display, err = startXvfb(ctx, opts.Timeout); err != nil {
+			return nil, fmt.Errorf("launching a visible Chrome: no display (DISPLAY and WAYLAND_DISPLAY are empty) and %w; install Xvfb (Debian: apt-get install xvfb), run under a virtual display, e.g. `xvfb-run -a go test ./...`, or drop PORTPROBE_HEADFUL/Options.Headful", err)
+		}
 	}
 	path := opts.ChromePath
 	if path == "" {
 		var err error
 		if path, err = FindChrome(); err != nil {
+			display.Close()
 			return nil, err
 		}
 	}
 	if _, err := os.Stat(path); err != nil {
+		display.Close()
 		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
 	}
 	for name := range opts.Flags {
 		if strings.HasPrefix(strings.TrimLeft(name, "-"), "remote-debugging-") {
+			display.Close()
 			return nil, fmt.Errorf("launching Chrome %q: flag %q: the harness talks to Chrome over a pipe only; a debugging port would let any local process drive the browser", path, name)
 		}
 	}
 	b := &Browser{
+		display:     display,
 		opts:        opts,
 		chromePath:  path,
 		bindingName: "__portprobe_" + randomHex(8),
@@ -206,6 +218,9 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if opts.Headful {
 		allocOpts = append(allocOpts, chromedp.Flag("headless", false), chromedp.Flag("hide-scrollbars", false), chromedp.Flag("mute-audio", false))
 	}
+	if display != nil {
+		allocOpts = append(allocOpts, chromedp.Env("DISPLAY="+display.display))
+	}
 	if opts.DevTools {
 		allocOpts = append(allocOpts, chromedp.Flag("auto-open-devtools-for-tabs", true))
 	}
@@ -225,6 +240,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	sweepProfiles()
 	profile, err := newProfileDir()
 	if err != nil {
+		display.Close()
 		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
 	}
 	b.profileDir = profile
@@ -333,6 +349,7 @@ func (b *Browser) Close() error {
 	if b.pages != nil {
 		b.pages.Close()
 	}
+	b.display.Close()
 	b.mu.Lock()
 	dirs := b.tempDirs
 	b.mu.Unlock()

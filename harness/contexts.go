@@ -164,6 +164,51 @@ func (e *Extension) SidePanel(ctx context.Context) (*Realm, error) {
 	return e.Page(ctx, path)
 }
 
+// DevToolsPage waits for the extension's devtools_page (its manifest's
+// devtools_page) in the DevTools of tab and returns its realm. DevTools opens
+// only in a visible Chrome: launch with Options{DevTools: true}, which opens
+// DevTools for every tab; on a machine without a display the harness starts
+// a virtual one (Xvfb). The page runs in an iframe of the DevTools window,
+// whose Tab is not tab.
+func (e *Extension) DevToolsPage(ctx context.Context, tab *Tab) (*Realm, error) {
+	path, _ := e.Manifest.Raw["devtools_page"].(string)
+	if path == "" {
+		return nil, fmt.Errorf("the devtools page of %s: its manifest has no devtools_page", e)
+	}
+	if !e.b.opts.DevTools {
+		return nil, fmt.Errorf("the devtools page of %s: DevTools is not open; launch with Options{DevTools: true} (a visible Chrome)", e)
+	}
+	ctx, cancel := e.b.bound(ctx)
+	defer cancel()
+	tabID, err := tab.ChromeID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the devtools page of %s for %s: %w", e, tab, err)
+	}
+	want := e.URL(path)
+	inspects := map[*Realm]int{}
+	for {
+		e.b.mu.Lock()
+		changed := e.b.changed
+		e.b.mu.Unlock()
+		for _, r := range e.b.Realms() {
+			if r.Kind != PageRealm || r.ExtensionID != e.ID || stripQuery(r.URL) != want {
+				continue
+			}
+			if _, asked := inspects[r]; !asked {
+				inspects[r], _ = EvalAs[int](ctx, r, "chrome.devtools.inspectedWindow.tabId")
+			}
+			if inspects[r] == tabID {
+				return r, nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, &WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: context.Cause(ctx), Detail: e.b.describeRealms(), Trace: e.b.Trace().String()}
+		}
+	}
+}
+
 // stripQuery returns url without its query and fragment.
 func stripQuery(url string) string {
 	if i := strings.IndexAny(url, "?#"); i >= 0 {

@@ -9,7 +9,7 @@
 // tab the harness opened, the toolbar popup, a tab or window that the
 // extension or a web page opened, an iframe, an offscreen document, the side
 // panel. Every page is a Tab, found with Browser.WaitTab, Extension.Popup,
-// Extension.SidePanel, Extension.Page and Tab.Frame. Before a realm runs its own first line of code, the harness pauses
+// Extension.SidePanel, Extension.DevToolsPage, Extension.Page and Tab.Frame. Before a realm runs its own first line of code, the harness pauses
 // it and installs a small probe that reports every port event to Go by push
 // (a CDP binding that only that realm can reach) into one ordered Trace. The
 // probe also lets Go drive ports from any realm: Connect, Post, Disconnect.

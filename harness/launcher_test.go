@@ -519,9 +519,44 @@ func TestHeadfulWithoutADisplaySuggestsXvfb(t *testing.T) {
 	}
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
+	t.Setenv("PATH", t.TempDir()) // no Xvfb either
 	_, err := Launch(t.Context(), Options{Headful: true, ChromePath: "/nonexistent/chrome"})
-	if err == nil || !strings.Contains(err.Error(), "no display") || !strings.Contains(err.Error(), "xvfb-run") {
-		t.Fatalf("Launch headful without a display: got %v, want an error that says so and suggests xvfb-run", err)
+	if err == nil || !strings.Contains(err.Error(), "no display") || !strings.Contains(err.Error(), "xvfb-run") || !strings.Contains(err.Error(), "install Xvfb") {
+		t.Fatalf("Launch headful without a display: got %v, want an error that says so and suggests Xvfb and xvfb-run", err)
+	}
+}
+
+// Without a display, a visible Chrome gets a virtual one of its own when
+// Xvfb is installed (scripts/setup.sh installs it), and Close stops it.
+func TestHeadfulWithoutADisplayStartsXvfb(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Xvfb is for Linux")
+	}
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Skip("Xvfb is not installed (scripts/setup.sh installs it)")
+	}
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	b, err := Launch(t.Context(), Options{Headful: true, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := b.display
+	if x == nil {
+		t.Fatal("no virtual display")
+	}
+	tab, err := b.OpenTab(t.Context(), b.Pages().URL("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := tab.Eval(t.Context(), "document.visibilityState"); err != nil || string(v) != `"visible"` {
+		t.Errorf("visibilityState = %s, %v; want visible", v, err)
+	}
+	b.Close()
+	select {
+	case <-x.done:
+	default:
+		t.Error("Xvfb still runs after Close")
 	}
 }
 

@@ -508,6 +508,9 @@ func (t *Tab) boundTo(ctx context.Context) (context.Context, context.CancelFunc,
 }
 
 func (t *Tab) callErr(ctx context.Context, err error) error {
+	if lerr := t.b.lost(); lerr != nil {
+		return lerr // the browser is gone, and its tabs with it
+	}
 	t.mu.Lock()
 	closed := t.closed
 	t.mu.Unlock()

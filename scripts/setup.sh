@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian or Ubuntu machine to run portprobe's tests: installs
-# Chromium when no Chrome is found, and downloads the Go modules. Safe to run
+# Chromium when no Chrome is found and Xvfb when there is none (a visible
+# Chrome on a machine without a display), and downloads the Go modules. Safe to run
 # twice. Set PORTPROBE_CHROME to use a Chrome you already have.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,22 @@ else
   echo "setup: installing Chromium with apt-get"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
+# Xvfb gives a visible Chrome a virtual display on a machine without one:
+# the harness starts it itself when Options.Headful (or DevTools, which
+# devtools pages need) finds no DISPLAY.
+if [[ $(uname -s) == Linux ]] && ! command -v Xvfb >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    echo "setup: installing Xvfb with apt-get"
+    if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq xvfb >/dev/null 2>&1; then
+      $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq xvfb >/dev/null
+    fi
+  else
+    echo "setup: no Xvfb and no apt-get: specs that need a visible Chrome (devtools pages) will fail; install Xvfb" >&2
+  fi
 fi
 
 if ! command -v go >/dev/null 2>&1; then

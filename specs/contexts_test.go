@@ -382,6 +382,34 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 		}
 	})
 
+	// DevTools opens only in a visible Chrome; on a machine without a
+	// display the harness gives it a virtual one (Xvfb, which
+	// scripts/setup.sh installs).
+	It("reaches the devtools page in the DevTools of a tab, in a visible Chrome", Label("devtools-page", "RS-05"), func(ctx SpecContext) {
+		built := everywhere("ctx-devtools").
+			with("devtools_page", "devtools.html").
+			withFile("devtools.html", "<!doctype html><title>devtools</title><script src=\"devtools.js\"></script>\n").
+			withFile("devtools.js", `const port = chrome.runtime.connect({name: "devtools:" + chrome.devtools.inspectedWindow.tabId});
+port.postMessage("hello");
+port.onMessage.addListener(() => {});
+`).build()
+		opts := options(built.Dir)
+		opts.DevTools = true
+		b := launchWith(ctx, opts)
+		ext := must(b.Extension(built.ID))
+		worker := must(ext.Worker(ctx))
+		tab := must(b.OpenTab(ctx, b.Pages().URL("/")))
+		dt := must(ext.DevToolsPage(ctx, tab))
+		Expect(dt.Tab).NotTo(Equal(tab), "DevTools is a window of its own")
+		name := fmt.Sprintf("devtools:%d", must(tab.ChromeID(ctx)))
+		saysHello(b, dt, worker, name)
+		Expect(senderOf(b, OnConnect().In(worker).Named(name))).To(outsideTabs(ext, "devtools.html"))
+		// Closing DevTools disconnects its page.
+		Expect(dt.Tab.Close(ctx)).To(Succeed())
+		Eventually(b.Trace()).Should(HaveEvent(OnDisconnect().In(worker).Named(name).WithoutLastError()))
+		Eventually(dt.Gone).Should(BeTrue())
+	})
+
 	It(`reaches the content script of a sandboxed iframe, whose sender's origin is "null"`, Label("sandboxed-frame", "RS-04"), func(ctx SpecContext) {
 		w := openWorld(ctx, everywhere("ctx-sandboxed"))
 		w.b.Pages().Handle("/top", `<!doctype html><title>top</title><iframe sandbox="allow-scripts" src="/sandboxed"></iframe>`)
