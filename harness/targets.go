@@ -39,13 +39,7 @@ func (b *Browser) claim(parent *rawSession, ev *target.EventAttachedToTarget, se
 		b.tabs = append(b.tabs, t)
 		b.notifyLocked()
 		b.mu.Unlock()
-		s := t.newFrameSession(sess, info.TargetID)
-		go b.setUpSession(s, ev.WaitingForDebugger)
-		go func() {
-			<-sess.detached
-			s.ended()
-		}()
-		return s.listen
+		return b.follow(t, sess, info.TargetID, ev.WaitingForDebugger)
 	}
 	b.mu.Lock()
 	var t *Tab
@@ -58,8 +52,14 @@ func (b *Browser) claim(parent *rawSession, ev *target.EventAttachedToTarget, se
 	if t == nil || info.Type != "iframe" {
 		return nil
 	}
-	s := t.newFrameSession(sess, info.TargetID)
-	go b.setUpSession(s, ev.WaitingForDebugger)
+	return b.follow(t, sess, info.TargetID, ev.WaitingForDebugger)
+}
+
+// follow makes a claimed session one of tab t's, sets up its probing in the
+// background, and returns its event handler.
+func (b *Browser) follow(t *Tab, sess *rawSession, id target.ID, waiting bool) func(any) {
+	s := t.newFrameSession(sess, id)
+	go b.setUpSession(s, waiting)
 	go func() {
 		<-sess.detached
 		s.ended()
