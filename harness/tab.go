@@ -939,6 +939,9 @@ func (s *frameSession) handlePause(p *debugger.EventPaused) {
 // probeQuietExtensionPages installs the probe into the main world of
 // extension pages that ran no script, so Go can still drive ports there.
 func (t *Tab) probeQuietExtensionPages(ctx context.Context) {
+	if t.b.probesOff.Load() {
+		return
+	}
 	type job struct {
 		s    *frameSession
 		desc *runtime.ExecutionContextDescription
