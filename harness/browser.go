@@ -268,7 +268,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	// itself; runBounded keeps ctx's deadline on it. It is a browser call:
 	// chromedp.Do would also attach a first tab. Target events (a worker's
 	// target destroyed) need discovery on.
-	if err := runBounded(ctx, opts.Timeout, bctx, func() error {
+	if err := runBounded(ctx, opts.Timeout, func() { bcancel(); allocCancel() }, func() error {
 		_, err := chromedp.CallBrowser(bctx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: true})
 		return err
 	}); err != nil {
@@ -337,7 +337,11 @@ func (b *Browser) Close() error {
 	if b.allocCancel != nil {
 		b.allocCancel()
 	}
-	if b.cancel != nil {
+	// b.ctx is a child of the allocator's context, so it is cancelled now;
+	// b.cancel also waits for chromedp to let go of the browser, which it
+	// never does for a browser whose start was cut short (a context that
+	// ended during Launch): then there is nothing to wait for.
+	if c := chromedp.FromContext(b.ctx); b.cancel != nil && c != nil && c.Browser != nil {
 		b.cancel()
 	}
 	var errs []error
@@ -558,10 +562,13 @@ func (b *Browser) describeRealms() string {
 	return s.String()
 }
 
-// runBounded runs fn, which works on the long-lived chromedp context cdpCtx,
-// and cancels cdpCtx when ctx or the timeout ends first. It is for the first
-// Run of a chromedp context, which must get that context itself.
-func runBounded(ctx context.Context, timeout time.Duration, cdpCtx context.Context, fn func() error) error {
+// runBounded runs fn, which works on a long-lived chromedp context, and calls
+// cancelCDP (that context's cancel) when ctx or the timeout ends first. It is
+// for the first Run of a chromedp context, which must get that context
+// itself. The cancel is hard: chromedp.Cancel would first ask the browser to
+// close gracefully, with no deadline, and a browser still starting (or one
+// that stopped answering) never answers.
+func runBounded(ctx context.Context, timeout time.Duration, cancelCDP context.CancelFunc, fn func() error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -573,7 +580,7 @@ func runBounded(ctx context.Context, timeout time.Duration, cdpCtx context.Conte
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		chromedp.Cancel(cdpCtx)
+		cancelCDP()
 		<-done
 		return context.Cause(ctx)
 	}
@@ -582,6 +589,10 @@ func runBounded(ctx context.Context, timeout time.Duration, cdpCtx context.Conte
 // callBrowser runs one command on the browser and honors ctx's cancellation
 // and deadline.
 func callBrowser[P, R any](ctx context.Context, b *Browser, cmd cdp.Command[P, R], params P) (R, error) {
+	if err := ctx.Err(); err != nil {
+		var zero R
+		return zero, fmt.Errorf("%s: not sent: %w", cmd.Method, context.Cause(ctx))
+	}
 	cctx, done := boundTo(ctx, b.ctx)
 	defer done()
 	res, err := chromedp.CallBrowser(cctx, cmd, params)
@@ -591,6 +602,10 @@ func callBrowser[P, R any](ctx context.Context, b *Browser, cmd cdp.Command[P, R
 // callIn runs one command on the target of the chromedp context cdpCtx and
 // honors ctx's cancellation and deadline.
 func callIn[P, R any](ctx, cdpCtx context.Context, cmd cdp.Command[P, R], params P) (R, error) {
+	if err := ctx.Err(); err != nil {
+		var zero R
+		return zero, fmt.Errorf("%s: not sent: %w", cmd.Method, context.Cause(ctx))
+	}
 	cctx, done := boundTo(ctx, cdpCtx)
 	defer done()
 	res, err := chromedp.Call(cctx, cmd, params)

@@ -20,6 +20,9 @@ var diagramSource string
 
 var diagramTemplate = template.Must(template.New("diagram").Parse(diagramSource))
 
+// noRealm is the lane of the events that have no realm.
+var noRealm = &Realm{Kind: "unknown"}
+
 // WriteDiagram writes events as a self-contained HTML page (no network, no
 // external scripts or fonts): a sequence diagram with one lane per realm, in
 // the order the realms first appear, and one row per event, in the order of
@@ -41,6 +44,11 @@ var diagramTemplate = template.Must(template.New("diagram").Parse(diagramSource)
 // events, and costs about 1 KB per event.
 func WriteDiagram(w io.Writer, title string, events []Event) error {
 	events = slices.Clone(events)
+	for i := range events {
+		if events[i].Realm == nil {
+			events[i].Realm = noRealm // an Event made by hand
+		}
+	}
 	slices.SortStableFunc(events, func(a, b Event) int { return a.Seq - b.Seq })
 	if err := diagramTemplate.Execute(w, layoutDiagram(title, events)); err != nil {
 		return fmt.Errorf("writing the diagram %q of %d events: %w", title, len(events), err)

@@ -112,8 +112,8 @@ func (b *Browser) openControl() {
 	} else if !b.isClosed() {
 		b.logf("the control page that reports service workers is an ordinary tab, which extensions see: Chrome made no hidden target: %v", err)
 	}
-	cctx, _ := chromedp.NewContext(b.ctx, opts...) // ends with the browser
-	if err := runBounded(ctx, b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {
+	cctx, ccancel := chromedp.NewContext(b.ctx, opts...) // ends with the browser
+	if err := runBounded(ctx, b.opts.Timeout, ccancel, func() error { return chromedp.Do(cctx) }); err != nil {
 		b.controlErr = fmt.Errorf("attaching the control page that reports service workers: %w", err)
 		return
 	}

@@ -68,13 +68,21 @@ func newRealm(b *Browser, kind RealmKind, extID string) *Realm {
 
 // Extension returns the realm's extension handle, or nil when the extension
 // was not loaded through this harness.
-func (r *Realm) Extension() *Extension { return r.b.extensionByID(r.ExtensionID) }
+func (r *Realm) Extension() *Extension {
+	if r == nil || r.b == nil {
+		return nil // a Realm made by hand, as in an Event{} of a test
+	}
+	return r.b.extensionByID(r.ExtensionID)
+}
 
 // String names the realm for traces and errors, such as "worker(mdn-example)"
 // or "content-script(mdn-example)@tab1". A realm named like one before it (a
 // restarted worker, the content script of the tab's next document) gets a
 // count: "worker(mdn-example)~2".
 func (r *Realm) String() string {
+	if r == nil {
+		return "(no realm)"
+	}
 	if gen := r.gen.Load(); gen > 1 {
 		return r.baseName() + "~" + strconv.Itoa(int(gen))
 	}

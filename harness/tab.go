@@ -102,6 +102,9 @@ type auxData struct {
 func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("opening a tab: %w", context.Cause(ctx))
+	}
 	select {
 	case <-b.prewarmed:
 	case <-ctx.Done():
@@ -181,7 +184,7 @@ func (b *Browser) openTab(ctx context.Context) (*Tab, error) {
 	if direct != nil {
 		direct.newFrameSession(nil, "")
 	}
-	if err := runBounded(ctx, b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {
+	if err := runBounded(ctx, b.opts.Timeout, ccancel, func() error { return chromedp.Do(cctx) }); err != nil {
 		ccancel()
 		return nil, err
 	}
@@ -276,7 +279,7 @@ func (t *Tab) driver(ctx context.Context) (context.Context, error) {
 	}
 	// WithDetachOnCancel: ending our session must not close the page.
 	cctx, cancel := chromedp.NewContext(t.b.ctx, chromedp.WithTargetID(t.TargetID), chromedp.WithDetachOnCancel())
-	if err := runBounded(ctx, t.b.opts.Timeout, cctx, func() error { return chromedp.Do(cctx) }); err != nil {
+	if err := runBounded(ctx, t.b.opts.Timeout, cancel, func() error { return chromedp.Do(cctx) }); err != nil {
 		cancel()
 		return nil, fmt.Errorf("%s: attaching to the page: %w", t, t.callErr(ctx, err))
 	}
@@ -499,6 +502,9 @@ func (t *Tab) targetGone() {
 
 // boundTo returns a child of the tab's chromedp context that ends with ctx.
 func (t *Tab) boundTo(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("%s: nothing done: %w", t, context.Cause(ctx))
+	}
 	cctx, err := t.driver(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/target"
@@ -96,7 +97,14 @@ func (b *Browser) notify() {
 
 // callOn runs one command on a session (a raw session of the relay, or a
 // chromedp target) and names the command when ctx ended it.
+//
+// A ctx already ended sends nothing: a call that fails must not have acted
+// (chromedp can send a command whose context is done, and so would the relay).
 func callOn[P, R any](ctx context.Context, s cdp.Session, cmd cdp.Command[P, R], params P) (R, error) {
+	if err := ctx.Err(); err != nil {
+		var zero R
+		return zero, fmt.Errorf("%s: not sent: %w", cmd.Method, context.Cause(ctx))
+	}
 	res, err := cdp.Call(ctx, s, cmd, params)
 	return res, callErr(ctx, cmd.Method, err)
 }

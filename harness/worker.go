@@ -202,10 +202,10 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 	info := ev.TargetInfo
 	ws := &workerSession{b: b, targetID: info.TargetID, url: info.URL, extID: extensionIDOf(info.URL), paused: make(chan *debugger.EventPaused, 8)}
 	// WithDetachOnCancel: ending our session must not close the worker.
-	wctx, _ := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel(),
+	wctx, wcancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel(),
 		chromedp.WithListener(ws.listen))
 	ws.ctx = wctx
-	if err := runBounded(ctx, b.opts.Timeout, wctx, func() error { return chromedp.Do(wctx) }); err != nil {
+	if err := runBounded(ctx, b.opts.Timeout, wcancel, func() error { return chromedp.Do(wctx) }); err != nil {
 		if !b.isClosed() {
 			b.logf("attaching to service worker %s: %v", info.URL, err)
 		}

@@ -1,0 +1,124 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The chaos tests: each is a defect that an attack on the harness found
+// (issue "Never hang, never lie"), kept fixed. They need no browser unless
+// they say so.
+
+// Item 12: an Event made by hand, or one with no realm, prints and draws
+// without a panic.
+func TestChaosEventsWithoutABrowserPrint(t *testing.T) {
+	for name, e := range map[string]Event{
+		"zero":          {},
+		"hand-made":     {Realm: &Realm{Kind: WorkerRealm, ExtensionID: "abc"}, Kind: KindConnect, Port: 1, Name: "x"},
+		"no realm port": {Kind: KindPost, Port: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_ = e.String()
+			tr := NewTrace()
+			tr.Add(e)
+			_ = tr.String()
+			if _, ok := tr.Find(Connected().Named("nothing")); ok {
+				t.Error("found an event that is not there")
+			}
+			m := HaveEvent(Received().Named("missing"))
+			if ok, err := m.Match(tr); ok || err != nil {
+				t.Errorf("Match = %v, %v", ok, err)
+			}
+			_ = m.FailureMessage(tr)
+			if err := WriteDiagram(io.Discard, "chaos", tr.Events()); err != nil {
+				t.Errorf("WriteDiagram: %v", err)
+			}
+		})
+	}
+}
+
+// Item 11: a call whose context already ended fails and does nothing: no
+// connect, no post, no navigation happened behind the error.
+func TestChaosExpiredContextDoesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b, cs := launchMDN(t, Options{Logf: t.Logf})
+	defer b.Close()
+	live := t.Context()
+	expired, cancel := context.WithDeadline(live, time.Now().Add(-time.Second))
+	defer cancel()
+	tab := cs.Tab
+	before := tab.URL()
+
+	if _, err := cs.Connect(expired, map[string]any{"name": "too-late"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Connect with an expired context: %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := cs.Eval(expired, `globalThis.ran = true`); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Eval with an expired context: %v, want context.DeadlineExceeded", err)
+	}
+	if err := tab.Navigate(expired, b.Pages().URL("/next")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Navigate with an expired context: %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := b.OpenTab(expired, ""); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("OpenTab with an expired context: %v, want context.DeadlineExceeded", err)
+	}
+	// Nothing happened.
+	ran, err := EvalAs[bool](live, cs, `globalThis.ran === true`)
+	if err != nil || ran {
+		t.Errorf("the expired Eval ran: %v, %v", ran, err)
+	}
+	if _, ok := b.Trace().Find(Connected().Named("too-late")); ok {
+		t.Errorf("the expired Connect connected:\n%s", b.Trace())
+	}
+	if got := tab.URL(); got != before {
+		t.Errorf("the expired Navigate went to %s", got)
+	}
+}
+
+// Item 1: Launch with a context that is already cancelled, or whose deadline
+// is too short for Chrome to start, returns at once with the context's error
+// and leaves no Chrome behind.
+func TestChaosLaunchWithAnEndedContextReturns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	short, cancelShort := context.WithTimeout(t.Context(), time.Millisecond)
+	defer cancelShort()
+	for name, ctx := range map[string]context.Context{"cancelled": cancelled, "1 ms": short} {
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			b, err := Launch(ctx, Options{Logf: t.Logf})
+			if err == nil {
+				b.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: Launch succeeded", name)
+			} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: Launch: %v, want the context's error", name, err)
+			}
+			t.Logf("%s: %v after %v", name, err, time.Since(start))
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s: Launch has not returned in 15 s", name)
+		}
+	}
+	// Nothing left: no profile folder of this process (Close removes it once
+	// the Chrome that used it is gone).
+	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", profilePrefix, os.Getpid())))
+	for _, dir := range left {
+		t.Errorf("left behind: %s", dir)
+	}
+}
