@@ -83,6 +83,8 @@ type Browser struct {
 
 	mu         sync.Mutex
 	closed     bool
+	ended      chan struct{} // closed when the browser closes or dies: its traces' waits end
+	endOnce    sync.Once
 	extensions []*Extension
 	loaded     map[string]bool // the IDs of every extension loaded so far
 	tabs       []*Tab
@@ -192,7 +194,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		opts:        opts,
 		chromePath:  path,
 		bindingName: "__portprobe_" + randomHex(8),
-		trace:       NewTrace(),
+		ended:       make(chan struct{}),
 		changed:     make(chan struct{}),
 		workers:     map[target.ID]target.SessionID{},
 		loaded:      map[string]bool{},
@@ -258,7 +260,13 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	bctx, bcancel := chromedp.NewContext(allocCtx,
 		chromedp.WithBrowserOption(chromedp.WithBrowserErrorf(b.chromedpErrorf), chromedp.WithBrowserLogf(b.logf)),
 		chromedp.WithErrorf(b.chromedpErrorf), chromedp.WithLogf(b.logf))
+	b.trace = b.newTrace()
 	b.allocCancel, b.ctx, b.cancel = allocCancel, bctx, bcancel
+	// bctx ends with Close and when the connection to Chrome is lost.
+	go func() {
+		<-bctx.Done()
+		b.endOnce.Do(func() { close(b.ended) })
+	}()
 
 	fail := func(err error) (*Browser, error) {
 		b.Close()
@@ -330,6 +338,7 @@ func (b *Browser) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
+	b.endOnce.Do(func() { close(b.ended) })
 	// The profile is thrown away, so nothing needs a graceful close: the
 	// allocator kills Chrome and waits for it, then the processes that still
 	// use the profile are killed and the folder removed. It takes tens of
@@ -388,11 +397,27 @@ func (b *Browser) Trace() *Trace {
 // at the start of each spec, keeping the realms of that spec's extensions, so
 // a spec never sees the events of the one before.
 func (b *Browser) ResetTrace(keep func(*Realm) bool) *Trace {
-	t := NewTrace()
+	t := b.newTrace()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.trace, b.keep = t, keep
 	return t
+}
+
+// newTrace returns an empty trace whose waits have the browser's deadline and
+// end with it.
+func (b *Browser) newTrace() *Trace {
+	t := NewTrace()
+	t.timeout, t.ended, t.endCause = b.opts.Timeout, b.ended, b.endCause
+	return t
+}
+
+// endCause says why the browser ended: closed, or Chrome died (and how).
+func (b *Browser) endCause() error {
+	if err := b.lost(); err != nil && !b.isClosed() {
+		return err
+	}
+	return ErrBrowserClosed
 }
 
 // traceFor returns the trace that takes realm r's events, or nil.
@@ -537,6 +562,8 @@ func (b *Browser) waitRealm(ctx context.Context, what string, match func(*Realm)
 		b.mu.Unlock()
 		select {
 		case <-changed:
+		case <-b.ended:
+			return nil, &WaitError{What: what, Cause: b.endCause(), Detail: b.describeRealms(), Trace: b.Trace().String()}
 		case <-ctx.Done():
 			return nil, &WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().String()}
 		}

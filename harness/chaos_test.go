@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,5 +121,79 @@ func TestChaosLaunchWithAnEndedContextReturns(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", profilePrefix, os.Getpid())))
 	for _, dir := range left {
 		t.Errorf("left behind: %s", dir)
+	}
+}
+
+// Item 4: a Wait whose context has no deadline gets Options.Timeout, and
+// every pending wait ends at once when the browser closes.
+func TestChaosTraceWaitEnds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b, err := Launch(t.Context(), Options{Logf: t.Logf, Timeout: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	start := time.Now()
+	_, err = b.Trace().Wait(context.Background(), Connected().Named("never"))
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
+		t.Errorf("Wait with no deadline: %v after %v, want Options.Timeout's deadline", err, time.Since(start))
+	}
+	done := make(chan error, 2)
+	go func() {
+		_, err := b.Trace().Wait(context.Background(), Connected().Named("never"))
+		done <- err
+	}()
+	go func() {
+		_, err := b.WaitTab(context.Background(), "http://never/")
+		done <- err
+	}()
+	b.Close()
+	for range 2 {
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrBrowserClosed) {
+				t.Errorf("a wait when the browser closed: %v, want ErrBrowserClosed", err)
+			}
+		case <-time.After(1200 * time.Millisecond):
+			t.Fatal("a wait did not end when the browser closed")
+		}
+	}
+}
+
+// Item 5: when Chrome dies, pending waits fail at once and say so.
+func TestChaosWaitsEndWhenChromeDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b, cs := launchMDN(t, Options{Logf: t.Logf, Timeout: 30 * time.Second})
+	defer b.Close()
+	ext := cs.Extension()
+	done := make(chan error, 3)
+	go func() {
+		_, err := b.Trace().Wait(context.Background(), Connected().Named("never"))
+		done <- err
+	}()
+	go func() {
+		_, err := ext.ContentScript(context.Background(), cs.Tab, InFrame("no-such-frame"))
+		done <- err
+	}()
+	go func() {
+		_, err := b.WaitTab(context.Background(), "http://never/")
+		done <- err
+	}()
+	if err := b.chromeProcess().Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "browser process exited") {
+				t.Errorf("a wait when Chrome died: %v, want an error that says the browser exited", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a wait did not end within 5 s of Chrome's death (the deadline is 30 s)")
+		}
 	}
 }

@@ -79,6 +79,8 @@ func (b *Browser) WaitTab(ctx context.Context, url string) (*Tab, error) {
 		}
 		select {
 		case <-changed:
+		case <-b.ended:
+			return nil, &WaitError{What: "a tab showing " + url, Cause: b.endCause(), Detail: b.describeTabs()}
 		case <-ctx.Done():
 			return nil, &WaitError{What: "a tab showing " + url, Cause: context.Cause(ctx), Detail: b.describeTabs(), Trace: b.Trace().String()}
 		}
@@ -203,6 +205,8 @@ func (e *Extension) DevToolsPage(ctx context.Context, tab *Tab) (*Realm, error) 
 		}
 		select {
 		case <-changed:
+		case <-e.b.ended:
+			return nil, fmt.Errorf("the devtools page %s of %s: %w", path, e, e.b.endCause())
 		case <-ctx.Done():
 			return nil, &WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: context.Cause(ctx), Detail: e.b.describeRealms(), Trace: e.b.Trace().String()}
 		}
@@ -234,6 +238,8 @@ func (t *Tab) Frame(ctx context.Context, url string) (Frame, error) {
 		}
 		select {
 		case <-changed:
+		case <-t.b.ended:
+			return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: %w", t, url, t.b.endCause())
 		case <-t.gone:
 			return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: the tab closed", t, url)
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -131,6 +132,13 @@ type Trace struct {
 
 	watchers  map[int]func(Event) // see Watch
 	nextWatch int
+
+	// timeout is the deadline of a Wait whose context has none (the
+	// browser's Options.Timeout; none for a trace made with NewTrace), and
+	// ended is closed when the browser that fills the trace closes.
+	timeout  time.Duration
+	ended    <-chan struct{}
+	endCause func() error
 }
 
 // NewTrace returns an empty trace.
@@ -310,8 +318,14 @@ func FormatEvents(events []Event) string {
 
 // Wait blocks until an event of the trace matches q, and returns it. It fails
 // when ctx ends, with an error that says what was awaited and prints the trace
-// so far.
+// so far. A trace of a browser applies its Options.Timeout to a ctx with no
+// deadline, and fails at once (ErrBrowserClosed) when the browser closes.
 func (t *Trace) Wait(ctx context.Context, q *EventQuery) (Event, error) {
+	if _, ok := ctx.Deadline(); !ok && t.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+	}
 	for {
 		t.mu.Lock()
 		for _, e := range t.events {
@@ -325,11 +339,17 @@ func (t *Trace) Wait(ctx context.Context, q *EventQuery) (Event, error) {
 		t.mu.Unlock()
 		select {
 		case <-changed:
+		case <-t.ended:
+			return Event{}, &WaitError{What: "event " + q.String(), Cause: t.endCause(), Trace: t.String()}
 		case <-ctx.Done():
 			return Event{}, &WaitError{What: "event " + q.String(), Cause: context.Cause(ctx), Trace: t.String()}
 		}
 	}
 }
+
+// ErrBrowserClosed is the cause of a wait that ended because the browser
+// closed.
+var ErrBrowserClosed = errors.New("the browser is closed")
 
 // WaitError is the error of a wait that ran out of time. It names what was
 // awaited, and carries the trace so far.
