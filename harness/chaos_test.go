@@ -197,3 +197,46 @@ func TestChaosWaitsEndWhenChromeDies(t *testing.T) {
 		}
 	}
 }
+
+// Items 9 and 10: an ID that is loaded cannot be loaded again (two folders
+// with one key), and an uninstalled extension is not reloaded behind the
+// harness's back.
+func TestChaosOneHandlePerID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{Logf: t.Logf})
+	ctx := t.Context()
+	key, _, _, err := NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, name := range []string{"first", "second"} {
+		dir := t.TempDir()
+		manifest := fmt.Sprintf(`{"manifest_version": 3, "name": %q, "version": "1", "key": %q}`, name, key)
+		if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+	}
+	first, err := b.LoadExtension(ctx, dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LoadExtension(ctx, dirs[1]); err == nil || !strings.Contains(err.Error(), "already loaded") {
+		t.Errorf("loading a second folder with the same key: %v, want an error that says the ID is already loaded", err)
+	}
+	if len(b.Extensions()) != 1 {
+		t.Errorf("extensions: %v", b.Extensions())
+	}
+	if err := first.Uninstall(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Reload(ctx); err == nil || !strings.Contains(err.Error(), "not loaded") {
+		t.Errorf("Reload after Uninstall: %v, want an error that says it is not loaded", err)
+	}
+	if len(b.Extensions()) != 0 {
+		t.Errorf("extensions after Uninstall and a refused Reload: %v", b.Extensions())
+	}
+}

@@ -56,7 +56,11 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	if err != nil {
 		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 	}
-	if id, err := PredictID(abs); err == nil && b.extensionByID(id) == nil && b.wasLoaded(id) {
+	if id, err := PredictID(abs); err == nil && b.extensionByID(id) != nil {
+		// Chrome would replace the loaded one, and two handles would share
+		// one ID (the first one's Worker running the second one's code).
+		return nil, b.alreadyLoaded(dir, id)
+	} else if err == nil && b.wasLoaded(id) {
 		// An extension uninstalled a moment ago can still be stopping its
 		// worker; Chrome then aborts the start of the new one, which would
 		// never run until an event wakes it. An ID this browser never
@@ -83,6 +87,9 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	if err != nil {
 		return nil, fmt.Errorf("loading extension %q: Chrome loaded it as %s, but: %w", dir, res.ID, err)
 	}
+	if b.extensionByID(res.ID) != nil {
+		return nil, b.alreadyLoaded(dir, res.ID)
+	}
 	e := &Extension{ID: res.ID, Name: m.Name, Dir: abs, Manifest: m, b: b}
 	b.mu.Lock()
 	b.extensions = append(b.extensions, e)
@@ -90,6 +97,12 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	b.notifyLocked()
 	b.mu.Unlock()
 	return e, nil
+}
+
+// alreadyLoaded is the error of loading an ID that is loaded.
+func (b *Browser) alreadyLoaded(dir, id string) error {
+	old := b.extensionByID(id)
+	return fmt.Errorf("loading extension %q: its ID %s is already loaded, as %s from %s (folders with the same manifest key get the same ID); to load a folder again, Reload it or Uninstall it first", dir, id, old, old.Dir)
 }
 
 // explainLoadError adds what the harness knows to a vague message of Chrome.

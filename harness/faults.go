@@ -330,6 +330,9 @@ func (t *Tab) sameDocument(ctx context.Context, script string) error {
 func (e *Extension) Reload(ctx context.Context) error {
 	ctx, cancel := e.b.bound(ctx)
 	defer cancel()
+	if e.b.extensionByID(e.ID) != e {
+		return fmt.Errorf("reloading %s: it is not loaded (uninstalled, or replaced); load it with LoadExtension", e)
+	}
 	res, err := callBrowser(ctx, e.b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: e.Dir})
 	if err != nil {
 		return fmt.Errorf("reloading %s: %w", e, err)
