@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -247,6 +248,16 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	b.profileDir = profile
 	allocOpts = append(allocOpts, chromedp.UserDataDir(profile))
+	// Chrome makes a folder in TMPDIR for its singleton socket
+	// (org.chromium.Chromium.XXXXXX) and never removes it: one per launch
+	// piled up. Its TMPDIR is a folder of the profile, removed with it.
+	tmp := filepath.Join(profile, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		display.Close()
+		removeProfileDir(profile)
+		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
+	}
+	allocOpts = append(allocOpts, chromedp.Env("TMPDIR="+tmp))
 	b.relay.claim = b.claim
 	if goruntime.GOOS != "windows" {
 		allocOpts = append(allocOpts, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,30 @@ func TestChaosOneHandlePerID(t *testing.T) {
 	}
 	if len(b.Extensions()) != 0 {
 		t.Errorf("extensions after Uninstall and a refused Reload: %v", b.Extensions())
+	}
+}
+
+// Item 14: Chrome's singleton folder (org.chromium.Chromium.XXXXXX in
+// TMPDIR) goes with the browser: it is made in the profile, which Close
+// removes.
+func TestChaosNoChromiumFolderLeftInTMPDIR(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	pattern := filepath.Join(os.TempDir(), "org.chromium.Chromium.*")
+	before, _ := filepath.Glob(pattern)
+	b, err := Launch(t.Context(), Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.OpenTab(t.Context(), b.Pages().URL("/")); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	after, _ := filepath.Glob(pattern)
+	for _, dir := range after {
+		if !slices.Contains(before, dir) {
+			t.Errorf("left in TMPDIR: %s", dir)
+		}
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/chromedp/cdproto"
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/extensions"
 )
 
@@ -52,8 +55,17 @@ func (e *ExtensionLoadError) Error() string {
 func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
+	if err := b.lost(); err != nil {
+		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
+		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+	}
+	// Chrome too would block on a manifest.json that is a FIFO, or read a
+	// huge one: refuse those before asking it. A missing or broken one is
+	// Chrome's to report.
+	if _, err := readManifestFile(filepath.Join(abs, "manifest.json")); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
 		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 	}
 	if id, err := PredictID(abs); err == nil && b.extensionByID(id) != nil {
@@ -99,8 +111,14 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	return e, nil
 }
 
-// alreadyLoaded is the error of loading an ID that is loaded.
+// alreadyLoaded is the error of loading an ID that is loaded, unless the
+// browser is gone (Chrome died a moment ago): then that is the error.
 func (b *Browser) alreadyLoaded(dir, id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.Timeout)
+	defer cancel()
+	if _, err := callBrowser(ctx, b, cdpbrowser.GetVersion, cdp.Empty{}); err != nil {
+		return fmt.Errorf("loading extension %q: %w", dir, err)
+	}
 	old := b.extensionByID(id)
 	return fmt.Errorf("loading extension %q: its ID %s is already loaded, as %s from %s (folders with the same manifest key get the same ID); to load a folder again, Reload it or Uninstall it first", dir, id, old, old.Dir)
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -76,7 +77,7 @@ type ExternallyConnectable struct {
 
 // ReadManifest reads and parses <dir>/manifest.json.
 func ReadManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	data, err := readManifestFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest of %q: %w", dir, err)
 	}
@@ -85,6 +86,36 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("reading manifest of %q: %w", dir, err)
 	}
 	return m, nil
+}
+
+// maxManifest is the largest manifest.json the harness reads; real ones are
+// a few kilobytes.
+const maxManifest = 16 << 20
+
+// readManifestFile reads a manifest.json that is a regular file of at most
+// maxManifest bytes: a FIFO would block the read for ever, and /dev/zero
+// would fill the memory.
+func readManifestFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
+	}
+	if st.Size() > maxManifest {
+		return nil, fmt.Errorf("%s has %d bytes, more than the %d a manifest may have", path, st.Size(), maxManifest)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxManifest+1))
+	if err == nil && len(data) > maxManifest {
+		err = fmt.Errorf("%s has more than the %d bytes a manifest may have", path, maxManifest)
+	}
+	return data, err
 }
 
 // ParseManifest parses the bytes of a manifest.json.

@@ -742,6 +742,9 @@ func (s *frameSession) listen(ev any) {
 			close(t.crash)
 		}
 		t.mu.Unlock()
+		// The renderer is gone (killed, out of memory, Page.crash), and
+		// the realms in it with it.
+		s.markAllGone()
 	case *page.EventBackForwardCacheNotUsed:
 		var reasons []string
 		for _, r := range ev.NotRestoredExplanations {

@@ -1,0 +1,126 @@
+package harness
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Item 6: when a tab's renderer is killed (as the kernel's out-of-memory
+// killer would), its realms are gone at once and calls on them say so.
+func TestChaosKilledRendererEndsItsRealms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b, cs := launchMDN(t, Options{Logf: t.Logf, Timeout: 20 * time.Second})
+	defer b.Close()
+	killed := 0
+	for _, pid := range descendants(profileUsers(b.profileDir)) {
+		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if bytes.Contains(cmdline, []byte("--type=renderer")) && !bytes.Contains(cmdline, []byte("--extension-process")) {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed++
+			}
+		}
+	}
+	if killed == 0 {
+		t.Fatal("found no web renderer to kill")
+	}
+	select {
+	case <-cs.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the content script's realm is not gone 5 s after its renderer was killed")
+	}
+	start := time.Now()
+	if _, err := cs.Eval(t.Context(), "1"); !errors.Is(err, ErrRealmGone) || time.Since(start) > time.Second {
+		t.Errorf("Eval in a killed renderer: %v after %v, want ErrRealmGone at once", err, time.Since(start))
+	}
+}
+
+// descendants returns the processes under roots (renderers are the zygote's
+// children, and their command lines do not name the profile).
+func descendants(roots []int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after ")".
+		fields := bytes.Fields(stat[bytes.LastIndexByte(stat, ')')+1:])
+		if len(fields) > 1 {
+			parent[pid], _ = strconv.Atoi(string(fields[1]))
+		}
+	}
+	in := map[int]bool{}
+	for _, r := range roots {
+		in[r] = true
+	}
+	var out []int
+	for pid := range parent {
+		for p := pid; p > 1; p = parent[p] {
+			if in[p] {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Item 3: a manifest.json that is a FIFO or is huge fails at once, without
+// blocking on the read or filling the memory.
+func TestChaosManifestThatIsNotAFile(t *testing.T) {
+	fifo := t.TempDir()
+	if err := syscall.Mkfifo(fifo+"/manifest.json", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	huge := t.TempDir()
+	f, err := os.Create(huge + "/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(maxManifest + 1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	for name, dir := range map[string]string{"fifo": fifo, "huge": huge} {
+		done := make(chan error, 1)
+		go func() { _, err := ReadManifest(dir); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: ReadManifest succeeded", name)
+			}
+			t.Logf("%s: %v", name, err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: ReadManifest blocks", name)
+		}
+	}
+}
+
+// Item 3, through LoadExtension: the FIFO is refused before Chrome reads it.
+func TestChaosLoadingAFIFOManifestFailsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{Logf: t.Logf})
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(dir+"/manifest.json", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := b.LoadExtension(t.Context(), dir)
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("not a regular file")) || time.Since(start) > 2*time.Second {
+		t.Errorf("loading a FIFO manifest: %v after %v, want a refusal at once", err, time.Since(start))
+	}
+}
