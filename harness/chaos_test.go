@@ -266,3 +266,28 @@ func TestChaosNoChromiumFolderLeftInTMPDIR(t *testing.T) {
 		}
 	}
 }
+
+// Item 7: a web page that names its own script chrome-extension://… (with
+// sourceURL) does not get its world probed: what is probed is decided by the
+// context's origin and world, not by a script's URL.
+func TestChaosPageCannotPassForTheExtension(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b, cs := launchMDN(t, Options{Logf: t.Logf})
+	defer b.Close()
+	forged := `eval("globalThis.forged = 1\n//# sourceURL=chrome-extension://` + cs.ExtensionID + `/forged.js"); forged`
+	if v, err := cs.Tab.Eval(t.Context(), forged); err != nil || string(v) != "1" {
+		t.Fatalf("the page's script: %s, %v", v, err)
+	}
+	// A round trip through the content script: any probe the forged
+	// script's pause would have made is in by now.
+	if _, err := cs.Eval(t.Context(), "0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range b.Realms() {
+		if r.Tab == cs.Tab && r.Kind != ContentScriptRealm {
+			t.Errorf("the page's own world was probed as %s (%s)", r, r.URL)
+		}
+	}
+}
