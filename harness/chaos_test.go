@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -288,6 +289,58 @@ func TestChaosPageCannotPassForTheExtension(t *testing.T) {
 	for _, r := range b.Realms() {
 		if r.Tab == cs.Tab && r.Kind != ContentScriptRealm {
 			t.Errorf("the page's own world was probed as %s (%s)", r, r.URL)
+		}
+	}
+}
+
+// Item 8: the extension's own code cannot change what the probe records:
+// it patches the built-ins the probe used, and the trace still shows the
+// port's name and every message as it arrived.
+func TestChaosPatchedBuiltinsDoNotChangeTheTrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"manifest.json": `{"manifest_version": 3, "name": "patcher", "version": "1",
+  "background": {"service_worker": "worker.js"},
+  "content_scripts": [{"matches": ["http://127.0.0.1/*"], "js": ["cs.js"]}]}`,
+		"worker.js": `Map.prototype.get = function () { return "FORGED-NAME"; };
+WeakMap.prototype.get = function () { return undefined; };
+Array.prototype.map = function () { return ["FORGED-ARRAY"]; };
+Array.prototype[Symbol.iterator] = function* () { yield "FORGED-ITER"; };
+Object.defineProperty(Object.prototype, "secret", { set() {}, get() { return undefined; }, configurable: true });
+Object.prototype.toJSON = function () { return "FORGED-JSON"; };
+Function.prototype.call = function () { return "[object FORGED]"; };
+chrome.runtime.onConnect.addListener((port) => port.onMessage.addListener(() => {}));
+`,
+		"cs.js": `const port = chrome.runtime.connect({name: "real-name"});
+port.postMessage([1, 2, 3]);
+port.postMessage({secret: 42, visible: 1});
+port.postMessage(JSON.parse('{"__proto__": {"x": 1}, "y": 2}'));
+port.postMessage("done");
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := benchLaunch(t, Options{Logf: t.Logf, Extensions: []string{dir}})
+	ctx := t.Context()
+	worker, err := b.Extensions()[0].Worker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.OpenTab(ctx, b.Pages().URL("/")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Trace().Wait(ctx, Received().In(worker).WithMessage("done")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`[1,2,3]`, `{"secret":42,"visible":1}`, `{"__proto__":{"x":1},"y":2}`} {
+		if _, ok := b.Trace().Find(Received().In(worker).Named("real-name").WithMessage(json.RawMessage(want))); !ok {
+			t.Errorf("the worker's trace lacks message %s under its real name:\n%s", want, b.Trace())
 		}
 	}
 }

@@ -34,6 +34,25 @@
   const StringCtor = String;
   const api = g.chrome;
   const runtime = api && api.runtime;
+  // The methods of built-ins the probe uses, called through apply: the
+  // realm's code may patch Map.prototype.get, the array iterator or an
+  // Object.prototype setter, and must not change what the probe records.
+  const mapGet = Map.prototype.get;
+  const mapSet = Map.prototype.set;
+  const weakGet = WeakMap.prototype.get;
+  const weakSet = WeakMap.prototype.set;
+  const mapForEach = Map.prototype.forEach;
+  const setForEach = Set.prototype.forEach;
+  const strSlice = String.prototype.slice;
+  const create = Object.create;
+  const hasOwn = Object.hasOwn;
+  const mget = (m, k) => apply(mapGet, m, [k]);
+  const mset = (m, k, v) => apply(mapSet, m, [k, v]);
+  const wget = (m, k) => apply(weakGet, m, [k]);
+  const wset = (m, k, v) => apply(weakSet, m, [k, v]);
+  // put defines a property, so no setter on a prototype sees it, and a key
+  // such as "__proto__" is an ordinary key.
+  const put = (o, k, v) => defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
 
   // enc returns the JSON text of v for the trace, or undefined when v is
   // undefined. Values that JSON would change or drop (NaN, a Map, a Date in a
@@ -41,10 +60,40 @@
   // what the realm really had.
   function enc(v) {
     try {
-      return stringify(tag(v, 0));
+      return write(tag(v, 0));
     } catch (e) {
-      return stringify({ $type: 'unserializable', error: errText(e) });
+      return write({ $type: 'unserializable', error: errText(e) });
     }
+  }
+
+  // write returns the JSON text of a value that tag made: no toJSON, no
+  // iterator and no prototype of the realm's is consulted.
+  function write(t) {
+    switch (typeof t) {
+      case 'undefined':
+        return undefined;
+      case 'string':
+        return stringify(t); // a primitive: no toJSON is looked up
+      case 'number':
+        return StringCtor(t);
+      case 'boolean':
+        return t ? 'true' : 'false';
+    }
+    if (t === null) return 'null';
+    let out;
+    if (isArray(t)) {
+      out = '[';
+      for (let i = 0; i < t.length; i++) out += (i ? ',' : '') + write(t[i]);
+      return out + ']';
+    }
+    out = '{';
+    const ks = keys(t);
+    for (let i = 0; i < ks.length; i++) {
+      const x = write(t[ks[i]]);
+      if (x === undefined) continue;
+      out += (out.length > 1 ? ',' : '') + stringify(ks[i]) + ':' + x;
+    }
+    return out + '}';
   }
 
   const toStr = Object.prototype.toString;
@@ -71,21 +120,35 @@
       default:
         return v;
     }
-    if (v === null || depth > 20) return v;
-    if (isArray(v)) return v.map((x) => tag(x, depth + 1));
-    const proto = getProto(v);
-    if (proto === ObjectProto || proto === null) {
-      if (typeof v.toJSON === 'function') return v;
-      const out = {};
-      for (const k of keys(v)) out[k] = tag(v[k], depth + 1);
+    if (v === null) return v;
+    if (depth > 20) return { $type: 'deep' };
+    if (isArray(v)) {
+      const out = [];
+      for (let i = 0; i < v.length; i++) put(out, i, tag(v[i], depth + 1));
       return out;
     }
-    const kind = toStr.call(v).slice(8, -1);
+    const proto = getProto(v);
+    if (proto === ObjectProto || proto === null) {
+      // Only a toJSON of the object's own counts: one on Object.prototype
+      // is the realm's code speaking, not the message.
+      if (hasOwn(v, 'toJSON') && typeof v.toJSON === 'function') return tag(apply(v.toJSON, v, ['']), depth);
+      const out = create(null);
+      const ks = keys(v);
+      for (let i = 0; i < ks.length; i++) put(out, ks[i], tag(v[ks[i]], depth + 1));
+      return out;
+    }
+    const kind = apply(strSlice, apply(toStr, v, []), [8, -1]);
     switch (kind) {
-      case 'Map':
-        return { $type: 'Map', entries: [...v].map(([k, x]) => [tag(k, depth + 1), tag(x, depth + 1)]) };
-      case 'Set':
-        return { $type: 'Set', values: [...v].map((x) => tag(x, depth + 1)) };
+      case 'Map': {
+        const entries = [];
+        apply(mapForEach, v, [(x, k) => put(entries, entries.length, [tag(k, depth + 1), tag(x, depth + 1)])]);
+        return { $type: 'Map', entries };
+      }
+      case 'Set': {
+        const values = [];
+        apply(setForEach, v, [(x) => put(values, values.length, tag(x, depth + 1))]);
+        return { $type: 'Set', values };
+      }
       case 'Date':
         return { $type: 'Date', value: isNaN(v) ? 'Invalid Date' : v.toISOString() };
       case 'RegExp':
@@ -192,7 +255,7 @@
   // quoting costs at each of them.
   function emit(kind, handle, fields, at) {
     let ev = '{"k":"' + kind + '","p":' + handle + ',"t":' + (at === undefined ? now() : at);
-    const name = names.get(handle);
+    const name = mget(names, handle);
     if (typeof name === 'string') ev += ',"n":' + stringify(name);
     const ks = keys(fields);
     for (let i = 0; i < ks.length; i++) {
@@ -201,7 +264,7 @@
       if (v === undefined) continue;
       ev += ',"' + key + '":' + (key === 'm' || key === 's' ? v : stringify(v));
     }
-    queue[queue.length] = ev + '}';
+    put(queue, queue.length, ev + '}');
     if (!scheduled) schedule();
   }
 
@@ -223,12 +286,12 @@
 
   // track gives port a handle, reports how it came to be, and watches it.
   function track(port, kind, fields, at) {
-    let h = handles.get(port);
+    let h = wget(handles, port);
     if (h !== undefined) return h;
     h = ++next;
-    handles.set(port, h);
-    ports.set(h, port);
-    names.set(h, port.name);
+    wset(handles, port, h);
+    mset(ports, h, port);
+    mset(names, h, port.name);
     emit(kind, h, fields, at);
 
     const post = port.postMessage;
@@ -295,27 +358,27 @@
     const has = ev.hasListener;
     const wrapped = new WeakMapCtor();
     const wrap = (cb) => {
-      let w = wrapped.get(cb);
+      let w = wget(wrapped, cb);
       if (!w) {
         w = function (port) {
           track(port, kind, { s: enc(port.sender) });
           return apply(cb, this, arguments);
         };
-        wrapped.set(cb, w);
+        wset(wrapped, cb, w);
       }
       return w;
     };
     replace(ev, 'addListener', function addListener(cb) {
       if (typeof cb !== 'function') return apply(add, this, arguments);
       const args = [wrap(cb)];
-      for (let i = 1; i < arguments.length; i++) args.push(arguments[i]);
+      for (let i = 1; i < arguments.length; i++) put(args, i, arguments[i]);
       return apply(add, this, args);
     });
     replace(ev, 'removeListener', function removeListener(cb) {
-      return apply(remove, this, [(typeof cb === 'function' && wrapped.get(cb)) || cb]);
+      return apply(remove, this, [(typeof cb === 'function' && wget(wrapped, cb)) || cb]);
     });
     replace(ev, 'hasListener', function hasListener(cb) {
-      return apply(has, this, [(typeof cb === 'function' && wrapped.get(cb)) || cb]);
+      return apply(has, this, [(typeof cb === 'function' && wget(wrapped, cb)) || cb]);
     });
   }
 
@@ -329,7 +392,7 @@
   }
 
   function port(h) {
-    const p = ports.get(h);
+    const p = mget(ports, h);
     if (!p) throw new Error('portprobe: no port #' + h + ' in this realm');
     return p;
   }
@@ -338,10 +401,10 @@
   // they do is traced like what the realm's own code does.
   const control = {
     connect(...args) {
-      return handles.get(runtime.connect(...args));
+      return wget(handles, apply(runtime.connect, runtime, args));
     },
     tabsConnect(...args) {
-      return handles.get(api.tabs.connect(...args));
+      return wget(handles, apply(api.tabs.connect, api.tabs, args));
     },
     post(h, message) {
       port(h).postMessage(message);
