@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -342,5 +343,56 @@ port.postMessage("done");
 		if _, ok := b.Trace().Find(Received().In(worker).Named("real-name").WithMessage(json.RawMessage(want))); !ok {
 			t.Errorf("the worker's trace lacks message %s under its real name:\n%s", want, b.Trace())
 		}
+	}
+}
+
+// Item 15: a long-lived browser (a suite's) does not grow with every
+// extension it loaded: the realms, worker sessions, tabs and goroutines of
+// an uninstalled extension go with it.
+func TestChaosLongLivedBrowserDoesNotGrow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{Logf: t.Logf})
+	ctx := t.Context()
+	dir := benchExtension(t, "grow")
+	type size struct{ realms, sessions, tabs, goroutines int }
+	measure := func() size {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return size{len(b.realms), len(b.workerSessions), len(b.tabs), goruntime.NumGoroutine()}
+	}
+	var after5 size
+	for cycle := 1; cycle <= 20; cycle++ {
+		ext, err := b.LoadExtension(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ext.Worker(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tab, err := b.OpenTab(ctx, b.Pages().URL("/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ext.ContentScript(ctx, tab); err != nil {
+			t.Fatal(err)
+		}
+		if err := tab.Recycle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := ext.Uninstall(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cycle == 5 {
+			after5 = measure()
+		}
+	}
+	// Chrome reports a worker's end a moment after the uninstall.
+	if !retryUntil(5*time.Second, 20*time.Millisecond, func() bool {
+		now := measure()
+		return now.realms <= after5.realms && now.sessions <= after5.sessions && now.tabs <= after5.tabs && now.goroutines <= after5.goroutines+10
+	}) {
+		t.Errorf("after 20 cycles %+v, after 5 %+v: it grows", measure(), after5)
 	}
 }

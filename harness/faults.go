@@ -352,11 +352,14 @@ func (e *Extension) Uninstall(ctx context.Context) error {
 	if _, err := callBrowser(ctx, e.b, extensions.Uninstall, extensions.UninstallParams{ID: e.ID}); err != nil {
 		return fmt.Errorf("uninstalling %s: %w", e, err)
 	}
+	e.workerGone()
 	e.b.mu.Lock()
 	e.b.extensions = slices.DeleteFunc(e.b.extensions, func(x *Extension) bool { return x == e })
+	// Its realms are gone with it: a long-lived browser (a suite's) forgets
+	// them rather than keep every spec's.
+	e.b.realms = slices.DeleteFunc(e.b.realms, func(r *Realm) bool { return r.ExtensionID == e.ID && r.Gone() })
 	e.b.notifyLocked()
 	e.b.mu.Unlock()
-	e.workerGone()
 	return nil
 }
 
@@ -370,9 +373,22 @@ func (e *Extension) workerGone() {
 			gone = append(gone, r)
 		}
 	}
+	// Chrome reports no end of the worker's target to the harness's
+	// session: the session and its chromedp context end here, or a
+	// long-lived browser keeps one of each per extension it loaded.
+	var sessions []*workerSession
+	for id, ws := range e.b.workerSessions {
+		if ws.extID == e.ID {
+			sessions = append(sessions, ws)
+			delete(e.b.workerSessions, id)
+		}
+	}
 	e.b.mu.Unlock()
 	for _, r := range gone {
 		r.markGone()
+	}
+	for _, ws := range sessions {
+		go ws.cancel() // it detaches: a browser round trip
 	}
 }
 

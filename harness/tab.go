@@ -482,7 +482,7 @@ func (t *Tab) Closed() bool {
 // Done returns a channel that closes when the tab's page target is gone.
 func (t *Tab) Done() <-chan struct{} { return t.gone }
 
-// targetGone records that the tab's page target is gone.
+// targetGone records that the tab's page target is gone, and forgets it.
 func (t *Tab) targetGone() {
 	t.mu.Lock()
 	t.closed = true
@@ -492,6 +492,13 @@ func (t *Tab) targetGone() {
 		close(t.gone)
 	}
 	t.mu.Unlock()
+	b := t.b
+	b.mu.Lock()
+	b.tabs = slices.DeleteFunc(b.tabs, func(x *Tab) bool { return x == t })
+	if b.pageTabs[t.TargetID] == t {
+		delete(b.pageTabs, t.TargetID)
+	}
+	b.mu.Unlock()
 	t.driverMu.Lock()
 	if t.cancel != nil {
 		t.cancel()

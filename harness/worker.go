@@ -22,6 +22,7 @@ type workerSession struct {
 	targetID target.ID
 	extID    string
 	ctx      context.Context // chromedp context attached to the worker
+	cancel   context.CancelFunc
 	url      string
 	paused   chan *debugger.EventPaused
 	realm    atomic.Pointer[Realm] // set before the worker runs its first line
@@ -204,7 +205,7 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 	// WithDetachOnCancel: ending our session must not close the worker.
 	wctx, wcancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel(),
 		chromedp.WithListener(ws.listen))
-	ws.ctx = wctx
+	ws.ctx, ws.cancel = wctx, wcancel
 	if err := runBounded(ctx, b.opts.Timeout, wcancel, func() error { return chromedp.Do(wctx) }); err != nil {
 		if !b.isClosed() {
 			b.logf("attaching to service worker %s: %v", info.URL, err)
@@ -226,11 +227,21 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 		go func() {
 			select {
 			case <-detached:
+			case <-wctx.Done(): // workerGone ended the session
 			case <-b.ctx.Done():
 			}
 			if r := ws.realm.Load(); r != nil {
 				r.markGone()
 			}
+			// The worker's target is gone (its extension uninstalled or
+			// disabled): so are our session and its chromedp context, or a
+			// long-lived browser keeps one of each per extension it loaded.
+			b.mu.Lock()
+			if b.workerSessions[ws.targetID] == ws {
+				delete(b.workerSessions, ws.targetID)
+			}
+			b.mu.Unlock()
+			ws.cancel()
 		}()
 	}
 }
