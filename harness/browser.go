@@ -66,6 +66,23 @@ type Options struct {
 
 // Browser is a running Chrome with its extensions, tabs, realms and the trace
 // of their port events. It is safe for concurrent use. Close ends it.
+//
+// Locks, and the order they may be taken in:
+//   - Browser.mu guards the fields below it (extensions, tabs, realms, the
+//     maps of targets and sessions). A Tab's mu may be taken while holding
+//     it (takePooledTab), never the other way round: code under a Tab's mu
+//     takes what it needs, unlocks, then calls into the Browser.
+//   - Tab.mu guards the tab's sessions, frames and each frameSession's maps.
+//   - Trace.mu and swState.mu are leaves: nothing else is taken under them
+//     (a Trace.Watch callback runs under Trace.mu and must not call the
+//     trace).
+//   - No mu above is held across a browser round trip. The serializing
+//     locks are: tabMu (one tab creation at a time, so its tab target is
+//     known), managerMu (one load of the helper extension),
+//     Tab.driverMu (one chromedp attach per page) and
+//     workerSession.instrumentMu (one probing of a worker at a time); they
+//     are held across round trips by design, and no other of them is
+//     taken under one, except Browser.mu and Tab.mu briefly.
 type Browser struct {
 	opts        Options
 	chromePath  string

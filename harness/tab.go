@@ -1006,19 +1006,23 @@ func (t *Tab) probeQuietExtensionPages(ctx context.Context) {
 func (s *frameSession) finishInstall(id runtime.ExecutionContextID, r *Realm, err error) {
 	t := s.t
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if err != nil {
 		delete(s.probed, id)
-		if !t.closed && !t.b.isClosed() {
+		closed := t.closed
+		t.mu.Unlock()
+		if !closed && !t.b.isClosed() {
 			t.b.logf("%s: installing the probe in context %d: %v", t, id, err)
 		}
 		return
 	}
-	if _, ok := s.probed[id]; !ok {
-		return // the context went away meanwhile
+	_, ok := s.probed[id]
+	if ok {
+		s.probed[id] = r
 	}
-	s.probed[id] = r
-	t.b.addRealm(r)
+	t.mu.Unlock()
+	if ok { // else the context went away meanwhile
+		t.b.addRealm(r) // b.mu, after t.mu: see the lock order at Browser
+	}
 }
 
 // webMainWorld reports whether a context is a web page's own world, not an
