@@ -2,8 +2,11 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -122,5 +125,42 @@ func TestChaosLoadingAFIFOManifestFailsAtOnce(t *testing.T) {
 	_, err := b.LoadExtension(t.Context(), dir)
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("not a regular file")) || time.Since(start) > 2*time.Second {
 		t.Errorf("loading a FIFO manifest: %v after %v, want a refusal at once", err, time.Since(start))
+	}
+}
+
+// Item 2: a "Chrome" that answers its first command and then nothing more
+// does not hold Launch past its context, and is ended.
+func TestChaosBrowserThatStopsAnswering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a fake browser")
+	}
+	fake := t.TempDir() + "/chrome"
+	script := "#!/bin/sh\nprintf '{\"id\":1,\"result\":{}}\\0' >&4\nexec sleep 100000\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		b, err := Launch(ctx, Options{ChromePath: fake, Logf: t.Logf})
+		if err == nil {
+			b.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Launch of a browser that stopped answering succeeded")
+		}
+		t.Logf("%v after %v", err, time.Since(start))
+	case <-time.After(20 * time.Second):
+		t.Fatal("Launch with a 3 s context has not returned in 20 s")
+	}
+	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", profilePrefix, os.Getpid())))
+	for _, dir := range left {
+		t.Errorf("left behind: %s", dir)
 	}
 }
