@@ -98,29 +98,44 @@ func TestChaosLaunchWithAnEndedContextReturns(t *testing.T) {
 	short, cancelShort := context.WithTimeout(t.Context(), time.Millisecond)
 	defer cancelShort()
 	for name, ctx := range map[string]context.Context{"cancelled": cancelled, "1 ms": short} {
-		done := make(chan error, 1)
-		start := time.Now()
-		go func() {
-			b, err := Launch(ctx, Options{Logf: t.Logf})
-			if err == nil {
-				b.Close()
-			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Errorf("%s: Launch succeeded", name)
-			} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("%s: Launch: %v, want the context's error", name, err)
-			}
-			t.Logf("%s: %v after %v", name, err, time.Since(start))
-		case <-time.After(15 * time.Second):
-			t.Fatalf("%s: Launch has not returned in 15 s", name)
+		err := launchFails(t, ctx, Options{Logf: t.Logf}, 15*time.Second)
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: Launch: %v, want the context's error", name, err)
 		}
 	}
-	// Nothing left: no profile folder of this process (Close removes it once
-	// the Chrome that used it is gone).
+	noProfileLeft(t)
+}
+
+// launchFails runs a Launch that must fail within limit and returns its
+// error, failing the test when it succeeds or takes longer.
+func launchFails(t *testing.T, ctx context.Context, opts Options, limit time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		b, err := Launch(ctx, opts)
+		if err == nil {
+			b.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Launch succeeded")
+		}
+		t.Logf("%v after %v", err, time.Since(start))
+		return err
+	case <-time.After(limit):
+		t.Fatalf("Launch has not returned in %v", limit)
+		return nil
+	}
+}
+
+// noProfileLeft fails the test when a profile folder of this process is
+// left (Close removes it once the Chrome that used it is gone).
+func noProfileLeft(t *testing.T) {
+	t.Helper()
 	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", profilePrefix, os.Getpid())))
 	for _, dir := range left {
 		t.Errorf("left behind: %s", dir)
