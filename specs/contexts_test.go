@@ -385,7 +385,12 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 	// DevTools opens only in a visible Chrome; on a machine without a
 	// display the harness gives it a virtual one (Xvfb, which
 	// scripts/setup.sh installs).
-	It("reaches the devtools page in the DevTools of a tab, in a visible Chrome", Label("devtools-page", "RS-05"), func(ctx SpecContext) {
+	//
+	// Known flake, cause not found yet: about 1 run in 25 here, no devtools
+	// page realm appears within the wait (the DevTools window's extension
+	// iframe is not seen). A second attempt, in a new browser, has passed
+	// each time; Ginkgo reports such a spec as flaky, not as passing.
+	It("reaches the devtools page in the DevTools of a tab, in a visible Chrome", Label("devtools-page", "RS-05"), FlakeAttempts(2), func(ctx SpecContext) {
 		built := everywhere("ctx-devtools").
 			with("devtools_page", "devtools.html").
 			withFile("devtools.html", "<!doctype html><title>devtools</title><script src=\"devtools.js\"></script>\n").
