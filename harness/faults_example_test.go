@@ -195,11 +195,15 @@ func ExampleExtension_Uninstall() {
 	if err := ext.Uninstall(ctx); err != nil {
 		panic(err)
 	}
+	// The content script's port closes. Its lastError is usually none; on a
+	// loaded machine Chrome 156 sometimes gives "Could not establish
+	// connection. Receiving end does not exist." for the same close (seen 1
+	// run in 12 with both cores busy), so the example does not print it.
 	closed, _ := b.Trace().Wait(ctx, harness.OnDisconnect().In(cs))
-	fmt.Printf("%s of %q, lastError %q\n", closed.Kind, closed.Name, closed.LastError)
+	fmt.Printf("%s of %q\n", closed.Kind, closed.Name)
 	_, err := b.Extension(id)
 	fmt.Println(err != nil)
 	// Output:
-	// onDisconnect of "port-from-cs", lastError ""
+	// onDisconnect of "port-from-cs"
 	// true
 }
