@@ -88,6 +88,9 @@ type Browser struct {
 	chromePath  string
 	version     string
 	bindingName string
+	// probeSecret starts every call of the probe's binding: a call without
+	// it is ignored (see record).
+	probeSecret string
 	trace       *Trace            // guarded by mu
 	keep        func(*Realm) bool // which realms' events trace takes; nil: all
 	pages       *PageServer
@@ -212,6 +215,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		opts:        opts,
 		chromePath:  path,
 		bindingName: "__portprobe_" + randomHex(8),
+		probeSecret: randomHex(16),
 		ended:       make(chan struct{}),
 		changed:     make(chan struct{}),
 		workers:     map[target.ID]target.SessionID{},

@@ -309,6 +309,44 @@ func TestChaosPageCannotPassForTheExtension(t *testing.T) {
 	}
 }
 
+// Item 7, the binding: a web page that took the probe's binding in the
+// moment between Runtime.addBinding and the probe hiding it cannot put
+// events in the trace with it.
+func TestChaosPageCannotUseAGrabbedBinding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b, cs := launchMDN(t, Options{Logf: t.Logf})
+	defer b.Close()
+	ctx := t.Context()
+	tab := cs.Tab
+	// The moment, made wide: the binding is on every world of the page
+	// and the page takes it.
+	if _, err := callOn(ctx, tab.main.sess, addBinding, addBindingParams{Name: b.bindingName}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := tab.Eval(ctx, "globalThis.grabbed = globalThis["+jsString(b.bindingName)+"]; typeof grabbed"); err != nil || string(v) != `"function"` {
+		t.Fatalf("the page did not get the binding: %s, %v", v, err)
+	}
+	page, err := tab.ProbeWebPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := `[{"k":"onConnect","p":99,"t":1,"n":"forged","s":{"id":"` + cs.ExtensionID + `"}}]`
+	if _, err := tab.Eval(ctx, "grabbed("+jsString(forged)+"); grabbed("+jsString(`{"k":"connect","p":98,"t":2,"n":"forged"}`)+"); 1"); err != nil {
+		t.Fatal(err)
+	}
+	// The probe of the page still reports: its own events go in.
+	if _, err := page.Eval(ctx, "0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range b.Trace().Events() {
+		if ev.Name == "forged" {
+			t.Errorf("the page forged an event with the grabbed binding: %s", ev)
+		}
+	}
+}
+
 // Item 8: the extension's own code cannot change what the probe records:
 // it patches the built-ins the probe used, and the trace still shows the
 // port's name and every message as it arrived.

@@ -49,7 +49,7 @@ func FuzzProbeEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload string) {
 		b := &Browser{trace: NewTrace(), opts: Options{Logf: func(string, ...any) {}}}
 		r := newRealm(b, WorkerRealm, "abc")
-		b.record(r, payload)
+		b.recordText(r, payload)
 		for _, e := range b.trace.Events() {
 			if e.Realm != r {
 				t.Fatalf("an event with realm %v", e.Realm)

@@ -4,8 +4,12 @@
 // the realm's code makes or receives.
 //
 // It is evaluated as an expression: a function of the name of a CDP binding
-// that the harness added to this realm only. It takes the binding off the
-// global object, so the realm's own code cannot find it, and returns the
+// that the harness added to this realm only, and of a secret that starts
+// every call of it. It takes the binding off the global object, so the
+// realm's own code cannot find it (and code that grabbed it before, in the
+// moment between the two, cannot forge events: it lacks the secret, which
+// only this closure holds and which no method of the realm's ever sees), and
+// returns the
 // control object that Go calls with Runtime.callFunctionOn. Nothing else is
 // left on the global object.
 //
@@ -13,7 +17,7 @@
 // listeners that the realm's code adds to runtime.onConnect and
 // onConnectExternal, and the ports that connect returns, but adds no onConnect
 // listener of its own unless Go asks (listen).
-(function portprobeInstall(bindingName) {
+(function portprobeInstall(bindingName, secret) {
   'use strict';
   const g = globalThis;
   const send = g[bindingName];
@@ -220,7 +224,6 @@
   let flushes = 0;
   const queueMicrotask_ = g.queueMicrotask.bind(g);
   const setTimeout_ = g.setTimeout.bind(g);
-  const join = Array.prototype.join;
   // held keeps the events of a page that Chrome restored from the
   // back/forward cache until the harness has added the binding back (Chrome
   // forgot it when it cached the page): the page's pageshow listeners run
@@ -235,7 +238,11 @@
     recent[ring] = perfNow();
     ring = (ring + 1) % floodFlushes;
     flushes++;
-    send('[' + apply(join, batch, [',']) + ']');
+    // Joined with +, which no code of the realm's can patch, as in a web
+    // page probed after its own scripts ran.
+    let text = secret + '[';
+    for (let i = 0; i < batch.length; i++) text += (i ? ',' : '') + batch[i];
+    send(text + ']');
   }
   function schedule() {
     scheduled = true;

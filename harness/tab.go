@@ -356,7 +356,10 @@ func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, err
 // (the web page itself, not an extension) and returns that realm, so Go can
 // drive ports from the page as externally_connectable allows. The probe goes
 // in after the page's own scripts ran; like every realm's, its binding is
-// taken off the global object at once.
+// taken off the global object at once, and a call of it without the probe's
+// secret is ignored, so the page cannot add events to the trace. The
+// built-ins the probe keeps are the ones the page left: a page that patched
+// JSON.stringify changes how the trace shows the messages it sends.
 func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()

@@ -611,7 +611,7 @@ func TestRecordDecodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fb := newFakeBrowser(t)
-			fb.record(fb.worker, tt.payload)
+			fb.recordText(fb.worker, tt.payload)
 			events := fb.trace.Events()
 			if len(events) != 1 {
 				t.Fatalf("record added %d events, want 1", len(events))
@@ -637,7 +637,7 @@ func TestRecordDecodes(t *testing.T) {
 func TestRecordTimeKeepsMilliseconds(t *testing.T) {
 	for _, ms := range []int64{1700000000123, 1700000000001, 1700000000999} {
 		fb := newFakeBrowser(t)
-		fb.record(fb.worker, fmt.Sprintf(`{"k":"disconnect","p":1,"t":%d}`, ms))
+		fb.recordText(fb.worker, fmt.Sprintf(`{"k":"disconnect","p":1,"t":%d}`, ms))
 		got := fb.trace.Events()[0].At
 		if want := time.UnixMilli(ms); !got.Equal(want) {
 			t.Errorf("t=%d: At = %s (UnixMilli %d), want %s", ms,
@@ -650,10 +650,10 @@ func TestRecordOrdersByTime(t *testing.T) {
 	fb := newFakeBrowser(t)
 	cs := newRealm(fb.Browser, ContentScriptRealm, otherExtID)
 	// The worker's events arrive after the content script's later ones.
-	fb.record(cs, `{"k":"connect","p":1,"t":1700000000100.5,"n":"x","call":"connect"}`)
-	fb.record(cs, `{"k":"message","p":1,"t":1700000000300.25,"m":2}`)
-	fb.record(fb.worker, `{"k":"onConnect","p":1,"t":1700000000200.75,"n":"x","s":{}}`)
-	fb.record(fb.worker, `{"k":"post","p":1,"t":1700000000250,"m":2}`)
+	fb.recordText(cs, `{"k":"connect","p":1,"t":1700000000100.5,"n":"x","call":"connect"}`)
+	fb.recordText(cs, `{"k":"message","p":1,"t":1700000000300.25,"m":2}`)
+	fb.recordText(fb.worker, `{"k":"onConnect","p":1,"t":1700000000200.75,"n":"x","s":{}}`)
+	fb.recordText(fb.worker, `{"k":"post","p":1,"t":1700000000250,"m":2}`)
 	events := fb.trace.Events()
 	var kinds []EventKind
 	for _, e := range events {
@@ -688,7 +688,7 @@ func TestRecordMalformed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fb := newFakeBrowser(t)
-			fb.record(fb.worker, tt.payload)
+			fb.recordText(fb.worker, tt.payload)
 			if n := fb.trace.Len(); n != 0 {
 				t.Errorf("record(%q) added %d events, want none:\n%s", tt.payload, n, fb.trace)
 			}
