@@ -139,6 +139,10 @@ type Browser struct {
 	// relay carries the pipe to Chrome and the sessions Chrome attaches
 	// (see relay.go); inactive on Windows.
 	relay *relay
+	// chromeCmd is Chrome's command, set as it starts (not on Windows).
+	// Chrome leads a process group of its own, which Close kills whole, so
+	// no process it started outlives it.
+	chromeCmd atomic.Pointer[exec.Cmd]
 	// pageTabs maps each page target to its tab.
 	pageTabs map[target.ID]*Tab
 	// internalTargets are the harness's own pages (the control page).
@@ -286,6 +290,8 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 				b.logf("%v; only the harness's own tabs and the workers are followed", err)
 				setCmdOptions(cmd)
 			}
+			ownProcessGroup(cmd)
+			b.chromeCmd.Store(cmd)
 		}))
 	}
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), allocOpts...)
@@ -375,6 +381,11 @@ func (b *Browser) Close() error {
 	// allocator kills Chrome and waits for it, then the processes that still
 	// use the profile are killed and the folder removed. It takes tens of
 	// milliseconds where Browser.close takes hundreds.
+	// Chrome's process group goes first, whole, while Chrome still holds
+	// its end of the pipe: then its ID cannot have gone to another group.
+	if b.relay.active() && !isClosed(b.relay.lost) {
+		killProcessGroup(b.chromeCmd.Load())
+	}
 	if b.allocCancel != nil {
 		b.allocCancel()
 	}
@@ -714,4 +725,14 @@ func (b *Browser) lost() error {
 	defer cancel()
 	_, err := callBrowser(ctx, b, cdpbrowser.GetVersion, cdp.Empty{})
 	return err
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

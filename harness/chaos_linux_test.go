@@ -142,3 +142,41 @@ func TestChaosBrowserThatStopsAnswering(t *testing.T) {
 	launchFails(t, ctx, Options{ChromePath: fake, Logf: t.Logf}, 20*time.Second)
 	noProfileLeft(t)
 }
+
+// Item 14: a "Chrome" that started a process of its own and never answers
+// leaves nothing running once Launch gave up: Chrome leads a process group,
+// which Close kills whole.
+func TestChaosBrowserChildrenDoNotOutliveIt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a fake browser")
+	}
+	dir := t.TempDir()
+	fake := dir + "/chrome"
+	script := "#!/bin/sh\nsleep 100000 &\necho $! >\"$(dirname \"$0\")/child.pid\"\nexec sleep 100000\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	launchFails(t, ctx, Options{ChromePath: fake, Logf: t.Logf}, 20*time.Second)
+	text, err := os.ReadFile(dir + "/child.pid")
+	if err != nil {
+		t.Fatalf("the fake browser did not start its child: %v", err)
+	}
+	pid, _ := strconv.Atoi(string(bytes.TrimSpace(text)))
+	// Its parent is gone too, so init reaps it: wait for that.
+	if !retryUntil(5*time.Second, 10*time.Millisecond, func() bool { return !running(pid) }) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the fake browser's child %d still runs after Launch failed", pid)
+	}
+}
+
+// running reports whether the process runs (a zombie does not).
+func running(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := bytes.Fields(stat[bytes.LastIndexByte(stat, ')')+1:])
+	return len(fields) > 0 && string(fields[0]) != "Z"
+}

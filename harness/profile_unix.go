@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"syscall"
 )
@@ -60,4 +61,23 @@ func hasArg(cmdline, arg []byte) bool {
 		}
 	}
 	return false
+}
+
+// ownProcessGroup makes the command lead a process group of its own.
+func ownProcessGroup(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = new(syscall.SysProcAttr)
+	}
+	cmd.SysProcAttr.Setpgid = true
+}
+
+// killProcessGroup kills what is left of the process group that cmd's
+// process led (once it is gone, the processes it started and that did not
+// end with it: a helper of Chrome's, or the child of a script named as
+// Chrome).
+func killProcessGroup(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil || cmd.SysProcAttr == nil || !cmd.SysProcAttr.Setpgid {
+		return
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 }
