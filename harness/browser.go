@@ -135,6 +135,10 @@ type Browser struct {
 	workers map[target.ID]target.SessionID
 	// workerSessions are the harness's own sessions with service workers.
 	workerSessions map[target.ID]*workerSession
+	// workerFailed says, by extension ID, why the extension's service
+	// worker could not start (Chrome's error for its script), until a new
+	// worker of the extension attaches.
+	workerFailed map[string]error
 
 	// relay carries the pipe to Chrome and the sessions Chrome attaches
 	// (see relay.go); inactive on Windows.
@@ -226,6 +230,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		loaded:      map[string]bool{},
 
 		workerSessions: map[target.ID]*workerSession{},
+		workerFailed:   map[string]error{},
 		relay:          newRelay(),
 		pageTabs:       map[target.ID]*Tab{},
 
@@ -591,10 +596,22 @@ func (b *Browser) notifyLocked() {
 // waitRealm waits until a live realm satisfies match. what names the realm
 // for the error.
 func (b *Browser) waitRealm(ctx context.Context, what string, match func(*Realm) bool) (*Realm, error) {
+	return b.waitRealmUnless(ctx, what, match, nil)
+}
+
+// waitRealmUnless is waitRealm that fails at once when failed (called with
+// b.mu held) returns an error: the realm cannot come any more.
+func (b *Browser) waitRealmUnless(ctx context.Context, what string, match func(*Realm) bool, failed func() error) (*Realm, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
 	for {
 		b.mu.Lock()
+		if failed != nil {
+			if err := failed(); err != nil {
+				b.mu.Unlock()
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+		}
 		for _, r := range b.realms {
 			if !r.Gone() && match(r) {
 				b.mu.Unlock()
@@ -606,9 +623,9 @@ func (b *Browser) waitRealm(ctx context.Context, what string, match func(*Realm)
 		select {
 		case <-changed:
 		case <-b.ended:
-			return nil, &WaitError{What: what, Cause: b.endCause(), Detail: b.describeRealms(), Trace: b.Trace().String()}
+			return nil, &WaitError{What: what, Cause: b.endCause(), Detail: b.describeRealms(), Trace: b.Trace().waitText()}
 		case <-ctx.Done():
-			return nil, &WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().String()}
+			return nil, &WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().waitText()}
 		}
 	}
 }

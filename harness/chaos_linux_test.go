@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -179,4 +183,63 @@ func running(pid int) bool {
 	}
 	fields := bytes.Fields(stat[bytes.LastIndexByte(stat, ')')+1:])
 	return len(fields) > 0 && string(fields[0]) != "Z"
+}
+
+// Item 13: an extension that this user may not read gets an error that says
+// so. Root reads everything, so as root the check runs in a copy of this
+// test binary started as the user nobody.
+func TestChaosUnreadableExtensionSaysPermission(t *testing.T) {
+	if dir := os.Getenv("PORTPROBE_PERMISSION_DIR"); dir != "" {
+		// The child: print each case's hint.
+		for _, c := range []string{"manifest-000", "folder-no-x"} {
+			fmt.Printf("%s: %s\n", c, explainLoadError(filepath.Join(dir, c), "Manifest is not valid JSON.  Can't read file."))
+		}
+		return
+	}
+	base, err := os.MkdirTemp("", "portprobe-permission-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	for _, c := range []string{"manifest-000", "folder-no-x"} {
+		dir := filepath.Join(base, c)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, dir, map[string]string{"manifest.json": `{"manifest_version":3,"name":"x","version":"1"}`})
+	}
+	os.Chmod(filepath.Join(base, "manifest-000", "manifest.json"), 0)
+	os.Chmod(filepath.Join(base, "folder-no-x"), 0o644)
+	defer os.Chmod(filepath.Join(base, "folder-no-x"), 0o755)
+	os.Chmod(base, 0o755)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChaosUnreadableExtensionSaysPermission$")
+	cmd.Env = append(os.Environ(), "PORTPROBE_PERMISSION_DIR="+base)
+	if os.Geteuid() == 0 {
+		bin, err := os.ReadFile(os.Args[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		copyPath := filepath.Join(base, "portprobe.test")
+		if err := os.WriteFile(copyPath, bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Path, cmd.Args[0] = copyPath, copyPath
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Logf("%s", out)
+	for _, want := range []string{
+		"manifest-000: permission denied: manifest.json cannot be read by user nobody",
+		"folder-no-x: permission denied: the folder cannot be searched (it lacks the x permission) by user nobody",
+	} {
+		if os.Geteuid() != 0 {
+			want = strings.Replace(want, "user nobody", "user ", 1)
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
 }

@@ -449,3 +449,51 @@ func TestChaosLongLivedBrowserDoesNotGrow(t *testing.T) {
 		t.Errorf("after 20 cycles %+v, after 5 %+v: it grows", measure(), after5)
 	}
 }
+
+// Item 13: a worker that cannot start (a syntax error, a throw at its top
+// level) makes Worker fail at once with Chrome's own error, not a timeout.
+func TestChaosWorkerThatCannotStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{Logf: t.Logf})
+	for name, tc := range map[string]struct{ code, want string }{
+		"syntax error": {"// line 1\nconsole.log('before');\nconst = ;\n", "sw.js:3:7: SyntaxError: Unexpected token '='"},
+	} {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{
+			"manifest.json": `{"manifest_version":3,"name":"broken","version":"1","background":{"service_worker":"sw.js"}}`,
+			"sw.js":         tc.code,
+		})
+		ext, err := b.LoadExtension(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = ext.Worker(t.Context())
+		if err == nil || !strings.Contains(err.Error(), tc.want) || time.Since(start) > 3*time.Second {
+			t.Errorf("%s: Worker: %v after %v, want %q at once", name, err, time.Since(start), tc.want)
+		}
+	}
+	// A throw at the top level: the worker ran (its realm exists and
+	// answers), but Chrome did not register it. A wait for what it would
+	// have done fails showing the exception.
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"manifest.json": `{"manifest_version":3,"name":"throws","version":"1","background":{"service_worker":"sw.js"}}`,
+		"sw.js":         "chrome.runtime.onConnect.addListener(() => {});\nthrow new Error('boom');\n",
+	})
+	ext, err := b.LoadExtension(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ext.Worker(t.Context()); err != nil {
+		t.Fatalf("throw at the top level: Worker: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err = b.Trace().Wait(ctx, Connected())
+	if err == nil || !strings.Contains(err.Error(), "uncaught exceptions:") || !strings.Contains(err.Error(), "Error: boom (chrome-extension://"+ext.ID+"/sw.js:2:7)") {
+		t.Errorf("throw at the top level: a wait failed with %v, want the exception in its message", err)
+	}
+}

@@ -119,3 +119,25 @@ func cdpTime(ts runtime.Timestamp) time.Time {
 	}
 	return time.UnixMicro(int64(ts.Float64() * 1000))
 }
+
+// waitText is the trace as a failed wait prints it: the events, then the
+// last uncaught exceptions of the realms (a worker whose top-level code
+// threw runs on, but Chrome did not register it, so what the test waits
+// for never comes).
+func (t *Trace) waitText() string {
+	const most = 5
+	var exc []string
+	for _, c := range t.Console() {
+		if c.Level == "exception" {
+			exc = append(exc, "  "+c.String())
+		}
+	}
+	text := t.String()
+	if len(exc) == 0 {
+		return text
+	}
+	if len(exc) > most {
+		exc = append([]string{fmt.Sprintf("  (%d earlier ones left out)", len(exc)-most)}, exc[len(exc)-most:]...)
+	}
+	return text + "\nuncaught exceptions:\n" + strings.Join(exc, "\n")
+}

@@ -82,7 +82,7 @@ func (b *Browser) WaitTab(ctx context.Context, url string) (*Tab, error) {
 		case <-b.ended:
 			return nil, &WaitError{What: "a tab showing " + url, Cause: b.endCause(), Detail: b.describeTabs()}
 		case <-ctx.Done():
-			return nil, &WaitError{What: "a tab showing " + url, Cause: context.Cause(ctx), Detail: b.describeTabs(), Trace: b.Trace().String()}
+			return nil, &WaitError{What: "a tab showing " + url, Cause: context.Cause(ctx), Detail: b.describeTabs(), Trace: b.Trace().waitText()}
 		}
 	}
 }
@@ -208,7 +208,7 @@ func (e *Extension) DevToolsPage(ctx context.Context, tab *Tab) (*Realm, error) 
 		case <-e.b.ended:
 			return nil, fmt.Errorf("the devtools page %s of %s: %w", path, e, e.b.endCause())
 		case <-ctx.Done():
-			return nil, &WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: context.Cause(ctx), Detail: e.b.describeRealms(), Trace: e.b.Trace().String()}
+			return nil, &WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: context.Cause(ctx), Detail: e.b.describeRealms(), Trace: e.b.Trace().waitText()}
 		}
 	}
 }
@@ -243,7 +243,7 @@ func (t *Tab) Frame(ctx context.Context, url string) (Frame, error) {
 		case <-t.gone:
 			return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: the tab closed", t, url)
 		case <-ctx.Done():
-			return Frame{}, &WaitError{What: fmt.Sprintf("a frame of %s showing %s", t, url), Cause: context.Cause(ctx), Detail: t.describeFrames(), Trace: t.b.Trace().String()}
+			return Frame{}, &WaitError{What: fmt.Sprintf("a frame of %s showing %s", t, url), Cause: context.Cause(ctx), Detail: t.describeFrames(), Trace: t.b.Trace().waitText()}
 		}
 	}
 }

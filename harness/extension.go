@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 
@@ -125,15 +126,22 @@ func (b *Browser) alreadyLoaded(dir, id string) error {
 
 // explainLoadError adds what the harness knows to a vague message of Chrome.
 func explainLoadError(dir, chromeMsg string) string {
-	if st, err := os.Stat(dir); err != nil {
+	if st, err := os.Stat(dir); errors.Is(err, fs.ErrPermission) {
+		return permissionHint("the folder's parent cannot be searched", dir)
+	} else if err != nil {
 		return "the folder does not exist"
 	} else if !st.IsDir() {
 		return "it is a file, not a folder"
 	}
-	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); errors.Is(err, fs.ErrPermission) {
+		return permissionHint("the folder cannot be searched (it lacks the x permission)", dir)
+	} else if err != nil {
 		return "the folder has no manifest.json"
 	}
 	m, err := ReadManifest(dir)
+	if errors.Is(err, fs.ErrPermission) {
+		return permissionHint("manifest.json cannot be read", dir)
+	}
 	if err != nil {
 		if strings.Contains(strings.ToLower(chromeMsg), "manifest") {
 			return "" // Chrome said it already
@@ -144,6 +152,16 @@ func explainLoadError(dir, chromeMsg string) string {
 		return fmt.Sprintf("the manifest names files that do not exist: %s", strings.Join(missing, ", "))
 	}
 	return ""
+}
+
+// permissionHint says that a file system permission stops Chrome, which runs
+// as this process's user, from reading the extension.
+func permissionHint(what, dir string) string {
+	who := "this user"
+	if u, err := user.Current(); err == nil {
+		who = "user " + u.Username
+	}
+	return fmt.Sprintf("permission denied: %s by %s (Chrome runs as the same user); make the extension readable: chmod -R u+rX %s", what, who, dir)
 }
 
 // Extensions returns the loaded extensions, in load order.
@@ -207,9 +225,9 @@ func (e *Extension) Worker(ctx context.Context) (*Realm, error) {
 	if e.b.opts.IdleWorkers {
 		return nil, fmt.Errorf("the service worker of %s: the browser leaves workers unprobed (Options.IdleWorkers); follow it with WorkerHistory and WaitWorkerStatus", e)
 	}
-	return e.b.waitRealm(ctx, fmt.Sprintf("the service worker of %s", e), func(r *Realm) bool {
+	return e.b.waitRealmUnless(ctx, fmt.Sprintf("the service worker of %s", e), func(r *Realm) bool {
 		return r.Kind == WorkerRealm && r.ExtensionID == e.ID
-	})
+	}, func() error { return e.b.workerFailed[e.ID] })
 }
 
 // FrameOption narrows which frame's realm ContentScript returns.

@@ -201,7 +201,7 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 	case <-old.Done():
 		return nil
 	case <-ctx.Done():
-		return &WaitError{What: "the old realm " + old.String() + " to go away after ServiceWorker.stopWorker", Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().String()}
+		return &WaitError{What: "the old realm " + old.String() + " to go away after ServiceWorker.stopWorker", Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().waitText()}
 	}
 }
 
@@ -229,7 +229,7 @@ func (t *Tab) Crash(ctx context.Context) error {
 	select {
 	case <-t.crashed():
 	case <-ctx.Done():
-		return &WaitError{What: t.String() + " to crash after Page.crash", Cause: context.Cause(ctx), Detail: t.b.describeRealms(), Trace: t.b.Trace().String()}
+		return &WaitError{What: t.String() + " to crash after Page.crash", Cause: context.Cause(ctx), Detail: t.b.describeRealms(), Trace: t.b.Trace().waitText()}
 	}
 	t.markAllGone()
 	return nil

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -36,4 +37,14 @@ func launchMDN(t *testing.T, opts Options) (*Browser, *Realm) {
 // chromeProcess is the browser's main process, for tests that end it.
 func (b *Browser) chromeProcess() *os.Process {
 	return chromedp.FromContext(b.ctx).Browser.Process()
+}
+
+// writeFiles writes files (name → content) into dir.
+func writeFiles(tb testing.TB, dir string, files map[string]string) {
+	tb.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

@@ -340,9 +340,9 @@ func (t *Trace) Wait(ctx context.Context, q *EventQuery) (Event, error) {
 		select {
 		case <-changed:
 		case <-t.ended:
-			return Event{}, &WaitError{What: "event " + q.String(), Cause: t.endCause(), Trace: t.String()}
+			return Event{}, &WaitError{What: "event " + q.String(), Cause: t.endCause(), Trace: t.waitText()}
 		case <-ctx.Done():
-			return Event{}, &WaitError{What: "event " + q.String(), Cause: context.Cause(ctx), Trace: t.String()}
+			return Event{}, &WaitError{What: "event " + q.String(), Cause: context.Cause(ctx), Trace: t.waitText()}
 		}
 	}
 }

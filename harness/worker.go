@@ -25,6 +25,10 @@ type workerSession struct {
 	cancel   context.CancelFunc
 	url      string
 	paused   chan *debugger.EventPaused
+	// failed is closed when the worker's script threw before its first
+	// line (it did not compile); failOnce guards it.
+	failed   chan struct{}
+	failOnce sync.Once
 	realm    atomic.Pointer[Realm] // set before the worker runs its first line
 
 	// restartMu guards cancelRestart, which ends the probing of the
@@ -201,7 +205,7 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	defer cancel()
 	info := ev.TargetInfo
-	ws := &workerSession{b: b, targetID: info.TargetID, url: info.URL, extID: extensionIDOf(info.URL), paused: make(chan *debugger.EventPaused, 8)}
+	ws := &workerSession{b: b, targetID: info.TargetID, url: info.URL, extID: extensionIDOf(info.URL), paused: make(chan *debugger.EventPaused, 8), failed: make(chan struct{})}
 	// WithDetachOnCancel: ending our session must not close the worker.
 	wctx, wcancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel(),
 		chromedp.WithListener(ws.listen))
@@ -214,6 +218,7 @@ func (b *Browser) attachWorker(ev *target.EventAttachedToTarget) {
 	}
 	b.mu.Lock()
 	b.workerSessions[info.TargetID] = ws
+	delete(b.workerFailed, ws.extID) // a new worker: its own verdict
 	b.mu.Unlock()
 	if ws.extID == "" || b.probesOff.Load() {
 		// Not an extension's worker, or probes are off: let it run untouched.
@@ -295,6 +300,8 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 	}
 	select {
 	case <-ws.paused:
+	case <-ws.failed:
+		return fmt.Errorf("the worker did not start: %w", ws.b.workerFailure(ws.extID))
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for the worker to reach its first script: %w", context.Cause(ctx))
 	}
@@ -335,7 +342,15 @@ func (ws *workerSession) listen(ev any) {
 		if r := ws.realm.Load(); r != nil && ev.Name == ws.b.bindingName {
 			ws.b.record(r, ev.Payload)
 		}
-	case *runtime.EventConsoleAPICalled, *runtime.EventExceptionThrown:
+	case *runtime.EventExceptionThrown:
+		r := ws.realm.Load()
+		if r == nil && ws.extID != "" {
+			// Thrown before the probe went in: the script did not
+			// compile, so the worker never reached its first line.
+			ws.failedToStart(ev.ExceptionDetails)
+		}
+		ws.b.recordConsole(r, ev)
+	case *runtime.EventConsoleAPICalled:
 		ws.b.recordConsole(ws.realm.Load(), ev)
 	}
 }
@@ -344,4 +359,24 @@ func (b *Browser) isClosed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.closed
+}
+
+// failedToStart records Chrome's error for a worker script that did not
+// compile, so that waits for the worker fail at once with it.
+func (ws *workerSession) failedToStart(d *runtime.ExceptionDetails) {
+	err := fmt.Errorf("Chrome could not run %s:%d:%d: %s", d.URL, d.LineNumber+1, d.ColumnNumber+1, exceptionText(d))
+	b := ws.b
+	b.mu.Lock()
+	b.workerFailed[ws.extID] = err
+	b.notifyLocked()
+	b.mu.Unlock()
+	ws.failOnce.Do(func() { close(ws.failed) })
+	b.logf("the service worker of extension %s did not start: %v", ws.extID, err)
+}
+
+// workerFailure returns why the extension's worker could not start, or nil.
+func (b *Browser) workerFailure(extID string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.workerFailed[extID]
 }

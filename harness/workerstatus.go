@@ -92,7 +92,7 @@ func (e *Extension) WaitWorkerStatus(ctx context.Context, status WorkerStatus) (
 				What:   fmt.Sprintf("the service worker of %s to be %s", e, status),
 				Cause:  context.Cause(ctx),
 				Detail: "its status so far: " + orNone(lines),
-				Trace:  e.b.Trace().String(),
+				Trace:  e.b.Trace().waitText(),
 			}
 		}
 	}
@@ -127,7 +127,7 @@ func (b *Browser) waitWorkersStopped(ctx context.Context, id string) error {
 				What:   fmt.Sprintf("the service worker of the uninstalled extension %s to stop", id),
 				Cause:  context.Cause(ctx),
 				Detail: "still: " + orNone(busy),
-				Trace:  b.Trace().String(),
+				Trace:  b.Trace().waitText(),
 			}
 		}
 	}
