@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs the conformance suite (without the slow specs) many times in a row,
 # stopping at the first failure: first N times on a quiet machine, then M
-# times with every core kept busy by a CPU hog that this script starts and
-# always stops. Ginkgo's JSON reports and failure artifacts stay in
-# $PORTPROBE_SOAK_OUT (default soak-out/).
+# times with CPU hogs that this script starts and always stops: three per
+# core ($PORTPROBE_SOAK_HOGS to change), six on two cores. Under load the
+# suite's deadlines are scaled by 3 ($PORTPROBE_TIMEOUT_SCALE, see scaled in
+# specs/suite_test.go): a loaded machine is slow, not wrong. Ginkgo's JSON
+# reports and failure artifacts stay in $PORTPROBE_SOAK_OUT (default
+# soak-out/).
 #
 #   ./scripts/soak.sh [N] [M] [ginkgo flags...]     # default 20 5 -p
 set -euo pipefail
@@ -39,10 +42,11 @@ run() { # name repeats
 
 if ((quiet > 0)); then run quiet "$quiet"; fi
 if ((loaded > 0)); then
-  for ((i = 0; i < $(nproc); i++)); do
+  export PORTPROBE_TIMEOUT_SCALE=${PORTPROBE_TIMEOUT_SCALE:-3}
+  for ((i = 0; i < ${PORTPROBE_SOAK_HOGS:-$((3 * $(nproc)))}; i++)); do
     (while :; do :; done) &
     hogs+=($!)
   done
-  echo "soak: ${#hogs[@]} CPU hogs running (load $(cut -d' ' -f1 /proc/loadavg))"
+  echo "soak: ${#hogs[@]} CPU hogs running (load $(cut -d' ' -f1 /proc/loadavg)), deadlines scaled by $PORTPROBE_TIMEOUT_SCALE"
   run loaded "$loaded"
 fi

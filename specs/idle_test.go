@@ -44,7 +44,7 @@ var _ = Describe("the service worker's idle timeout", Label("lifecycle", "slow")
 	// was idle for about Chrome's 30 s, counted from lastActivity.
 	stopsWhenIdle := func(ctx SpecContext, w world, lastActivity time.Time) {
 		GinkgoHelper()
-		wctx, cancel := context.WithTimeout(ctx, 75*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, scaled(75*time.Second))
 		defer cancel()
 		stopped := must(w.ext.WaitWorkerStatus(wctx, WorkerStopped))
 		idle := stopped.At.Sub(lastActivity)
@@ -52,7 +52,7 @@ var _ = Describe("the service worker's idle timeout", Label("lifecycle", "slow")
 		Expect(idle).To(BeNumerically(">=", 25*time.Second), "the worker stopped before the idle timeout; its status: %v", w.ext.WorkerHistory())
 	}
 
-	It("stops the worker about 30 s after its last event although a port to it is open, and the port gets onDisconnect without lastError", Label("RL-01"), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	It("stops the worker about 30 s after its last event although a port to it is open, and the port gets onDisconnect without lastError", Label("RL-01"), SpecTimeout(scaled(3*time.Minute)), func(ctx SpecContext) {
 		w := idleWorld(ctx, "idle-open-port")
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "idle"}))
 		echoed(ctx, w, port, "only once")
@@ -65,7 +65,7 @@ var _ = Describe("the service worker's idle timeout", Label("lifecycle", "slow")
 		Expect(w.ext.WorkerHistory()[len(w.ext.WorkerHistory())-1].Status).To(Equal(WorkerRunning))
 	})
 
-	It("keeps the worker alive while messages flow on a port, past the idle timeout, and stops it once they stop", Label("RL-02"), SpecTimeout(4*time.Minute), func(ctx SpecContext) {
+	It("keeps the worker alive while messages flow on a port, past the idle timeout, and stops it once they stop", Label("RL-02"), SpecTimeout(scaled(4*time.Minute)), func(ctx SpecContext) {
 		w := idleWorld(ctx, "idle-busy-port")
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "busy"}))
 		start := time.Now()

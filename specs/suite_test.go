@@ -14,7 +14,9 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,11 +35,37 @@ var (
 	headfulFlag  = flag.Bool("portprobe.headful", false, "open a visible Chrome (as PORTPROBE_HEADFUL=1)")
 	slowMoFlag   = flag.Duration("portprobe.slowmo", 0, "wait this long before each harness action (as PORTPROBE_SLOWMO)")
 	devToolsFlag = flag.Bool("portprobe.devtools", false, "open DevTools for each tab (as PORTPROBE_DEVTOOLS=1)")
+	scaleFlag    = flag.Float64("portprobe.timeout-scale", 0, "multiply every deadline of the suite by this (as PORTPROBE_TIMEOUT_SCALE; default 1)")
 )
+
+// scaled is how long the suite gives something that takes d on a quiet
+// machine. Every deadline of the suite comes from here: the harness's waits
+// (Options.Timeout), Eventually and Consistently, spec timeouts. A slow or
+// loaded machine scales them all with -portprobe.timeout-scale=3 or
+// PORTPROBE_TIMEOUT_SCALE=3 (scripts/soak.sh does, with its CPU hogs).
+// Deadlines that are the behavior under test (a context that must expire
+// before Chrome answers, Chrome's own 30 s idle timeout) are not scaled.
+func scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * timeScale())
+}
+
+var timeScale = sync.OnceValue(func() float64 {
+	scale := *scaleFlag
+	if v := os.Getenv("PORTPROBE_TIMEOUT_SCALE"); scale == 0 && v != "" {
+		var err error
+		if scale, err = strconv.ParseFloat(v, 64); err != nil || scale <= 0 {
+			panic(fmt.Sprintf("PORTPROBE_TIMEOUT_SCALE=%q: want a number above 0, such as 3", v))
+		}
+	}
+	if scale <= 0 {
+		scale = 1
+	}
+	return scale
+})
 
 // options are the harness options of every browser of the suite.
 func options(dirs ...string) harness.Options {
-	return harness.Options{Extensions: dirs, Logf: harnessLogf, Headful: *headfulFlag, SlowMo: *slowMoFlag, DevTools: *devToolsFlag}
+	return harness.Options{Extensions: dirs, Logf: harnessLogf, Headful: *headfulFlag, SlowMo: *slowMoFlag, DevTools: *devToolsFlag, Timeout: scaled(harness.DefaultTimeout)}
 }
 
 func TestSpecs(t *testing.T) {
@@ -54,9 +82,12 @@ func TestSpecs(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	// Chrome's answers take milliseconds, but CI machines are shared and slow.
-	SetDefaultEventuallyTimeout(5 * time.Second)
+	SetDefaultEventuallyTimeout(scaled(5 * time.Second))
 	SetDefaultEventuallyPollingInterval(5 * time.Millisecond)
-	SetDefaultConsistentlyDuration(300 * time.Millisecond)
+	SetDefaultConsistentlyDuration(scaled(300 * time.Millisecond))
+	if timeScale() != 1 {
+		AddReportEntry("timeout scale", timeScale())
+	}
 
 	path, err := harness.FindChrome()
 	Expect(err).NotTo(HaveOccurred())
@@ -73,12 +104,12 @@ var _ = BeforeSuite(func() {
 // is asked over CDP ("Chrome/143.0.7499.4").
 func browserVersion(path string) string {
 	GinkgoHelper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scaled(30*time.Second))
 	defer cancel()
 	if goruntime.GOOS != "windows" {
 		return must(harness.ChromeVersion(ctx, path))
 	}
-	b, err := harness.Launch(ctx, harness.Options{ChromePath: path, Logf: harnessLogf})
+	b, err := harness.Launch(ctx, harness.Options{ChromePath: path, Logf: harnessLogf, Timeout: scaled(harness.DefaultTimeout)})
 	Expect(err).NotTo(HaveOccurred(), "launching Chrome to read its version")
 	defer b.Close()
 	return b.Version()
