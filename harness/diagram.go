@@ -125,6 +125,8 @@ func diagramArrows(events []Event) []diagramArrow {
 		}
 	}
 
+	arrows = append(arrows, oneTimeArrows(events)...)
+
 	paired := make([]bool, len(events))
 	for i, e := range events {
 		var want EventKind
@@ -158,6 +160,74 @@ func diagramArrows(events []Event) []diagramArrow {
 		return a.to - b.to
 	})
 	return arrows
+}
+
+// oneTimeArrows links one-time messages. An onMessage or onMessageExternal
+// in realm R is the far end of an earlier sendMessage of the same message
+// (equal JSON) in another realm, of the same extension for onMessage and not
+// for onMessageExternal, that has not yet reached a realm in R's slot (a
+// message reaches every listening context): the earliest whose realm's URL
+// is the sender's url, else the earliest. A response is the far end of the
+// first reply, among the receivers of its message, that carries its value
+// or its error: Chrome gives the sender the first answer.
+func oneTimeArrows(events []Event) []diagramArrow {
+	var arrows []diagramArrow
+	var sends []int
+	reached := map[int][]realmSlot{}
+	receivers := map[portKey][]portKey{} // a sendMessage -> the dispatches it reached
+	for i, e := range events {
+		switch e.Kind {
+		case KindSendMessage:
+			sends = append(sends, i)
+		case KindOnMessage, KindOnMessageExternal:
+			fromURL := senderURL(e)
+			pick := -1
+			for _, c := range sends {
+				ce := events[c]
+				if ce.Realm == e.Realm || !sameJSON(ce.Message, e.Message) ||
+					(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind == KindOnMessage) ||
+					slices.Contains(reached[c], slotOf(e.Realm)) {
+					continue
+				}
+				if fromURL != "" && ce.Realm.URL == fromURL {
+					pick = c
+					break
+				}
+				if pick < 0 {
+					pick = c
+				}
+			}
+			if pick < 0 {
+				continue
+			}
+			reached[pick] = append(reached[pick], slotOf(e.Realm))
+			receivers[portKeyOf(events[pick])] = append(receivers[portKeyOf(events[pick])], portKeyOf(e))
+			arrows = append(arrows, diagramArrow{pick, i})
+		case KindResponse:
+			far := receivers[portKeyOf(e)]
+			for j := 0; j < i; j++ {
+				r := events[j]
+				if r.Kind != KindReply || !slices.Contains(far, portKeyOf(r)) {
+					continue
+				}
+				// The first reply is the one Chrome delivered; when it
+				// does not carry this response, no reply did.
+				if r.Error == e.Error && (e.Error != "" || sameJSON(orUndefined(r.Message), orUndefined(e.Message))) {
+					arrows = append(arrows, diagramArrow{j, i})
+				}
+				break
+			}
+		}
+	}
+	return arrows
+}
+
+// orUndefined stands for an absent message (undefined).
+func orUndefined(m json.RawMessage) []byte {
+	if len(m) == 0 {
+		return []byte("undefined")
+	}
+	return m
 }
 
 // pickConnect returns the index of the connect whose far end is the
@@ -286,6 +356,8 @@ func familyOf(k EventKind) string {
 		return "message"
 	case KindDisconnect, KindOnDisconnect:
 		return "disconnect"
+	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindReply, KindResponse, KindKeepOpen:
+		return "request"
 	default:
 		return "error"
 	}
@@ -389,7 +461,26 @@ func labelFor(e Event, events []Event, partners []int) labelView {
 		port = "#" + strconv.Itoa(e.Port)
 	}
 	l := labelView{Head: fmt.Sprintf("%s %s %s", e.Kind, port, strconv.Quote(e.Name)), DetailClass: "json", Lines: 1}
+	if !isPortKind(e.Kind) {
+		l.Head = fmt.Sprintf("%s %s", e.Kind, port)
+		if e.Listener != 0 {
+			l.Head += fmt.Sprintf(" (listener %d)", e.Listener)
+		}
+	}
 	switch e.Kind {
+	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindReply, KindResponse:
+		l.Detail = shorten(string(e.Message), 300)
+		if len(e.Message) == 0 {
+			l.Detail, l.DetailClass = "undefined", "none"
+		}
+		if e.Error != "" {
+			l.Detail, l.DetailClass = e.Error, "err"
+		}
+	case KindKeepOpen:
+		l.Detail, l.DetailClass = "returned "+e.Call, "none"
+		if e.Call == "promise" {
+			l.Detail = "returned a promise"
+		}
 	case KindPost, KindMessage:
 		l.Detail = shorten(string(e.Message), 300)
 		if len(e.Message) == 0 {
@@ -411,7 +502,17 @@ func labelFor(e Event, events []Event, partners []int) labelView {
 
 	var tip strings.Builder
 	fmt.Fprintf(&tip, "#%d %s %s %s", e.Seq, e.At.Format("15:04:05.000000"), e.Kind, e.PortRef())
-	fmt.Fprintf(&tip, "\nname: %s", strconv.Quote(e.Name))
+	if isPortKind(e.Kind) {
+		fmt.Fprintf(&tip, "\nname: %s", strconv.Quote(e.Name))
+	} else if e.Call != "" {
+		fmt.Fprintf(&tip, "\nvia: %s", e.Call)
+	}
+	if len(e.To) > 0 {
+		fmt.Fprintf(&tip, "\nto: %s", e.To)
+	}
+	if e.Error != "" && e.Kind != KindException {
+		fmt.Fprintf(&tip, "\nerror: %s", e.Error)
+	}
 	if len(e.Message) > 0 {
 		fmt.Fprintf(&tip, "\nmessage: %s", e.Message)
 	}

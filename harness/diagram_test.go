@@ -99,6 +99,21 @@ func TestDiagramArrows(t *testing.T) {
 		events []Event
 		want   [][2]int
 	}{
+		{"one-time messages: the first reply reaches the sender", dgSeq(
+			dgMsg(cs1, 1, KindSendMessage, "", `{"q":1}`),
+			dgWithSender(dgMsg(worker, 1, KindOnMessage, "", `{"q":1}`), "http://localhost/"),
+			dgWithSender(dgMsg(page, 1, KindOnMessage, "", `{"q":1}`), "http://localhost/"),
+			Event{Realm: page, Port: 1, Kind: KindKeepOpen, Call: "true", Listener: 1},
+			Event{Realm: worker, Port: 1, Kind: KindReply, Call: "sendResponse", Listener: 2, Message: json.RawMessage(`"w"`)},
+			Event{Realm: page, Port: 1, Kind: KindReply, Call: "sendResponse", Listener: 1, Message: json.RawMessage(`"p"`)},
+			Event{Realm: cs1, Port: 1, Kind: KindResponse, Call: "promise", Message: json.RawMessage(`"w"`)},
+			dgMsg(cs2, 1, KindSendMessage, "", `"nobody"`),
+			Event{Realm: cs2, Port: 1, Kind: KindResponse, Call: "promise", Error: "Could not establish connection. Receiving end does not exist."},
+			dgMsg(other, 1, KindSendMessage, "", `"ext"`),
+			dgMsg(worker, 2, KindOnMessage, "", `"ext"`),
+			dgMsg(worker, 3, KindOnMessageExternal, "", `"ext"`),
+		), [][2]int{{1, 2}, {1, 3}, {5, 7}, {10, 12}}},
+
 		{"MDN example", dgSeq(
 			dgEv(cs1, 1, KindConnect, "port-from-cs"),
 			dgMsg(cs1, 1, KindPost, "port-from-cs", `{"greeting":"hello from content script"}`),

@@ -87,11 +87,15 @@ type probeEvent struct {
 	LastError *string        `json:"le"`
 	Call      string         `json:"call"`
 	Error     string         `json:"error"`
+	To        jsontext.Value `json:"to"` // absent: the own extension
+	Listener  int            `json:"li"`
 }
 
 var knownKinds = map[EventKind]bool{
 	KindConnect: true, KindOnConnect: true, KindOnConnectExternal: true, KindPost: true,
 	KindMessage: true, KindDisconnect: true, KindOnDisconnect: true, KindException: true,
+	KindSendMessage: true, KindResponse: true, KindOnMessage: true, KindOnMessageExternal: true,
+	KindReply: true, KindKeepOpen: true,
 }
 
 // record adds the events that realm r's probe sent to the trace: a JSON
@@ -149,8 +153,12 @@ func (pe probeEvent) event(r *Realm) Event {
 		Realm: r,
 		Port:  pe.Port,
 		Kind:  pe.Kind,
-		Call:  pe.Call,
-		Error: pe.Error,
+		Call:     pe.Call,
+		Error:    pe.Error,
+		Listener: pe.Listener,
+	}
+	if pe.To != nil {
+		e.To = json.RawMessage(pe.To)
 	}
 	if pe.Name != nil {
 		e.Name = *pe.Name

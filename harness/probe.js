@@ -43,6 +43,7 @@
   // Object.prototype setter, and must not change what the probe records.
   const mapGet = Map.prototype.get;
   const mapSet = Map.prototype.set;
+  const mapDelete = Map.prototype.delete;
   const weakGet = WeakMap.prototype.get;
   const weakSet = WeakMap.prototype.set;
   const mapForEach = Map.prototype.forEach;
@@ -52,6 +53,7 @@
   const hasOwn = Object.hasOwn;
   const mget = (m, k) => apply(mapGet, m, [k]);
   const mset = (m, k, v) => apply(mapSet, m, [k, v]);
+  const mdelete = (m, k) => apply(mapDelete, m, [k]);
   const wget = (m, k) => apply(weakGet, m, [k]);
   const wset = (m, k, v) => apply(weakSet, m, [k, v]);
   // put defines a property, so no setter on a prototype sees it, and a key
@@ -389,13 +391,170 @@
     });
   }
 
+  // One-time messages (runtime.sendMessage, tabs.sendMessage). Each call
+  // gets a handle from the ports' counter, and so does each message a
+  // listener receives: the trace names them realm#h as it names ports.
+  const PromiseProto = Promise.prototype;
+  const promiseThen = PromiseProto.then;
+  // isPromise: a promise of this realm's, found without calling its code.
+  function isPromise(v) {
+    if (v === null || typeof v !== 'object') return false;
+    for (let p = getProto(v), i = 0; p !== null && i < 8; p = getProto(p), i++) {
+      if (p === PromiseProto) return true;
+    }
+    return false;
+  }
+  // errMessage is what the sender of a message gets as its error: Chrome
+  // rejects with an Error whose message is its text.
+  function errMessage(e) {
+    if (e && typeof e === 'object' && 'message' in e) return StringCtor(e.message);
+    return StringCtor(e);
+  }
+
+  // wrapSend makes obj[prop] report each message it sends and the response
+  // or error its sender gets, by callback or by promise. Its arguments are
+  // read as Chrome reads them (messaging_util's MassageSendMessageArguments
+  // for runtime.sendMessage: a trailing function is the callback; of two
+  // arguments, the first is the extension ID when it is a string, null or
+  // undefined).
+  function wrapSend(obj, prop, call) {
+    const orig = obj && obj[prop];
+    if (typeof orig !== 'function') return;
+    replace(obj, prop, function sendMessage() {
+      const at = now();
+      const n = arguments.length;
+      const args = [];
+      for (let i = 0; i < n; i++) put(args, i, arguments[i]);
+      const cb = n > 0 && typeof args[n - 1] === 'function' ? args[n - 1] : undefined;
+      const rest = cb ? n - 1 : n;
+      let message;
+      let to;
+      if (call === 'tabs.sendMessage') {
+        to = { tabId: args[0] };
+        if (rest > 2) put(to, 'options', args[2]);
+        message = args[1];
+      } else if (rest === 1) {
+        message = args[0];
+      } else if (rest === 2 && (typeof args[0] === 'string' || args[0] === null || args[0] === undefined)) {
+        to = { extensionId: args[0] };
+        message = args[1];
+      } else if (rest === 2) {
+        to = { options: args[1] };
+        message = args[0];
+      } else if (rest === 3) {
+        to = { extensionId: args[0], options: args[2] };
+        message = args[1];
+      }
+      const h = ++next;
+      if (cb) {
+        // runtime.lastError is readable only in the callback; reading it
+        // marks it checked (see the package doc).
+        put(args, n - 1, function (response) {
+          const le = runtime && runtime.lastError;
+          if (le) emit('response', h, { call: 'callback', error: StringCtor(le.message) });
+          else emit('response', h, { call: 'callback', m: enc(response) });
+          return apply(cb, this, arguments);
+        });
+      }
+      let r;
+      try {
+        r = apply(orig, this, args);
+      } catch (e) {
+        emit('exception', 0, { call: call, error: errText(e) }, at);
+        throw e;
+      }
+      emit('sendMessage', h, { call: call, m: sent(message), to: to === undefined ? undefined : enc(to) }, at);
+      if (!cb && isPromise(r)) {
+        // The caller gets a promise that settles as Chrome's does, one
+        // step later; an error it leaves unhandled is still reported.
+        return apply(promiseThen, r, [
+          (v) => { emit('response', h, { call: 'promise', m: enc(v) }); return v; },
+          (e) => { emit('response', h, { call: 'promise', error: errMessage(e) }); throw e; },
+        ]);
+      }
+      return r;
+    });
+  }
+
+  // wrapMessageEvent makes the listeners of ev (onMessage,
+  // onMessageExternal) report each message once, then what each listener
+  // does with it: calls sendResponse (reply), returns true or a promise
+  // (keepOpen, and the promise's outcome as a reply), or throws. Listeners
+  // are numbered in the order the realm added them (li, from 1).
+  const dispatches = new WeakMapCtor(); // Chrome's sendResponse -> handle
+  const responders = new MapCtor(); // handle -> sendResponse of Go's listener
+  const goListeners = new WeakMapCtor(); // the listeners of listenMessages
+  let listeners = 0;
+  function wrapMessageEvent(ev, kind) {
+    if (!ev || typeof ev.addListener !== 'function') return;
+    const add = ev.addListener;
+    const remove = ev.removeListener;
+    const has = ev.hasListener;
+    const wrapped = new WeakMapCtor();
+    const wrap = (cb) => {
+      let w = wget(wrapped, cb);
+      if (w) return w;
+      const li = ++listeners;
+      w = function (message, sender, sendResponse) {
+        let h = typeof sendResponse === 'function' ? wget(dispatches, sendResponse) : undefined;
+        if (h === undefined) {
+          h = ++next;
+          if (typeof sendResponse === 'function') wset(dispatches, sendResponse, h);
+          emit(kind, h, { m: enc(message), s: enc(sender) });
+        }
+        const respond = function sendResponse_(response) {
+          emit('reply', h, { li: li, call: 'sendResponse', m: sent(response) });
+          return apply(sendResponse, this, arguments);
+        };
+        if (wget(goListeners, cb)) mset(responders, h, respond);
+        const args = [message, sender, respond];
+        for (let i = 3; i < arguments.length; i++) put(args, i, arguments[i]);
+        let r;
+        try {
+          r = apply(cb, this, args);
+        } catch (e) {
+          emit('exception', h, { li: li, call: kind + ' listener', error: errText(e) });
+          throw e;
+        }
+        if (r === true) {
+          emit('keepOpen', h, { li: li, call: 'true' });
+        } else if (isPromise(r)) {
+          emit('keepOpen', h, { li: li, call: 'promise' });
+          apply(promiseThen, r, [
+            (v) => emit('reply', h, { li: li, call: 'promise', m: sent(v) }),
+            (e) => emit('reply', h, { li: li, call: 'promise', error: errMessage(e) }),
+          ]);
+        }
+        return r;
+      };
+      wset(wrapped, cb, w);
+      return w;
+    };
+    replace(ev, 'addListener', function addListener(cb) {
+      if (typeof cb !== 'function') return apply(add, this, arguments);
+      const args = [wrap(cb)];
+      for (let i = 1; i < arguments.length; i++) put(args, i, arguments[i]);
+      return apply(add, this, args);
+    });
+    replace(ev, 'removeListener', function removeListener(cb) {
+      return apply(remove, this, [(typeof cb === 'function' && wget(wrapped, cb)) || cb]);
+    });
+    replace(ev, 'hasListener', function hasListener(cb) {
+      return apply(has, this, [(typeof cb === 'function' && wget(wrapped, cb)) || cb]);
+    });
+  }
+
   if (runtime) {
     wrapConnect(runtime, 'connect', 'connect');
     wrapEvent(runtime.onConnect, 'onConnect');
     wrapEvent(runtime.onConnectExternal, 'onConnectExternal');
+    wrapSend(runtime, 'sendMessage', 'runtime.sendMessage');
+    wrapMessageEvent(runtime.onMessage, 'onMessage');
+    wrapMessageEvent(runtime.onMessageExternal, 'onMessageExternal');
   }
   if (api && api.tabs) {
     wrapConnect(api.tabs, 'connect', 'tabs.connect');
+    wrapSend(api.tabs, 'sendMessage', 'tabs.sendMessage');
   }
 
   function port(h) {
@@ -425,6 +584,25 @@
     },
     listen(kind) {
       runtime[kind].addListener(function portprobeListener() {});
+    },
+    sendMessage(...args) {
+      return apply(runtime.sendMessage, runtime, args);
+    },
+    tabsSendMessage(...args) {
+      return apply(api.tabs.sendMessage, api.tabs, args);
+    },
+    // listenMessages adds a listener that keeps each message's channel
+    // open (it returns true) until Go answers with reply.
+    listenMessages(kind) {
+      const listener = function portprobeMessageListener() { return true; };
+      wset(goListeners, listener, true);
+      runtime[kind].addListener(listener);
+    },
+    reply(h, response) {
+      const respond = mget(responders, h);
+      if (!respond) throw new Error('portprobe: no message #' + h + ' to answer in this realm');
+      mdelete(responders, h);
+      respond(response);
     },
     // flush sends the events not sent yet, before the harness takes the
     // realm away.

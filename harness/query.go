@@ -50,6 +50,57 @@ func OnDisconnect() *EventQuery { return kindQuery(KindOnDisconnect) }
 // Threw matches a port call that threw.
 func Threw() *EventQuery { return kindQuery(KindException) }
 
+// SentMessage matches a runtime.sendMessage or tabs.sendMessage call that
+// returned.
+func SentMessage() *EventQuery { return kindQuery(KindSendMessage) }
+
+// Responded matches a sender getting the response to its message, or its
+// error (narrow with WithError).
+func Responded() *EventQuery { return kindQuery(KindResponse) }
+
+// OnMessage matches runtime.onMessage firing.
+func OnMessage() *EventQuery { return kindQuery(KindOnMessage) }
+
+// OnMessageExternal matches runtime.onMessageExternal firing.
+func OnMessageExternal() *EventQuery { return kindQuery(KindOnMessageExternal) }
+
+// Replied matches a message listener answering (sendResponse, or the
+// promise it returned settling).
+func Replied() *EventQuery { return kindQuery(KindReply) }
+
+// KeptOpen matches a message listener returning true or a promise.
+func KeptOpen() *EventQuery { return kindQuery(KindKeepOpen) }
+
+// Via narrows the query to events whose Call is call: "runtime.sendMessage"
+// or "tabs.sendMessage" for sendMessage, "callback" or "promise" for a
+// response, "sendResponse" or "promise" for a reply, "true" or "promise"
+// for keepOpen.
+func (q *EventQuery) Via(call string) *EventQuery {
+	return q.with("via "+call, func(e Event) bool { return e.Call == call })
+}
+
+// ByListener narrows the query to events of message listener n (from 1, in
+// the order the realm added them).
+func (q *EventQuery) ByListener(n int) *EventQuery {
+	return q.with(fmt.Sprintf("by listener %d", n), func(e Event) bool { return e.Listener == n })
+}
+
+// WithoutError narrows the query to events with no error: a response that
+// carried a value.
+func (q *EventQuery) WithoutError() *EventQuery {
+	return q.with("without error", func(e Event) bool { return e.Error == "" })
+}
+
+// To narrows the query to sendMessage events whose target (Event.To) has v
+// at path, such as To("tabId", 3) or To("options.frameId", 0).
+func (q *EventQuery) To(path string, v any) *EventQuery {
+	want, err := json.Marshal(v)
+	return q.with(fmt.Sprintf("to %s=%s", path, want), func(e Event) bool {
+		got, ok := jsonAt(e.To, path)
+		return err == nil && ok && jsonEqual(got, want)
+	})
+}
+
 func (q *EventQuery) with(desc string, match func(Event) bool) *EventQuery {
 	n := &EventQuery{kinds: q.kinds, parts: append(append([]queryPart(nil), q.parts...), queryPart{desc, match})}
 	return n

@@ -30,8 +30,34 @@ const (
 	KindDisconnect EventKind = "disconnect"
 	// KindOnDisconnect: port.onDisconnect fired in the realm.
 	KindOnDisconnect EventKind = "onDisconnect"
-	// KindException: a port call (connect, postMessage, disconnect) threw.
+	// KindException: a call (connect, postMessage, disconnect, sendMessage)
+	// or a message listener threw.
 	KindException EventKind = "exception"
+)
+
+// The kinds of one-time message events. The sender's sendMessage and its
+// response share a handle (Event.Port), and so do a receiver's onMessage,
+// its replies and keepOpen: a message is realm#handle, as a port is.
+const (
+	// KindSendMessage: the realm called runtime.sendMessage or
+	// tabs.sendMessage (Call), and the call returned; To says where to.
+	KindSendMessage EventKind = "sendMessage"
+	// KindResponse: the sender got its response (Message) or its error
+	// (Error), by callback or promise (Call).
+	KindResponse EventKind = "response"
+	// KindOnMessage: runtime.onMessage fired in the realm (once for all of
+	// its listeners).
+	KindOnMessage EventKind = "onMessage"
+	// KindOnMessageExternal: runtime.onMessageExternal fired in the realm.
+	KindOnMessageExternal EventKind = "onMessageExternal"
+	// KindReply: listener number Listener answered, by calling sendResponse
+	// or by settling the promise it returned (Call); a rejected promise
+	// sets Error. Only the first answer to a message reaches its sender.
+	KindReply EventKind = "reply"
+	// KindKeepOpen: listener number Listener returned true or a promise
+	// (Call "true" or "promise"), which keeps the message's channel open
+	// for a later answer.
+	KindKeepOpen EventKind = "keepOpen"
 )
 
 // Event is one port event seen in one realm.
@@ -58,8 +84,27 @@ type Event struct {
 	// Call is the port call that threw, for exception events: "connect",
 	// "tabs.connect", "postMessage" or "disconnect".
 	Call string
-	// Error is the text of the exception, as "TypeError: ...".
+	// Error is the text of the exception, as "TypeError: ...", or, for a
+	// response or reply, the error's message as Chrome words it.
 	Error string
+	// To is the JSON of where a sendMessage went: {"extensionId": ...},
+	// {"tabId": ..., "options": {"frameId": ...}}; absent for the own
+	// extension.
+	To json.RawMessage
+	// Listener is the message listener that the event is about, numbered
+	// from 1 in the order the realm added its onMessage and
+	// onMessageExternal listeners.
+	Listener int
+}
+
+// isPortKind reports whether events of kind k are about a port (which has a
+// name), not a one-time message.
+func isPortKind(k EventKind) bool {
+	switch k {
+	case KindSendMessage, KindResponse, KindOnMessage, KindOnMessageExternal, KindReply, KindKeepOpen:
+		return false
+	}
+	return true
 }
 
 // PortRef returns a label for the event's port, such as
@@ -87,11 +132,22 @@ func (e Event) SenderField(path string) (json.RawMessage, bool) {
 func (e Event) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%3d %s %-17s %s", e.Seq, e.At.Format("15:04:05.000000"), e.Kind, e.PortRef())
-	if e.Port != 0 {
+	if e.Port != 0 && isPortKind(e.Kind) {
 		fmt.Fprintf(&b, " name=%q", e.Name)
+	}
+	if !isPortKind(e.Kind) && e.Call != "" {
+		fmt.Fprintf(&b, " via=%s", e.Call)
+	}
+	if e.Listener != 0 {
+		fmt.Fprintf(&b, " listener=%d", e.Listener)
+	}
+	if len(e.To) > 0 {
+		fmt.Fprintf(&b, " to=%s", abbreviate(string(e.To), 200))
 	}
 	if len(e.Message) > 0 {
 		fmt.Fprintf(&b, " message=%s", abbreviate(string(e.Message), 200))
+	} else if (e.Kind == KindResponse || e.Kind == KindReply) && e.Error == "" {
+		b.WriteString(" message=undefined")
 	}
 	if len(e.Sender) > 0 {
 		fmt.Fprintf(&b, " sender=%s", abbreviate(string(e.Sender), 300))
@@ -103,8 +159,11 @@ func (e Event) String() string {
 			fmt.Fprintf(&b, " lastError=%q", e.LastError)
 		}
 	}
-	if e.Error != "" {
+	switch {
+	case e.Error != "" && isPortKind(e.Kind):
 		fmt.Fprintf(&b, " call=%s error=%q", e.Call, e.Error)
+	case e.Error != "":
+		fmt.Fprintf(&b, " error=%q", e.Error)
 	}
 	return b.String()
 }

@@ -193,7 +193,7 @@ func workerStarted(ctx context.Context, ext *harness.Extension) error {
 }
 
 // contextSummary says which of the extension's contexts the harness probed,
-// and which it saw only as the sender of a port (not probed).
+// and which it saw only as the sender of a port or message (not probed).
 func contextSummary(b *harness.Browser, events []harness.Event) []string {
 	var probed []string
 	urls := map[string]bool{}
@@ -207,7 +207,9 @@ func contextSummary(b *harness.Browser, events []harness.Event) []string {
 	}
 	var unprobed []string
 	for _, e := range events {
-		if e.Kind != harness.KindOnConnect && e.Kind != harness.KindOnConnectExternal {
+		switch e.Kind {
+		case harness.KindOnConnect, harness.KindOnConnectExternal, harness.KindOnMessage, harness.KindOnMessageExternal:
+		default:
 			continue
 		}
 		raw, ok := e.SenderField("url")
@@ -216,7 +218,11 @@ func contextSummary(b *harness.Browser, events []harness.Event) []string {
 			continue
 		}
 		urls[url] = true
-		unprobed = append(unprobed, "  "+url+" (connected to "+e.Realm.String()+")")
+		verb := "connected to "
+		if e.Kind == harness.KindOnMessage || e.Kind == harness.KindOnMessageExternal {
+			verb = "sent a message to "
+		}
+		unprobed = append(unprobed, "  "+url+" ("+verb+e.Realm.String()+")")
 	}
 	if len(unprobed) > 0 {
 		lines = append(lines, fmt.Sprintf("contexts seen only as senders, not probed (%d):", len(unprobed)))
