@@ -186,4 +186,3 @@ func orNullS(s string) string {
 	}
 	return s
 }
-

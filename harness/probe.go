@@ -149,10 +149,10 @@ func (pe probeEvent) event(r *Realm) Event {
 	e := Event{
 		// Chrome's clocks give at best microseconds; rounding there keeps
 		// float64 noise out of the times.
-		At:    time.UnixMicro(int64(math.Round(pe.Time * 1000))),
-		Realm: r,
-		Port:  pe.Port,
-		Kind:  pe.Kind,
+		At:       time.UnixMicro(int64(math.Round(pe.Time * 1000))),
+		Realm:    r,
+		Port:     pe.Port,
+		Kind:     pe.Kind,
 		Call:     pe.Call,
 		Error:    pe.Error,
 		Listener: pe.Listener,
