@@ -9,6 +9,9 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 catalog=../shared/reference/messaging-behaviors.md
 [[ -f $catalog ]] || catalog=""
+for own in docs/catalog/*.md; do
+  [[ -f $own ]] && catalog=${catalog:+$catalog,}$own
+done
 status=0
 go tool ginkgo --no-color --json-report=report.json --output-dir="$out" "$@" ./specs || status=$?
 go run ./scripts/behaviors -report "$out/report.json" ${catalog:+-catalog "$catalog"} -out docs/behaviors.md

@@ -84,7 +84,7 @@ func parseCompatFlags(args []string, out io.Writer) (compatFlags, error) {
 			"catalog behaviors by browser version as Markdown.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.catalog, "catalog", "", "messaging-behaviors.md, for the behaviors' titles and order (optional)")
+	fs.StringVar(&f.catalog, "catalog", "", "catalog files (comma-separated: messaging-behaviors.md, docs/catalog/*.md), for the behaviors' titles and order (optional)")
 	fs.StringVar(&f.json, "json", "", "also write the table as JSON shaped like MDN's browser-compat-data to this file")
 	fs.StringVar(&f.markdown, "markdown", "", "write the Markdown to this file instead of standard output (such as $GITHUB_STEP_SUMMARY)")
 	fs.Var(&f.reports, "report", "`[NAME=]FILE`: a Ginkgo JSON report to read instead of running the suite; repeat it for each browser. "+
@@ -109,7 +109,7 @@ func runCompat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var cat *compat.Catalog
 	if f.catalog != "" {
-		if cat, err = compat.ReadCatalog(f.catalog); err != nil {
+		if cat, err = compat.ReadCatalogs(strings.Split(f.catalog, ",")); err != nil {
 			return err
 		}
 	}

@@ -16,12 +16,14 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 )
 
-// IDPattern matches a catalog behavior ID such as "RC-04". A spec checks the
+// IDPattern matches a catalog behavior ID such as "RC-04" (the shared
+// catalog of ports) or "MS-03" (portprobe's own catalog of one-time, external,
+// native and user-script messaging, docs/catalog/). A spec checks the
 // behaviors whose IDs are among its labels.
-var IDPattern = regexp.MustCompile(`^R[A-Z]-\d+$`)
+var IDPattern = regexp.MustCompile(`^[RM][A-Z]-\d+$`)
 
 // Areas are the suite's area labels, in the order the catalog presents them.
-var Areas = []string{"connect", "naming", "sender", "messages", "disconnect", "cross-extension", "tabs-connect", "arguments", "lifecycle", "mdn", "harness"}
+var Areas = []string{"connect", "naming", "sender", "messages", "disconnect", "cross-extension", "tabs-connect", "arguments", "lifecycle", "mdn", "send-message", "external-message", "native-messaging", "user-scripts", "harness"}
 
 const (
 	// DiffersLabel marks a spec that asserts what Chrome does where that
@@ -160,6 +162,26 @@ func ReadCatalog(path string) (*Catalog, error) {
 		return nil, fmt.Errorf("reading the catalog %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// ReadCatalogs reads several catalog files as one, in order: the shared
+// catalog and portprobe's own (docs/catalog/*.md).
+func ReadCatalogs(paths []string) (*Catalog, error) {
+	all := &Catalog{titles: map[string]string{}}
+	for _, p := range paths {
+		c, err := ReadCatalog(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range c.ids {
+			if _, dup := all.titles[id]; dup {
+				return nil, fmt.Errorf("reading the catalog %s: %s is already in an earlier file", p, id)
+			}
+			all.titles[id] = c.titles[id]
+			all.ids = append(all.ids, id)
+		}
+	}
+	return all, nil
 }
 
 // ParseCatalog reads a catalog as ReadCatalog does.

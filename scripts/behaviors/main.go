@@ -30,7 +30,7 @@ type behavior struct {
 
 func main() {
 	reportPath := flag.String("report", "", "Ginkgo JSON report of a run of ./specs")
-	catalogPath := flag.String("catalog", "", "messaging-behaviors.md, for the titles of the behaviors (optional)")
+	catalogPath := flag.String("catalog", "", "catalog files (comma-separated: messaging-behaviors.md, docs/catalog/*.md), for the titles of the behaviors (optional)")
 	out := flag.String("out", "docs/behaviors.md", "page to write")
 	flag.Parse()
 	if *reportPath == "" {
@@ -42,7 +42,7 @@ func main() {
 	}
 	var catalog *compat.Catalog
 	if *catalogPath != "" {
-		if catalog, err = compat.ReadCatalog(*catalogPath); err != nil {
+		if catalog, err = compat.ReadCatalogs(strings.Split(*catalogPath, ",")); err != nil {
 			log.Fatalf("behaviors: %v", err)
 		}
 	}
