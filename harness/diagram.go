@@ -239,6 +239,7 @@ func pickConnect(events []Event, connects []int, i int, closed map[portKey]bool,
 	for _, c := range connects {
 		ce := events[c]
 		if ce.Name != e.Name || ce.Realm == e.Realm ||
+			(ce.Call == "connectNative") != (e.Realm.Kind == NativeHostRealm) ||
 			(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind == KindOnConnect) ||
 			slices.Contains(reached[c], slotOf(e.Realm)) {
 			continue

@@ -271,7 +271,7 @@
       const key = ks[i];
       const v = fields[key];
       if (v === undefined) continue;
-      ev += ',"' + key + '":' + (key === 'm' || key === 's' ? v : stringify(v));
+      ev += ',"' + key + '":' + (key === 'm' || key === 's' || key === 'to' ? v : stringify(v));
     }
     put(queue, queue.length, ev + '}');
     if (!scheduled) schedule();
@@ -358,6 +358,25 @@
     });
   }
 
+  // wrapConnectNative makes runtime.connectNative report the port it
+  // returns (a connect event via connectNative, to the application).
+  function wrapConnectNative(obj) {
+    const orig = obj.connectNative;
+    if (typeof orig !== 'function') return;
+    replace(obj, 'connectNative', function connectNative(application) {
+      const at = now();
+      let port;
+      try {
+        port = apply(orig, this, arguments);
+      } catch (e) {
+        emit('exception', 0, { call: 'connectNative', error: errText(e) }, at);
+        throw e;
+      }
+      track(port, 'connect', { call: 'connectNative', to: enc({ application: application }) }, at);
+      return port;
+    });
+  }
+
   // wrapEvent makes the listeners that the realm adds to ev (onConnect,
   // onConnectExternal) report each new port before they run.
   function wrapEvent(ev, kind) {
@@ -429,7 +448,10 @@
       const rest = cb ? n - 1 : n;
       let message;
       let to;
-      if (call === 'tabs.sendMessage') {
+      if (call === 'runtime.sendNativeMessage') {
+        to = { application: args[0] };
+        message = args[1];
+      } else if (call === 'tabs.sendMessage') {
         to = { tabId: args[0] };
         if (rest > 2) put(to, 'options', args[2]);
         message = args[1];
@@ -549,6 +571,8 @@
     wrapEvent(runtime.onConnect, 'onConnect');
     wrapEvent(runtime.onConnectExternal, 'onConnectExternal');
     wrapSend(runtime, 'sendMessage', 'runtime.sendMessage');
+    wrapSend(runtime, 'sendNativeMessage', 'runtime.sendNativeMessage');
+    wrapConnectNative(runtime);
     wrapMessageEvent(runtime.onMessage, 'onMessage');
     wrapMessageEvent(runtime.onMessageExternal, 'onMessageExternal');
   }

@@ -95,7 +95,7 @@ func (r *Realm) baseName() string {
 	if e := r.Extension(); e != nil {
 		name = e.Name
 	}
-	if r.Kind == WebPageRealm {
+	if r.Kind == WebPageRealm || r.Kind == NativeHostRealm {
 		name = r.URL
 	}
 	s := fmt.Sprintf("%s(%s)", r.Kind, name)
@@ -238,6 +238,9 @@ func (r *Realm) flush(ctx context.Context) {
 }
 
 func (r *Realm) alive() error {
+	if r.Kind == NativeHostRealm {
+		return fmt.Errorf("%s: a native host runs Go (its NativeHost.Serve), not JavaScript", r)
+	}
 	if r.Gone() {
 		if err := r.b.lost(); err != nil {
 			return fmt.Errorf("%s: %w: %w", r, ErrRealmGone, err)

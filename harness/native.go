@@ -1,0 +1,434 @@
+package harness
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NativeHostRealm is a native messaging host that the harness installed
+// (Browser.InstallNativeHost): one realm per start of the host process,
+// named after the host, such as "native-host(com.example.echo)~2".
+const NativeHostRealm RealmKind = "native-host"
+
+// NativeHost declares a native messaging host written in Go, for
+// Browser.InstallNativeHost.
+//
+// Chrome starts a host process for each runtime.connectNative and each
+// runtime.sendNativeMessage. The harness's host process is this program
+// itself, started again by a small script: it carries the messages between
+// Chrome's pipes and the harness, and Serve, running in the test's process,
+// decides what the host does. So Serve can use the test's state, and the
+// host's side (started, each message in and out, ended) is in the browser's
+// trace as a realm of its own.
+type NativeHost struct {
+	// Name is the host's name, as the extension passes it to connectNative:
+	// lower-case letters, digits, dots and underscores, such as
+	// "com.example.echo".
+	Name string
+	// AllowedOrigins are the extensions that may start the host, as
+	// "chrome-extension://<id>/". Empty: every extension loaded when the
+	// host is installed.
+	AllowedOrigins []string
+	// Serve runs once for each start of the host, in its own goroutine.
+	// The host ends when Serve returns: Chrome then sees its output end
+	// ("Native host has exited." for the extension). Nil: an echo host that
+	// answers each message with the message itself.
+	Serve func(ctx context.Context, conn *NativeConn) error
+}
+
+// nativeNamePattern is Chrome's rule for host names
+// (native_messaging_host_manifest.cc).
+var nativeNamePattern = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+
+// The relay's framing on the socket between the host process and the
+// harness: one type byte, a 4-byte big-endian length, the payload.
+const (
+	relayHello  = 'H' // host → harness: JSON {"name", "args", "pid"}
+	relayStdin  = 'D' // host → harness: bytes Chrome wrote to the host
+	relayEOF    = 'E' // host → harness: Chrome closed the host's stdin
+	relayStdout = 'O' // harness → host: bytes for Chrome
+	relayExit   = 'X' // harness → host: close stdout and exit with code payload[0]
+	relayKill   = 'K' // harness → host: die by SIGKILL
+)
+
+// relayEnv names the socket of a host process that the harness started; see
+// runNativeRelay.
+const relayEnv = "PORTPROBE_NATIVE_HOST_SOCKET"
+
+// maxFromHost is Chrome's limit on a message from a host (1 MiB).
+const maxFromHost = 1 << 20
+
+func init() {
+	if sock := os.Getenv(relayEnv); sock != "" {
+		os.Exit(runNativeRelay(sock))
+	}
+}
+
+// InstallNativeHost installs h for this browser only: a host manifest in
+// the profile's NativeMessagingHosts folder, where Chromium looks for
+// user-level hosts, naming a script that starts this program as the host.
+// It can be called at any time; Chrome reads the manifest at each start.
+// The host goes away with the browser.
+//
+// Not on Windows, where Chrome finds hosts through the registry.
+func (b *Browser) InstallNativeHost(ctx context.Context, h NativeHost) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("installing native host %q: %w", h.Name, err)
+	}
+	if goruntime.GOOS == "windows" {
+		return fmt.Errorf("installing native host %q: not supported on Windows (Chrome finds hosts through the registry there)", h.Name)
+	}
+	if !nativeNamePattern.MatchString(h.Name) {
+		return fmt.Errorf("installing native host %q: Chrome accepts only lower-case letters, digits, '_' and '.' (not at the start or end, not doubled)", h.Name)
+	}
+	if b.profileDir == "" {
+		return fmt.Errorf("installing native host %q: the browser has no profile folder", h.Name)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("installing native host %q: finding this program, which runs as the host: %w", h.Name, err)
+	}
+	origins := h.AllowedOrigins
+	if len(origins) == 0 {
+		for _, e := range b.Extensions() {
+			origins = append(origins, "chrome-extension://"+e.ID+"/")
+		}
+	}
+	if len(origins) == 0 {
+		return fmt.Errorf("installing native host %q: no AllowedOrigins and no extension loaded to allow", h.Name)
+	}
+	if h.Serve == nil {
+		h.Serve = echoHost
+	}
+
+	dir := filepath.Join(b.profileDir, "NativeMessagingHosts")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("installing native host %q: %w", h.Name, err)
+	}
+	// Unix socket paths are short (108 bytes): the socket goes in a
+	// folder of its own under the temporary folder, removed on Close.
+	sockDir, err := os.MkdirTemp("", "portprobe-host-")
+	if err != nil {
+		return fmt.Errorf("installing native host %q: %w", h.Name, err)
+	}
+	b.addTempDir(sockDir)
+	sock := filepath.Join(sockDir, "s")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("installing native host %q: listening on %s: %w", h.Name, sock, err)
+	}
+	script := filepath.Join(dir, h.Name+".sh")
+	body := "#!/bin/sh\n" + relayEnv + "=" + shellQuote(sock) + " exec " + shellQuote(exe) + " \"$@\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		ln.Close()
+		return fmt.Errorf("installing native host %q: %w", h.Name, err)
+	}
+	manifest, _ := json.MarshalIndent(map[string]any{
+		"name":            h.Name,
+		"description":     "portprobe native host " + h.Name,
+		"path":            script,
+		"type":            "stdio",
+		"allowed_origins": origins,
+	}, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, h.Name+".json"), manifest, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("installing native host %q: %w", h.Name, err)
+	}
+	go b.serveNativeHost(ln, h)
+	go func() {
+		<-b.ended
+		ln.Close()
+	}()
+	return nil
+}
+
+// addTempDir registers a folder that Close removes.
+func (b *Browser) addTempDir(dir string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tempDirs = append(b.tempDirs, dir)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// echoHost answers each message with itself.
+func echoHost(ctx context.Context, c *NativeConn) error {
+	for {
+		m, err := c.Read(ctx)
+		if err != nil {
+			return nil
+		}
+		if err := c.Write(m); err != nil {
+			return err
+		}
+	}
+}
+
+// serveNativeHost accepts the host processes that Chrome starts.
+func (b *Browser) serveNativeHost(ln net.Listener, h NativeHost) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go b.runNativeHost(conn, h)
+	}
+}
+
+// NativeConn is one running host process, as Serve sees it.
+type NativeConn struct {
+	// Realm is the host's realm in the trace.
+	Realm *Realm
+	// Origin is the extension that started the host, as Chrome passes it:
+	// "chrome-extension://<id>/".
+	Origin string
+	// Args are the host's command-line arguments after its path.
+	Args []string
+
+	b    *Browser
+	conn net.Conn
+	wmu  sync.Mutex // guards writes to conn
+
+	// mu guards the messages from Chrome that Serve has not read, and eof
+	// (Chrome closed the host's input, or the process went); notify is
+	// closed and replaced when either changes.
+	mu     sync.Mutex
+	queue  []json.RawMessage
+	eof    bool
+	notify chan struct{}
+
+	closed chan struct{} // closed when the host process has gone
+	ended  atomic.Bool   // the host's end is in the trace (Serve returned, Exit, Kill)
+}
+
+// Read returns the next message Chrome sent to the host, or io.EOF once
+// Chrome closed the host's input (the port disconnected, or the one answer
+// of sendNativeMessage arrived).
+func (c *NativeConn) Read(ctx context.Context) (json.RawMessage, error) {
+	for {
+		c.mu.Lock()
+		if len(c.queue) > 0 {
+			m := c.queue[0]
+			c.queue = c.queue[1:]
+			c.mu.Unlock()
+			return m, nil
+		}
+		eof, notify := c.eof, c.notify
+		c.mu.Unlock()
+		if eof {
+			return nil, io.EOF
+		}
+		select {
+		case <-notify:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: reading a message from Chrome: %w", c.Realm, context.Cause(ctx))
+		}
+	}
+}
+
+// push queues a message from Chrome for Read, or marks the end (m nil).
+func (c *NativeConn) push(m json.RawMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m == nil {
+		c.eof = true
+	} else {
+		c.queue = append(c.queue, m)
+	}
+	close(c.notify)
+	c.notify = make(chan struct{})
+}
+
+// Write sends v, encoded as JSON, to Chrome as one message.
+func (c *NativeConn) Write(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: encoding a message: %w", c.Realm, err)
+	}
+	frame := binary.NativeEndian.AppendUint32(nil, uint32(len(data)))
+	if err := c.send(relayStdout, append(frame, data...)); err != nil {
+		return err
+	}
+	c.record(Event{Kind: KindPost, Message: json.RawMessage(data)})
+	return nil
+}
+
+// WriteRaw sends bytes to Chrome as they are, for faults: a message that is
+// not JSON, one over Chrome's 1 MiB limit, a length without its message.
+// The trace records it as a post whose message is the bytes' description.
+func (c *NativeConn) WriteRaw(data []byte) error {
+	if err := c.send(relayStdout, data); err != nil {
+		return err
+	}
+	desc, _ := json.Marshal(map[string]any{"$type": "raw", "length": len(data)})
+	c.record(Event{Kind: KindPost, Message: desc})
+	return nil
+}
+
+// Exit ends the host process with this exit status, as a host that exits
+// on its own would (Serve's return does the same with status 0).
+func (c *NativeConn) Exit(status int) error {
+	if err := c.send(relayExit, []byte{byte(status)}); err != nil {
+		return err
+	}
+	c.end(Event{Kind: KindDisconnect, Call: fmt.Sprintf("exit(%d)", status)})
+	return nil
+}
+
+// Kill makes the host process die by SIGKILL, as a crash would.
+func (c *NativeConn) Kill() error {
+	if err := c.send(relayKill, nil); err != nil {
+		return err
+	}
+	c.end(Event{Kind: KindDisconnect, Call: "kill", Error: "the host process was killed (SIGKILL)"})
+	return nil
+}
+
+// end records the host's end once: a disconnect event.
+func (c *NativeConn) end(e Event) {
+	if c.ended.CompareAndSwap(false, true) {
+		c.record(e)
+	}
+}
+
+// Done is closed when the host process has gone.
+func (c *NativeConn) Done() <-chan struct{} { return c.closed }
+
+func (c *NativeConn) send(typ byte, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := writeRelayFrame(c.conn, typ, payload); err != nil {
+		return fmt.Errorf("%s: writing to the host process: %w", c.Realm, err)
+	}
+	return nil
+}
+
+// record adds a host-side event to the trace; the host has one port,
+// handle 1, named after the host.
+func (c *NativeConn) record(e Event) {
+	e.Realm, e.Port, e.Name = c.Realm, 1, ""
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	if t := c.b.traceFor(c.Realm); t != nil {
+		t.Add(e)
+	}
+}
+
+// runNativeHost runs one host process's session: the hello, then Serve
+// while the reader turns Chrome's bytes into messages.
+func (b *Browser) runNativeHost(conn net.Conn, h NativeHost) {
+	defer conn.Close()
+	typ, payload, err := readRelayFrame(conn)
+	if err != nil || typ != relayHello {
+		b.logf("native host %s: a process connected without its hello: %v", h.Name, err)
+		return
+	}
+	var hello struct {
+		Args []string `json:"args"`
+		PID  int      `json:"pid"`
+	}
+	if err := json.Unmarshal(payload, &hello); err != nil {
+		b.logf("native host %s: a bad hello: %v", h.Name, err)
+		return
+	}
+	c := &NativeConn{b: b, conn: conn, Args: hello.Args, notify: make(chan struct{}), closed: make(chan struct{})}
+	if len(hello.Args) > 0 {
+		c.Origin = hello.Args[0]
+	}
+	r := newRealm(b, NativeHostRealm, extensionIDOf(c.Origin))
+	r.URL = h.Name
+	c.Realm = r
+	b.addRealm(r)
+	sender, _ := json.Marshal(map[string]any{"origin": c.Origin, "args": hello.Args, "pid": hello.PID})
+	c.record(Event{Kind: KindOnConnect, Sender: sender})
+
+	ctx, cancel := context.WithCancel(b.ctx)
+	defer cancel()
+	go func() {
+		defer close(c.closed)
+		defer r.markGone()
+		defer cancel()
+		c.readFromChrome()
+	}()
+	err = h.Serve(ctx, c)
+	if err != nil && ctx.Err() == nil {
+		b.logf("%s: Serve: %v", r, err)
+	}
+	select {
+	case <-c.closed: // the process is gone already (killed, or it exited)
+	default:
+		c.Exit(0)
+		<-c.closed
+	}
+}
+
+// readFromChrome decodes Chrome's length-prefixed messages until the host
+// process goes.
+func (c *NativeConn) readFromChrome() {
+	var buf []byte
+	defer c.push(nil)
+	for {
+		typ, payload, err := readRelayFrame(c.conn)
+		if err != nil {
+			// The process ended: after Exit or Kill, or Chrome ended
+			// it (it kills a host 2 s after closing its input).
+			c.end(Event{Kind: KindDisconnect, Call: "ended", Error: "the host process ended by itself or by Chrome"})
+			return
+		}
+		switch typ {
+		case relayEOF:
+			c.record(Event{Kind: KindOnDisconnect})
+			c.push(nil)
+		case relayStdin:
+			buf = append(buf, payload...)
+			for len(buf) >= 4 {
+				n := int(binary.NativeEndian.Uint32(buf))
+				if len(buf) < 4+n {
+					break
+				}
+				msg := json.RawMessage(append([]byte(nil), buf[4:4+n]...))
+				buf = buf[4+n:]
+				c.record(Event{Kind: KindMessage, Message: msg})
+				c.push(msg)
+			}
+		}
+	}
+}
+
+func writeRelayFrame(w io.Writer, typ byte, payload []byte) error {
+	head := make([]byte, 5, 5+len(payload))
+	head[0] = typ
+	binary.BigEndian.PutUint32(head[1:], uint32(len(payload)))
+	_, err := w.Write(append(head, payload...))
+	return err
+}
+
+func readRelayFrame(r io.Reader) (byte, []byte, error) {
+	var head [5]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(head[1:])
+	if n > 80<<20 {
+		return 0, nil, errors.New("relay frame too large")
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	return head[0], payload, nil
+}
