@@ -143,6 +143,11 @@ type Browser struct {
 	// relay carries the pipe to Chrome and the sessions Chrome attaches
 	// (see relay.go); inactive on Windows.
 	relay *relay
+	// hostExe is this program's copy that native host scripts start; see
+	// hostExecutable.
+	hostExeOnce sync.Once
+	hostExe     string
+	hostExeErr  error
 	// chromeCmd is Chrome's command, set as it starts (not on Windows).
 	// Chrome leads a process group of its own, which Close kills whole, so
 	// no process it started outlives it.

@@ -110,7 +110,7 @@ func diagramArrows(events []Event) []diagramArrow {
 			if e.Port != 0 {
 				connects = append(connects, i)
 			}
-		case KindOnConnect, KindOnConnectExternal:
+		case KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect:
 			c := pickConnect(events, connects, i, closed, reached)
 			if c < 0 {
 				continue
@@ -179,13 +179,13 @@ func oneTimeArrows(events []Event) []diagramArrow {
 		switch e.Kind {
 		case KindSendMessage:
 			sends = append(sends, i)
-		case KindOnMessage, KindOnMessageExternal:
+		case KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage:
 			fromURL := senderURL(e)
 			pick := -1
 			for _, c := range sends {
 				ce := events[c]
 				if ce.Realm == e.Realm || !sameJSON(ce.Message, e.Message) ||
-					(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind == KindOnMessage) ||
+					(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind != KindOnMessageExternal) ||
 					slices.Contains(reached[c], slotOf(e.Realm)) {
 					continue
 				}
@@ -240,7 +240,7 @@ func pickConnect(events []Event, connects []int, i int, closed map[portKey]bool,
 		ce := events[c]
 		if ce.Name != e.Name || ce.Realm == e.Realm ||
 			(ce.Call == "connectNative") != (e.Realm.Kind == NativeHostRealm) ||
-			(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind == KindOnConnect) ||
+			(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind != KindOnConnectExternal) ||
 			slices.Contains(reached[c], slotOf(e.Realm)) {
 			continue
 		}
@@ -351,13 +351,13 @@ type arrowView struct {
 // familyOf groups event kinds by what they are about, for colors.
 func familyOf(k EventKind) string {
 	switch k {
-	case KindConnect, KindOnConnect, KindOnConnectExternal:
+	case KindConnect, KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect:
 		return "connect"
 	case KindPost, KindMessage:
 		return "message"
 	case KindDisconnect, KindOnDisconnect:
 		return "disconnect"
-	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindReply, KindResponse, KindKeepOpen:
+	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage, KindReply, KindResponse, KindKeepOpen:
 		return "request"
 	default:
 		return "error"
@@ -469,7 +469,7 @@ func labelFor(e Event, events []Event, partners []int) labelView {
 		}
 	}
 	switch e.Kind {
-	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindReply, KindResponse:
+	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage, KindReply, KindResponse:
 		l.Detail = shorten(string(e.Message), 300)
 		if len(e.Message) == 0 {
 			l.Detail, l.DetailClass = "undefined", "none"
@@ -487,7 +487,7 @@ func labelFor(e Event, events []Event, partners []int) labelView {
 		if len(e.Message) == 0 {
 			l.Detail = "undefined"
 		}
-	case KindOnConnect, KindOnConnectExternal:
+	case KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect:
 		if url := senderURL(e); url != "" {
 			l.Detail = "from " + shorten(url, 300)
 		}

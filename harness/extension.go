@@ -88,6 +88,12 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 		}
 	}
+	if id, err := PredictID(abs); err == nil {
+		// A new load: its worker gets a verdict of its own.
+		b.mu.Lock()
+		delete(b.workerFailed, id)
+		b.mu.Unlock()
+	}
 	res, err := callBrowser(ctx, b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: abs})
 	if err != nil {
 		var cerr *cdproto.Error
@@ -252,6 +258,21 @@ func (e *Extension) ContentScript(ctx context.Context, tab *Tab, opts ...FrameOp
 	what := fmt.Sprintf("the content script of %s in %s frame %s", e, tab, f.frame)
 	return e.b.waitRealm(ctx, what, func(r *Realm) bool {
 		return r.Kind == ContentScriptRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
+	})
+}
+
+// UserScript waits for the extension's user-script world in tab (its main
+// frame, or the frame InFrame names; see AllowUserScripts) and returns its
+// realm. Only user scripts registered with a file are probed: Chrome gives
+// code registered as a string no script URL of the extension's to pause at.
+func (e *Extension) UserScript(ctx context.Context, tab *Tab, opts ...FrameOption) (*Realm, error) {
+	f := frameFilter{frame: string(tab.TargetID)}
+	for _, o := range opts {
+		o(&f)
+	}
+	what := fmt.Sprintf("the user script of %s in %s frame %s", e, tab, f.frame)
+	return e.b.waitRealm(ctx, what, func(r *Realm) bool {
+		return r.Kind == UserScriptRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
 	})
 }
 

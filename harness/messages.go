@@ -46,8 +46,8 @@ func (r *Realm) SendTabMessage(ctx context.Context, tabID int, message any, opti
 // true), and ReplyTo(event).Send answers. Until then the sender waits, as it
 // would for a listener that answers later.
 func (r *Realm) ListenMessages(ctx context.Context, kind EventKind) error {
-	if kind != KindOnMessage && kind != KindOnMessageExternal {
-		return fmt.Errorf("in %s: ListenMessages(%q): want %q or %q", r, kind, KindOnMessage, KindOnMessageExternal)
+	if kind != KindOnMessage && kind != KindOnMessageExternal && kind != KindOnUserScriptMessage {
+		return fmt.Errorf("in %s: ListenMessages(%q): want %q, %q or %q", r, kind, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage)
 	}
 	_, err := r.callProbe(ctx, "listenMessages", string(kind))
 	return err

@@ -97,9 +97,9 @@ func (b *Browser) InstallNativeHost(ctx context.Context, h NativeHost) error {
 	if b.profileDir == "" {
 		return fmt.Errorf("installing native host %q: the browser has no profile folder", h.Name)
 	}
-	exe, err := os.Executable()
+	exe, err := b.hostExecutable()
 	if err != nil {
-		return fmt.Errorf("installing native host %q: finding this program, which runs as the host: %w", h.Name, err)
+		return fmt.Errorf("installing native host %q: %w", h.Name, err)
 	}
 	origins := h.AllowedOrigins
 	if len(origins) == 0 {
@@ -153,6 +153,53 @@ func (b *Browser) InstallNativeHost(ctx context.Context, h NativeHost) error {
 		ln.Close()
 	}()
 	return nil
+}
+
+// hostExecutable returns a copy of this program that lives as long as the
+// browser, for the host scripts to start: the program's own file can go
+// while the browser runs (Ginkgo removes its test binary when a run of the
+// same package ends). A hard link costs nothing; a copy is made where links
+// cannot be.
+func (b *Browser) hostExecutable() (string, error) {
+	b.hostExeOnce.Do(func() {
+		exe, err := os.Executable()
+		if err != nil {
+			b.hostExeErr = fmt.Errorf("finding this program, which runs as the host: %w", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "portprobe-hostexe-")
+		if err != nil {
+			b.hostExeErr = err
+			return
+		}
+		b.addTempDir(dir)
+		dst := filepath.Join(dir, filepath.Base(exe))
+		if os.Link(exe, dst) != nil {
+			if err := copyFile(exe, dst); err != nil {
+				b.hostExeErr = fmt.Errorf("copying this program, which runs as the host: %w", err)
+				return
+			}
+		}
+		b.hostExe = dst
+	})
+	return b.hostExe, b.hostExeErr
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o700)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // addTempDir registers a folder that Close removes.

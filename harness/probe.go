@@ -36,8 +36,10 @@ type addBindingParams struct {
 var addBinding = cdp.Command[addBindingParams, cdp.Empty]{Method: runtime.CommandAddBinding}
 
 // installProbeOnFrame installs the probe into the context of a paused call
-// frame and returns the control object.
-func (b *Browser) installProbeOnFrame(ctx context.Context, sess cdp.Session, contextID runtime.ExecutionContextID, frame debugger.CallFrameID) (runtime.RemoteObjectID, error) {
+// frame and returns the control object. userScript, when not nil, is set to
+// whether the probe found itself in a user-script world (its chrome.runtime
+// has no getURL), which it tells by its control object's class.
+func (b *Browser) installProbeOnFrame(ctx context.Context, sess cdp.Session, contextID runtime.ExecutionContextID, frame debugger.CallFrameID, userScript *bool) (runtime.RemoteObjectID, error) {
 	if _, err := callOn(ctx, sess, addBinding, addBindingParams{Name: b.bindingName, ExecutionContextID: contextID}); err != nil {
 		return "", fmt.Errorf("adding the probe's binding: %w", err)
 	}
@@ -46,6 +48,9 @@ func (b *Browser) installProbeOnFrame(ctx context.Context, sess cdp.Session, con
 		Expression:  b.probeExpression(),
 		Silent:      new(true),
 	})
+	if userScript != nil && res.Result != nil {
+		*userScript = res.Result.ClassName == "PortprobeUserScriptControl"
+	}
 	return probeObject(res.Result, res.ExceptionDetails, err)
 }
 
@@ -95,7 +100,7 @@ var knownKinds = map[EventKind]bool{
 	KindConnect: true, KindOnConnect: true, KindOnConnectExternal: true, KindPost: true,
 	KindMessage: true, KindDisconnect: true, KindOnDisconnect: true, KindException: true,
 	KindSendMessage: true, KindResponse: true, KindOnMessage: true, KindOnMessageExternal: true,
-	KindReply: true, KindKeepOpen: true,
+	KindReply: true, KindKeepOpen: true, KindOnUserScriptConnect: true, KindOnUserScriptMessage: true,
 }
 
 // record adds the events that realm r's probe sent to the trace: a JSON
@@ -230,8 +235,8 @@ func (r *Realm) portFrom(raw json.RawMessage, err error, method string) (*Port, 
 // runtime.onConnectExternal listener ("onConnectExternal") in the realm, so
 // the realm receives connections. The probe traces each one.
 func (r *Realm) ListenConnect(ctx context.Context, kind EventKind) error {
-	if kind != KindOnConnect && kind != KindOnConnectExternal {
-		return fmt.Errorf("in %s: ListenConnect(%q): want %q or %q", r, kind, KindOnConnect, KindOnConnectExternal)
+	if kind != KindOnConnect && kind != KindOnConnectExternal && kind != KindOnUserScriptConnect {
+		return fmt.Errorf("in %s: ListenConnect(%q): want %q, %q or %q", r, kind, KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect)
 	}
 	_, err := r.callProbe(ctx, "listen", string(kind))
 	return err

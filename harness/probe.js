@@ -185,8 +185,9 @@
   // A JSON text over sentMax (a String object's 64 MiB, say) is not copied
   // into the trace: the tagged value stands for it, as before JSON.
   const sentMax = 1 << 20;
-  function sent(v) {
-    if (cloneMode) return enc(v);
+  // Native messaging is always JSON (native=true), whatever the manifest says.
+  function sent(v, native) {
+    if (cloneMode && !native) return enc(v);
     let text;
     try {
       text = stringify(v);
@@ -294,7 +295,7 @@
   }
 
   // track gives port a handle, reports how it came to be, and watches it.
-  function track(port, kind, fields, at) {
+  function track(port, kind, fields, at, native) {
     let h = wget(handles, port);
     if (h !== undefined) return h;
     h = ++next;
@@ -314,7 +315,7 @@
         emit('exception', h, { call: 'postMessage', error: errText(e), m: enc(message) }, at);
         throw e;
       }
-      emit('post', h, { m: sent(message) }, at);
+      emit('post', h, { m: sent(message, native) }, at);
       return r;
     });
     replace(port, 'disconnect', function disconnect_() {
@@ -372,7 +373,9 @@
         emit('exception', 0, { call: 'connectNative', error: errText(e) }, at);
         throw e;
       }
-      track(port, 'connect', { call: 'connectNative', to: enc({ application: application }) }, at);
+      // The host is named by a string or by {application: name}.
+      const name = application !== null && typeof application === 'object' ? application.application : application;
+      track(port, 'connect', { call: 'connectNative', to: enc({ application: name }) }, at, true);
       return port;
     });
   }
@@ -449,7 +452,7 @@
       let message;
       let to;
       if (call === 'runtime.sendNativeMessage') {
-        to = { application: args[0] };
+        to = { application: args[0] !== null && typeof args[0] === 'object' ? args[0].application : args[0] };
         message = args[1];
       } else if (call === 'tabs.sendMessage') {
         to = { tabId: args[0] };
@@ -485,7 +488,7 @@
         emit('exception', 0, { call: call, error: errText(e) }, at);
         throw e;
       }
-      emit('sendMessage', h, { call: call, m: sent(message), to: to === undefined ? undefined : enc(to) }, at);
+      emit('sendMessage', h, { call: call, m: sent(message, call === 'runtime.sendNativeMessage'), to: to === undefined ? undefined : enc(to) }, at);
       if (!cb && isPromise(r)) {
         // The caller gets a promise that settles as Chrome's does, one
         // step later; an error it leaves unhandled is still reported.
@@ -525,8 +528,18 @@
           emit(kind, h, { m: enc(message), s: enc(sender) });
         }
         const respond = function sendResponse_(response) {
-          emit('reply', h, { li: li, call: 'sendResponse', m: sent(response) });
-          return apply(sendResponse, this, arguments);
+          const at = now();
+          let r;
+          try {
+            r = apply(sendResponse, this, arguments);
+          } catch (e) {
+            // Chrome refused the answer (it cannot be serialized, or it is
+            // over 64 MiB): no reply went.
+            emit('exception', h, { li: li, call: 'sendResponse', error: errText(e) }, at);
+            throw e;
+          }
+          emit('reply', h, { li: li, call: 'sendResponse', m: sent(response) }, at);
+          return r;
         };
         if (wget(goListeners, cb)) mset(responders, h, respond);
         const args = [message, sender, respond];
@@ -575,6 +588,8 @@
     wrapConnectNative(runtime);
     wrapMessageEvent(runtime.onMessage, 'onMessage');
     wrapMessageEvent(runtime.onMessageExternal, 'onMessageExternal');
+    wrapEvent(runtime.onUserScriptConnect, 'onUserScriptConnect');
+    wrapMessageEvent(runtime.onUserScriptMessage, 'onUserScriptMessage');
   }
   if (api && api.tabs) {
     wrapConnect(api.tabs, 'connect', 'tabs.connect');
@@ -588,8 +603,13 @@
   }
 
   // The control object. Its methods run the realm's (wrapped) APIs, so what
-  // they do is traced like what the realm's own code does.
-  const control = {
+  // they do is traced like what the realm's own code does. Its class tells
+  // the harness, in the answer that installed the probe, whether this is a
+  // user-script world: its chrome.runtime has messaging but no getURL.
+  function PortprobeControl() {}
+  function PortprobeUserScriptControl() {}
+  const userScriptWorld = !!(runtime && typeof runtime.getURL !== 'function' && typeof g.document === 'object' && g.location && g.location.protocol !== 'chrome-extension:');
+  const methods = {
     connect(...args) {
       return wget(handles, apply(runtime.connect, runtime, args));
     },
@@ -640,6 +660,9 @@
       flush();
     },
   };
+  const control = create((userScriptWorld ? PortprobeUserScriptControl : PortprobeControl).prototype);
+  const methodNames = keys(methods);
+  for (let i = 0; i < methodNames.length; i++) put(control, methodNames[i], methods[methodNames[i]]);
   // The control object is also kept in a private field stamped on the
   // global object (a base class that returns its argument lets a subclass's
   // field land on any object). No code of the realm can read it; DevTools

@@ -64,6 +64,12 @@ func OnMessage() *EventQuery { return kindQuery(KindOnMessage) }
 // OnMessageExternal matches runtime.onMessageExternal firing.
 func OnMessageExternal() *EventQuery { return kindQuery(KindOnMessageExternal) }
 
+// OnUserScriptMessage matches runtime.onUserScriptMessage firing.
+func OnUserScriptMessage() *EventQuery { return kindQuery(KindOnUserScriptMessage) }
+
+// OnUserScriptConnect matches runtime.onUserScriptConnect firing.
+func OnUserScriptConnect() *EventQuery { return kindQuery(KindOnUserScriptConnect) }
+
 // Replied matches a message listener answering (sendResponse, or the
 // promise it returned settling).
 func Replied() *EventQuery { return kindQuery(KindReply) }

@@ -26,6 +26,9 @@ const (
 	ContentScriptRealm RealmKind = "content-script"
 	// PageRealm is an extension page (chrome-extension://<id>/...) in a tab.
 	PageRealm RealmKind = "page"
+	// UserScriptRealm is a world of the extension's user scripts
+	// (chrome.userScripts) in one frame of a tab.
+	UserScriptRealm RealmKind = "user-script"
 	// WebPageRealm is the main world of a web page, probed on request
 	// (Tab.ProbeWebPage) to test externally_connectable.
 	WebPageRealm RealmKind = "web-page"

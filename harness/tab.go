@@ -950,7 +950,14 @@ func (s *frameSession) handlePause(p *debugger.EventPaused) {
 	}
 	r, err := s.realmFor(desc)
 	if err == nil {
-		r.api, err = t.b.installProbeOnFrame(ctx, s.sess, desc.ID, frame.CallFrameID)
+		var userScript bool
+		r.api, err = t.b.installProbeOnFrame(ctx, s.sess, desc.ID, frame.CallFrameID, &userScript)
+		if userScript && r.Kind == ContentScriptRealm {
+			// A USER_SCRIPT world looks like a content script's to
+			// DevTools (isolated, the extension's origin); the probe
+			// tells them apart.
+			r.Kind = UserScriptRealm
+		}
 	}
 	s.finishInstall(desc.ID, r, err)
 }

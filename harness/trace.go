@@ -22,6 +22,9 @@ const (
 	KindOnConnect EventKind = "onConnect"
 	// KindOnConnectExternal: runtime.onConnectExternal fired in the realm.
 	KindOnConnectExternal EventKind = "onConnectExternal"
+	// KindOnUserScriptConnect: runtime.onUserScriptConnect fired in the
+	// realm (a port from the extension's user script).
+	KindOnUserScriptConnect EventKind = "onUserScriptConnect"
 	// KindPost: the realm called port.postMessage, and the call returned.
 	KindPost EventKind = "post"
 	// KindMessage: port.onMessage fired in the realm.
@@ -50,6 +53,9 @@ const (
 	KindOnMessage EventKind = "onMessage"
 	// KindOnMessageExternal: runtime.onMessageExternal fired in the realm.
 	KindOnMessageExternal EventKind = "onMessageExternal"
+	// KindOnUserScriptMessage: runtime.onUserScriptMessage fired in the
+	// realm (a message from the extension's user script).
+	KindOnUserScriptMessage EventKind = "onUserScriptMessage"
 	// KindReply: listener number Listener answered, by calling sendResponse
 	// or by settling the promise it returned (Call); a rejected promise
 	// sets Error. Only the first answer to a message reaches its sender.
@@ -101,7 +107,7 @@ type Event struct {
 // name), not a one-time message.
 func isPortKind(k EventKind) bool {
 	switch k {
-	case KindSendMessage, KindResponse, KindOnMessage, KindOnMessageExternal, KindReply, KindKeepOpen:
+	case KindSendMessage, KindResponse, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage, KindReply, KindKeepOpen:
 		return false
 	}
 	return true

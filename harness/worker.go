@@ -344,10 +344,12 @@ func (ws *workerSession) listen(ev any) {
 		}
 	case *runtime.EventExceptionThrown:
 		r := ws.realm.Load()
-		if r == nil && ws.extID != "" {
-			// Thrown before the probe went in: the script did not
-			// compile, so the worker never reached its first line.
-			ws.failedToStart(ev.ExceptionDetails)
+		if d := ev.ExceptionDetails; r == nil && ws.extID != "" && d.Exception != nil && d.Exception.ClassName == "SyntaxError" && d.URL == ws.url {
+			// The worker's script did not compile, so the worker never
+			// reached its first line (nor the probe). Other errors
+			// before the probe (a worker of an extension being removed
+			// runs without its APIs) are not the new worker's.
+			ws.failedToStart(d)
 		}
 		ws.b.recordConsole(r, ev)
 	case *runtime.EventConsoleAPICalled:

@@ -208,7 +208,8 @@ func contextSummary(b *harness.Browser, events []harness.Event) []string {
 	var unprobed []string
 	for _, e := range events {
 		switch e.Kind {
-		case harness.KindOnConnect, harness.KindOnConnectExternal, harness.KindOnMessage, harness.KindOnMessageExternal:
+		case harness.KindOnConnect, harness.KindOnConnectExternal, harness.KindOnUserScriptConnect,
+			harness.KindOnMessage, harness.KindOnMessageExternal, harness.KindOnUserScriptMessage:
 		default:
 			continue
 		}
@@ -219,7 +220,7 @@ func contextSummary(b *harness.Browser, events []harness.Event) []string {
 		}
 		urls[url] = true
 		verb := "connected to "
-		if e.Kind == harness.KindOnMessage || e.Kind == harness.KindOnMessageExternal {
+		if e.Kind == harness.KindOnMessage || e.Kind == harness.KindOnMessageExternal || e.Kind == harness.KindOnUserScriptMessage {
 			verb = "sent a message to "
 		}
 		unprobed = append(unprobed, "  "+url+" ("+verb+e.Realm.String()+")")

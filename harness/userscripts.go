@@ -1,0 +1,74 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// AllowUserScripts turns the extension's "Allow User Scripts" toggle on (or
+// off), as a user does on chrome://extensions. Chrome 156 offers
+// chrome.userScripts to an extension with the "userScripts" permission only
+// when the toggle is on: developer mode no longer counts, and no flag or
+// CDP command sets it. The harness opens chrome://extensions in a hidden page
+// of its own and calls chrome.developerPrivate there, as the page's toggle
+// does; running contexts of the extension see the API at once.
+func (e *Extension) AllowUserScripts(ctx context.Context, allow bool) error {
+	ctx, cancel := e.b.bound(ctx)
+	defer cancel()
+	doing := fmt.Sprintf("setting Allow User Scripts of %s to %v", e, allow)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", doing, context.Cause(ctx))
+	}
+	if err := e.b.lost(); err != nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	res, err := callBrowser(ctx, e.b, target.CreateTarget, target.CreateTargetParams{URL: "chrome://extensions", Hidden: new(true), Background: new(true)})
+	if err != nil {
+		return fmt.Errorf("%s: opening chrome://extensions: %w", doing, err)
+	}
+	e.b.markInternal(res.TargetID)
+	pctx, pcancel := chromedp.NewContext(e.b.ctx, chromedp.WithTargetID(res.TargetID))
+	defer func() {
+		// Closing the page also ends the session.
+		cctx, ccancel := context.WithTimeout(context.Background(), e.b.opts.Timeout)
+		defer ccancel()
+		callBrowser(cctx, e.b, target.CloseTarget, target.CloseTargetParams{TargetID: res.TargetID})
+		pcancel()
+	}()
+	if err := runBounded(ctx, e.b.opts.Timeout, pcancel, func() error { return chromedp.Do(pctx) }); err != nil {
+		return fmt.Errorf("%s: attaching chrome://extensions: %w", doing, err)
+	}
+	// The page's bindings come with its document: wait for its load, then
+	// call what the toggle calls.
+	if _, err := callIn(ctx, pctx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:   `document.readyState === "complete" || new Promise((resolve) => addEventListener("load", () => resolve(true), {once: true}))`,
+		AwaitPromise: new(true), ReturnByValue: new(true),
+	}); err != nil {
+		return fmt.Errorf("%s: waiting for chrome://extensions to load: %w", doing, err)
+	}
+	expr := fmt.Sprintf(`(async () => {
+  if (typeof chrome === "undefined" || !chrome.developerPrivate) return "chrome://extensions has no chrome.developerPrivate";
+  await chrome.developerPrivate.updateExtensionConfiguration({extensionId: %s, userScriptsAccess: %v});
+  const info = await chrome.developerPrivate.getExtensionInfo(%s);
+  return info.userScriptsAccess && info.userScriptsAccess.isActive === %v ? "done" : "not applied: " + JSON.stringify(info.userScriptsAccess);
+})()`, jsString(e.ID), allow, jsString(e.ID), allow)
+	r, err := callIn(ctx, pctx, runtime.Evaluate, runtime.EvaluateParams{Expression: expr, AwaitPromise: new(true), ReturnByValue: new(true)})
+	if err != nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	if r.ExceptionDetails != nil {
+		return fmt.Errorf("%s: chrome://extensions said: %s", doing, exceptionText(r.ExceptionDetails))
+	}
+	if r.Result == nil || string(r.Result.Value) != `"done"` {
+		var got string
+		if r.Result != nil {
+			got = string(r.Result.Value)
+		}
+		return fmt.Errorf("%s: %s", doing, got)
+	}
+	return nil
+}
