@@ -263,8 +263,8 @@ func (e *Extension) ContentScript(ctx context.Context, tab *Tab, opts ...FrameOp
 
 // UserScript waits for the extension's user-script world in tab (its main
 // frame, or the frame InFrame names; see AllowUserScripts) and returns its
-// realm. Only user scripts registered with a file are probed: Chrome gives
-// code registered as a string no script URL of the extension's to pause at.
+// realm. User scripts registered with a file and with code are both
+// probed before their first line.
 func (e *Extension) UserScript(ctx context.Context, tab *Tab, opts ...FrameOption) (*Realm, error) {
 	f := frameFilter{frame: string(tab.TargetID)}
 	for _, o := range opts {

@@ -630,6 +630,8 @@
       runtime[kind].addListener(function portprobeListener() {});
     },
     sendMessage(...args) {
+      // A user-script world without messaging has no sendMessage.
+      if (!runtime || typeof runtime.sendMessage !== 'function') throw new TypeError('chrome.runtime.sendMessage is not a function');
       return apply(runtime.sendMessage, runtime, args);
     },
     tabsSendMessage(...args) {

@@ -15,7 +15,9 @@ import (
 // when the toggle is on: developer mode no longer counts, and no flag or
 // CDP command sets it. The harness opens chrome://extensions in a hidden page
 // of its own and calls chrome.developerPrivate there, as the page's toggle
-// does; running contexts of the extension see the API at once.
+// does, then waits until the extension's running worker sees the change.
+// Documents loaded afterwards get the user scripts; a running worker keeps a
+// chrome.userScripts whose methods throw once the toggle is off.
 func (e *Extension) AllowUserScripts(ctx context.Context, allow bool) error {
 	ctx, cancel := e.b.bound(ctx)
 	defer cancel()
@@ -70,5 +72,37 @@ func (e *Extension) AllowUserScripts(ctx context.Context, allow bool) error {
 		}
 		return fmt.Errorf("%s: %s", doing, got)
 	}
-	return nil
+	return e.waitUserScriptsIn(ctx, allow, doing)
+}
+
+// waitUserScriptsIn waits until the extension's running worker, if it has
+// one, agrees: the browser tells the extension's processes a moment after
+// chrome://extensions reports the change. Each try waits for the answer of
+// the one before.
+func (e *Extension) waitUserScriptsIn(ctx context.Context, allow bool, doing string) error {
+	var w *Realm
+	for _, r := range e.b.Realms() {
+		if r.Kind == WorkerRealm && r.ExtensionID == e.ID && !r.Gone() {
+			w = r
+		}
+	}
+	if w == nil {
+		return nil // a worker that starts later sees the new setting
+	}
+	want := "false"
+	if allow {
+		want = "true"
+	}
+	for {
+		v, err := w.Eval(ctx, `(async () => { try { await chrome.userScripts.getScripts(); return true; } catch (e) { return false; } })()`)
+		if err != nil {
+			if w.Gone() {
+				return nil
+			}
+			return fmt.Errorf("%s: waiting for %s to see it: %w", doing, w, err)
+		}
+		if string(v) == want {
+			return nil
+		}
+	}
 }
