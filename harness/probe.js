@@ -383,6 +383,15 @@
   // wrapEvent makes the listeners that the realm adds to ev (onConnect,
   // onConnectExternal) report each new port before they run.
   function wrapEvent(ev, kind) {
+    wrapListeners(ev, (cb) => function (port) {
+      track(port, kind, { s: enc(port.sender) });
+      return apply(cb, this, arguments);
+    });
+  }
+
+  // wrapListeners makes ev.addListener add make(cb), made once per
+  // listener cb, in its place; removeListener and hasListener find it.
+  function wrapListeners(ev, make) {
     if (!ev || typeof ev.addListener !== 'function') return;
     const add = ev.addListener;
     const remove = ev.removeListener;
@@ -391,10 +400,7 @@
     const wrap = (cb) => {
       let w = wget(wrapped, cb);
       if (!w) {
-        w = function (port) {
-          track(port, kind, { s: enc(port.sender) });
-          return apply(cb, this, arguments);
-        };
+        w = make(cb);
         wset(wrapped, cb, w);
       }
       return w;
@@ -412,6 +418,7 @@
       return apply(has, this, [(typeof cb === 'function' && wget(wrapped, cb)) || cb]);
     });
   }
+
 
   // One-time messages (runtime.sendMessage, tabs.sendMessage). Each call
   // gets a handle from the ports' counter, and so does each message a
@@ -511,16 +518,9 @@
   const goListeners = new WeakMapCtor(); // the listeners of listenMessages
   let listeners = 0;
   function wrapMessageEvent(ev, kind) {
-    if (!ev || typeof ev.addListener !== 'function') return;
-    const add = ev.addListener;
-    const remove = ev.removeListener;
-    const has = ev.hasListener;
-    const wrapped = new WeakMapCtor();
-    const wrap = (cb) => {
-      let w = wget(wrapped, cb);
-      if (w) return w;
+    wrapListeners(ev, (cb) => {
       const li = ++listeners;
-      w = function (message, sender, sendResponse) {
+      return function (message, sender, sendResponse) {
         let h = typeof sendResponse === 'function' ? wget(dispatches, sendResponse) : undefined;
         if (h === undefined) {
           h = ++next;
@@ -562,22 +562,9 @@
         }
         return r;
       };
-      wset(wrapped, cb, w);
-      return w;
-    };
-    replace(ev, 'addListener', function addListener(cb) {
-      if (typeof cb !== 'function') return apply(add, this, arguments);
-      const args = [wrap(cb)];
-      for (let i = 1; i < arguments.length; i++) put(args, i, arguments[i]);
-      return apply(add, this, args);
-    });
-    replace(ev, 'removeListener', function removeListener(cb) {
-      return apply(remove, this, [(typeof cb === 'function' && wget(wrapped, cb)) || cb]);
-    });
-    replace(ev, 'hasListener', function hasListener(cb) {
-      return apply(has, this, [(typeof cb === 'function' && wget(wrapped, cb)) || cb]);
     });
   }
+
 
   if (runtime) {
     wrapConnect(runtime, 'connect', 'connect');

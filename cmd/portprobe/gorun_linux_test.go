@@ -73,7 +73,11 @@ func TestKilledGoRunLeavesNothing(t *testing.T) {
 		}
 	}
 	profile := "portprobe-profile-" + strconv.Itoa(child[0]) + "-"
-	for limit := time.Now().Add(15 * time.Second); ; {
+	// Processes that are not ours end without an event saying so: look
+	// again every 50 ms, for at most 15 s.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for limit := time.Now().Add(15 * time.Second); ; <-tick.C {
 		left := processesWith(profile)
 		if running(child[0]) {
 			left = append(left, child[0])
@@ -87,7 +91,6 @@ func TestKilledGoRunLeavesNothing(t *testing.T) {
 			}
 			t.Fatalf("after go run was killed, %d processes of its portprobe (%d) still run; output:\n%s", len(left), child[0], out.String())
 		}
-		time.Sleep(50 * time.Millisecond) // processes that are not ours: no event says when they end
 	}
 	if !strings.Contains(out.String(), "events") {
 		t.Logf("output:\n%s", out.String())
