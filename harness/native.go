@@ -88,6 +88,12 @@ func (b *Browser) InstallNativeHost(ctx context.Context, h NativeHost) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("installing native host %q: %w", h.Name, err)
 	}
+	if b.isClosed() {
+		return fmt.Errorf("installing native host %q: %w", h.Name, ErrBrowserClosed)
+	}
+	if err := b.lost(); err != nil {
+		return fmt.Errorf("installing native host %q: %w", h.Name, err)
+	}
 	if goruntime.GOOS == "windows" {
 		return fmt.Errorf("installing native host %q: not supported on Windows (Chrome finds hosts through the registry there)", h.Name)
 	}

@@ -84,3 +84,24 @@ func TestNativeHostInGo(t *testing.T) {
 	}
 	t.Logf("trace:\n%s", b.Trace())
 }
+
+// Bad input to InstallNativeHost fails at once, naming the cause.
+func TestInstallNativeHostRefuses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{Logf: t.Logf})
+	ctx := t.Context()
+	if _, err := b.LoadExtension(ctx, nativeExtension(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Bad Name", "com..x", ".x", ""} {
+		if err := b.InstallNativeHost(ctx, NativeHost{Name: name}); err == nil || !strings.Contains(err.Error(), "Chrome accepts only") {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
+	b.Close()
+	if err := b.InstallNativeHost(ctx, NativeHost{Name: "com.portprobe.late"}); !errors.Is(err, ErrBrowserClosed) {
+		t.Errorf("after Close: %v, want ErrBrowserClosed", err)
+	}
+}
