@@ -42,14 +42,19 @@ func FuzzProbeEvents(f *testing.F) {
 		`{"k":"onConnect","p":2,"t":0,"n":"y","s":{"id":"a"}}`,
 		`[{"k":"post","p":1,"t":1,"m":{"a":1}},{"k":"bogus"}]`,
 		`[{"k":"message","p":1,"t":-1e308,"m":null,"le":"e"}]`,
+		`[{"k":"sendMessage","p":3,"t":2,"call":"tabs.sendMessage","m":"hi","to":{"tabId":1,"options":{"frameId":0}}}]`,
+		`[{"k":"reply","p":4,"t":3,"li":2,"call":"promise","error":"no"},{"k":"keepOpen","p":4,"t":3,"li":-1,"call":"true"}]`,
+		`[{"k":"response","p":3,"t":4,"call":"callback","to":"not an object","li":"x"}]`,
 		`[`, `{}`, `[null]`, `"str"`,
 	} {
 		f.Add(seed)
+		f.Add("secret" + seed) // through the binding, with the probe's secret
+		f.Add("wrong" + seed)  // through the binding, without it
 	}
 	f.Fuzz(func(t *testing.T, payload string) {
-		b := &Browser{trace: NewTrace(), opts: Options{Logf: func(string, ...any) {}}}
+		b := &Browser{trace: NewTrace(), opts: Options{Logf: func(string, ...any) {}}, probeSecret: "secret"}
 		r := newRealm(b, WorkerRealm, "abc")
-		b.recordText(r, payload)
+		b.record(r, payload)
 		for _, e := range b.trace.Events() {
 			if e.Realm != r {
 				t.Fatalf("an event with realm %v", e.Realm)
