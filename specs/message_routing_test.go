@@ -462,12 +462,12 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			return mtWebResult(ctx, w.tab, `chrome.runtime.sendMessage(`+strconv.Quote(w.ext.ID)+`, `+n+`).then((r) => [typeof r, r.length])`)
 		}
 
-		It("arrives when its JSON is exactly 64 MiB", func(ctx SpecContext) {
+		It("arrives when its JSON is exactly 64 MiB", bigMessageTimeout(), func(ctx SpecContext) {
 			w := openWorld(ctx, sizedAnswers("mt13-response-at-limit"))
 			Expect(ask(ctx, w, `64 * 1024 * 1024 - 2`)).To(Equal([]any{"resolved", []any{"string", float64(maxMessage - 2)}}))
 		})
 
-		It("one byte over: sendResponse throws a TypeError, the sender's promise rejects with the size error, and no later answer arrives", func(ctx SpecContext) {
+		It("one byte over: sendResponse throws a TypeError, the sender's promise rejects with the size error, and no later answer arrives", bigMessageTimeout(), func(ctx SpecContext) {
 			w := openWorld(ctx, sizedAnswers("mt13-response-too-big"))
 			Expect(ask(ctx, w, `64 * 1024 * 1024 - 1`)).To(Equal([]any{"rejected", mtTooBig}))
 			Expect(must(EvalAs[string](ctx, w.worker, `self.thrown`))).To(Equal("TypeError: " + mtTooBig))
@@ -523,13 +523,13 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 				Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithMessage("after")))
 				Expect(countOf(w.b, OnMessage().In(w.worker))()).To(Equal(1))
 			},
-			Entry("one byte over: 64 MiB - 1 ASCII characters and two quotes", `new String("a".repeat(64 * 1024 * 1024 - 1))`),
+			Entry("one byte over: 64 MiB - 1 ASCII characters and two quotes", bigMessageTimeout(), `new String("a".repeat(64 * 1024 * 1024 - 1))`),
 			// 32 Mi characters are under 64 Mi UTF-16 units but over 64 MiB of
 			// UTF-8: Chrome counts bytes.
-			Entry("32 Mi two-byte characters", `new String("é".repeat(32 * 1024 * 1024))`),
+			Entry("32 Mi two-byte characters", bigMessageTimeout(), `new String("é".repeat(32 * 1024 * 1024))`),
 		)
 
-		It("lets a message whose JSON is exactly 64 MiB past the check: with nothing listening it fails with NO_RECEIVER, not the size error", func(ctx SpecContext) {
+		It("lets a message whose JSON is exactly 64 MiB past the check: with nothing listening it fails with NO_RECEIVER, not the size error", bigMessageTimeout(), func(ctx SpecContext) {
 			// Nothing listens, so the 64 MiB goes no further than the browser
 			// process and is never traced; MT-13 delivers 64 MiB as a response.
 			w := openWorld(ctx, blank("rz01-at-limit"))

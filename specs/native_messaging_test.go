@@ -467,7 +467,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			Expect(jsText(err)).To(Equal("Error: " + nmIOError))
 		})
 
-		It("refuses a message to the host over 64 MiB of JSON at once: sendNativeMessage throws a TypeError, postMessage an Error, and the port stays open", Label("MN-16"), func(ctx SpecContext) {
+		It("refuses a message to the host over 64 MiB of JSON at once: sendNativeMessage throws a TypeError, postMessage an Error, and the port stays open", Label("MN-16"), bigMessageTimeout(), func(ctx SpecContext) {
 			w := openWorld(ctx, nmExt("nm-extension-limit"))
 			const host = "com.portprobe.nm16"
 			nmInstall(ctx, w.b, host, nil)

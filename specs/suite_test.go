@@ -49,6 +49,11 @@ func scaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * timeScale())
 }
 
+// bigMessageTimeout is the deadline of a spec that moves a 64 MiB message:
+// its context's deadline, which the harness's calls then use instead of
+// Options.Timeout (a 64 MiB message takes seconds on a loaded machine).
+func bigMessageTimeout() SpecTimeout { return SpecTimeout(scaled(2 * time.Minute)) }
+
 var timeScale = sync.OnceValue(func() float64 {
 	scale := *scaleFlag
 	if v := os.Getenv("PORTPROBE_TIMEOUT_SCALE"); scale == 0 && v != "" {

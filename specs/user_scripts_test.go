@@ -216,7 +216,7 @@ chrome.runtime.onConnect.addListener(() => {});`), usRegister, "/mu-06")
 		Expect(us.Kind).To(Equal(UserScriptRealm))
 		// The probe was in before the code ran: the code's own call and
 		// its answer are in the trace.
-		Expect(w.b.Trace()).To(HaveEvent(SentMessage().In(us).WithMessage("from code")))
+		Eventually(w.b.Trace()).Should(HaveEvent(SentMessage().In(us).WithMessage("from code")))
 		Eventually(w.b.Trace()).Should(HaveEvent(Responded().In(us).WithMessage("ok")))
 		Expect(string(must(us.Eval(ctx, `Object.keys(chrome).sort()`)))).To(MatchJSON(`["csi", "loadTimes", "runtime"]`))
 	})
