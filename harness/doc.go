@@ -1,6 +1,10 @@
 // Package harness drives a real Chrome over the DevTools protocol to test
-// browser-extension messaging: runtime.connect, runtime.Port, onConnect,
-// onConnectExternal, onDisconnect and tabs.connect.
+// browser-extension messaging: ports (runtime.connect, runtime.Port,
+// onConnect, onConnectExternal, onDisconnect, tabs.connect), one-time
+// messages (runtime.sendMessage, tabs.sendMessage, onMessage,
+// onMessageExternal and what each listener answers), native messaging with
+// a host written in Go (Browser.InstallNativeHost) and user scripts
+// (Extension.AllowUserScripts, onUserScriptMessage, onUserScriptConnect).
 //
 // Launch starts Chrome headless over a pipe with a fresh profile and loads
 // unpacked extensions. Every context of an extension becomes a Realm: its
@@ -12,7 +16,9 @@
 // Extension.SidePanel, Extension.DevToolsPage, Extension.Page and Tab.Frame. Before a realm runs its own first line of code, the harness pauses
 // it and installs a small probe that reports every port event to Go by push
 // (a CDP binding that only that realm can reach) into one ordered Trace. The
-// probe also lets Go drive ports from any realm: Connect, Post, Disconnect.
+// probe also lets Go drive ports and messages from any realm: Connect, Post,
+// Disconnect, SendMessage, SendTabMessage, and answer a message from Go with
+// ListenMessages and ReplyTo.
 //
 // Specs assert on the trace with the Gomega matchers in this package:
 //
@@ -23,8 +29,9 @@
 // listeners that the extension adds and the ports that connect returns, and
 // never adds an onConnect listener of its own unless asked to (ListenConnect),
 // because a listener changes who receives a connection. One visible change
-// remains: the probe reads runtime.lastError in each port's onDisconnect, so
-// Chrome does not log "Unchecked runtime.lastError" for a port the probe saw.
+// remains: the probe reads runtime.lastError in each port's onDisconnect and
+// in each sendMessage callback, so Chrome does not log "Unchecked
+// runtime.lastError" for a port or a message the probe saw.
 //
 // Faults are one call each (Extension.StopWorker, Tab.Crash, Tab.Back,
 // Extension.Reload, Disable, Uninstall, ...), and the harness finds and probes
