@@ -432,13 +432,12 @@ func (b *Browser) manager(ctx context.Context) (*Realm, error) {
 	b.managerMu.Lock()
 	defer b.managerMu.Unlock()
 	if b.managerExt == nil {
-		dir, err := os.MkdirTemp("", "portprobe-manager-")
+		// In the profile, which Close removes (and the next Launch, when
+		// this process dies first).
+		dir, err := os.MkdirTemp(b.profileDir, "portprobe-manager-")
 		if err != nil {
 			return nil, fmt.Errorf("writing the manager extension: %w", err)
 		}
-		b.mu.Lock()
-		b.tempDirs = append(b.tempDirs, dir)
-		b.mu.Unlock()
 		files := map[string]string{"manifest.json": managerManifest, "worker.js": "void 'portprobe-manager';\n"}
 		for name, content := range files {
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {

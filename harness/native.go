@@ -64,6 +64,9 @@ const (
 	relayKill   = 'K' // harness → host: die by SIGKILL
 )
 
+// hostSocketPrefix starts the name of a host socket's folder.
+const hostSocketPrefix = "portprobe-host-"
+
 // relayEnv names the socket of a host process that the harness started; see
 // runNativeRelay.
 const relayEnv = "PORTPROBE_NATIVE_HOST_SOCKET"
@@ -124,9 +127,11 @@ func (b *Browser) InstallNativeHost(ctx context.Context, h NativeHost) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("installing native host %q: %w", h.Name, err)
 	}
-	// Unix socket paths are short (108 bytes): the socket goes in a
-	// folder of its own under the temporary folder, removed on Close.
-	sockDir, err := os.MkdirTemp("", "portprobe-host-")
+	// Unix socket paths are short (104 bytes on macOS): the socket goes in
+	// a folder of its own under the temporary folder, removed on Close, or
+	// by the next Launch when this process died first (its name holds the
+	// process ID, as a profile's does).
+	sockDir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", hostSocketPrefix, os.Getpid()))
 	if err != nil {
 		return fmt.Errorf("installing native host %q: %w", h.Name, err)
 	}
@@ -173,7 +178,7 @@ func (b *Browser) hostExecutable() (string, error) {
 			b.hostExeErr = fmt.Errorf("finding this program, which runs as the host: %w", err)
 			return
 		}
-		dir, err := os.MkdirTemp("", "portprobe-hostexe-")
+		dir, err := os.MkdirTemp(b.profileDir, "hostexe-") // removed with the profile
 		if err != nil {
 			b.hostExeErr = err
 			return

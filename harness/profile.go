@@ -66,12 +66,20 @@ func retryUntil(limit, interval time.Duration, try func() bool) bool {
 	}
 }
 
-// sweepProfiles removes the profile folders that processes which no longer
-// run left behind.
+// sweepProfiles removes the profile folders (and native host socket
+// folders) that processes which no longer run left behind.
 func sweepProfiles() {
-	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), profilePrefix+"*"))
+	for _, prefix := range []string{profilePrefix, hostSocketPrefix} {
+		sweepFolders(prefix)
+	}
+}
+
+// sweepFolders removes the folders prefix+"<pid>-…" of processes that no
+// longer run.
+func sweepFolders(prefix string) {
+	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
 	for _, dir := range matches {
-		rest := strings.TrimPrefix(filepath.Base(dir), profilePrefix)
+		rest := strings.TrimPrefix(filepath.Base(dir), prefix)
 		pidText, _, ok := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidText)
 		if !ok || err != nil || pid == os.Getpid() || processAlive(pid) {
