@@ -45,6 +45,20 @@ func nmInstall(ctx SpecContext, b *Browser, name string, serve func(context.Cont
 	Expect(b.InstallNativeHost(ctx, NativeHost{Name: name, Serve: serve})).To(Succeed(), "installing the native host %s", name)
 }
 
+// nmEchoEach answers each message from Chrome with {"echo": message} until
+// Chrome closes the host's input.
+func nmEchoEach(ctx context.Context, c *NativeConn) error {
+	for {
+		m, err := c.Read(ctx)
+		if err != nil {
+			return nil
+		}
+		if err := c.Write(map[string]any{"echo": m}); err != nil {
+			return err
+		}
+	}
+}
+
 // nmIsHost matches the events of the host processes of the host named name.
 func nmIsHost(name string) (string, func(Event) bool) {
 	return "in the host " + name, func(e Event) bool { return e.Realm.Kind == NativeHostRealm && e.Realm.URL == name }
@@ -274,15 +288,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 				if err := c.Write("hello"); err != nil {
 					return err
 				}
-				for {
-					m, err := c.Read(ctx)
-					if err != nil {
-						return nil
-					}
-					if err := c.Write(map[string]any{"echo": m}); err != nil {
-						return err
-					}
-				}
+				return nmEchoEach(ctx, c)
 			})
 			port := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
 			for _, m := range []any{1, "two", map[string]any{"three": 3}} {
@@ -529,15 +535,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			if err := c.Write("after"); err != nil {
 				return err
 			}
-			for {
-				m, err := c.Read(ctx)
-				if err != nil {
-					return nil
-				}
-				if err := c.Write(map[string]any{"echo": m}); err != nil {
-					return err
-				}
-			}
+			return nmEchoEach(ctx, c)
 		})
 		port := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
 		Expect(port.Post(ctx, "go")).To(Succeed())

@@ -90,15 +90,7 @@ var _ = Describe("one-time messages", Label("send-message"), func() {
 		w := msWorld(ctx, "ms-sender-page", `chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("ok"); });`)
 		_, page := must2(w.ext.OpenPage(ctx, "page.html"))
 		Expect(page.SendMessage(ctx, "from page")).To(MatchJSON(`"ok"`))
-		Expect(senderOf(w.b, OnMessage().In(w.worker).WithMessage("from page"))).To(gs.MatchAllKeys(gs.Keys{
-			"id":                Equal(w.ext.ID),
-			"url":               Equal(w.ext.URL("page.html")),
-			"origin":            Equal(senderExtOrigin(w.ext.ID)),
-			"frameId":           BeNumerically("==", 0),
-			"documentId":        documentIDFormat,
-			"documentLifecycle": Equal("active"),
-			"tab":               aTab(w.ext.URL("page.html"), "page"),
-		}))
+		Expect(senderOf(w.b, OnMessage().In(w.worker).WithMessage("from page"))).To(extPageInTabSender(w))
 	})
 
 	It("from the service worker carry only id and the script's url in the sender", Label("MS-03"), func(ctx SpecContext) {

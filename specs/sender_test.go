@@ -141,15 +141,7 @@ var _ = Describe("port.sender", Label("sender"), func() {
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		_, page := must2(w.ext.OpenPage(ctx, "page.html"))
 		must(page.Connect(ctx, map[string]any{"name": "from-page"}))
-		Expect(senderOf(w.b, OnConnect().In(w.worker).Named("from-page"))).To(gs.MatchAllKeys(gs.Keys{
-			"id":                Equal(w.ext.ID),
-			"url":               Equal(w.ext.URL("page.html")),
-			"origin":            Equal(senderExtOrigin(w.ext.ID)),
-			"frameId":           BeNumerically("==", 0),
-			"documentId":        documentIDFormat,
-			"documentLifecycle": Equal("active"),
-			"tab":               aTab(w.ext.URL("page.html"), "page"),
-		}))
+		Expect(senderOf(w.b, OnConnect().In(w.worker).Named("from-page"))).To(extPageInTabSender(w))
 	})
 
 	It("of the service worker, as an extension page receives it, is only id and the script URL, with no origin", Label("RS-07"), func(ctx SpecContext) {
@@ -295,4 +287,18 @@ func senderOtherExtension() built {
 	other := blank("other")
 	other.Keyed = true
 	return other.build()
+}
+
+// extPageInTabSender matches the sender of the blank extension's page.html
+// open in a tab, as a port's onConnect and a message's onMessage see it.
+func extPageInTabSender(w world) types.GomegaMatcher {
+	return gs.MatchAllKeys(gs.Keys{
+		"id":                Equal(w.ext.ID),
+		"url":               Equal(w.ext.URL("page.html")),
+		"origin":            Equal(senderExtOrigin(w.ext.ID)),
+		"frameId":           BeNumerically("==", 0),
+		"documentId":        documentIDFormat,
+		"documentLifecycle": Equal("active"),
+		"tab":               aTab(w.ext.URL("page.html"), "page"),
+	})
 }
