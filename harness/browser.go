@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/portprobe/portprobe/locate"
 	"log"
 	"os"
 	"os/exec"
@@ -22,47 +23,6 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
-
-// DefaultTimeout is the deadline of a harness wait when neither the context
-// nor Options.Timeout sets one.
-const DefaultTimeout = 10 * time.Second
-
-// Options configure Launch. The zero value launches the Chrome that FindChrome
-// finds, headless, with no extension.
-type Options struct {
-	// ChromePath is the browser binary. Empty means FindChrome.
-	ChromePath string
-	// Headful opens a visible window. The environment variable
-	// PORTPROBE_HEADFUL=1 does the same. It needs a display: on a machine
-	// without one, run under xvfb-run.
-	Headful bool
-	// SlowMo waits this long before each harness action (a navigation, a
-	// click, a port call, a fault), so a person can follow along in a
-	// headful browser. PORTPROBE_SLOWMO=200ms does the same.
-	SlowMo time.Duration
-	// DevTools opens DevTools for each new tab (and implies Headful).
-	// PORTPROBE_DEVTOOLS=1 does the same.
-	DevTools bool
-	// Extensions are folders of unpacked extensions to load at launch.
-	Extensions []string
-	// Timeout is the deadline of each wait whose context has none.
-	// Zero means DefaultTimeout.
-	Timeout time.Duration
-	// Flags are more Chrome command-line flags, as for chromedp.Flag.
-	Flags map[string]any
-	// IdleWorkers leaves extension service workers without a DevTools
-	// session, so Chrome stops them when idle exactly as it does for users.
-	// The harness's probe keeps a worker alive (its binding counts as
-	// DevTools activity), so by default a probed worker never idles out. With
-	// IdleWorkers the workers' own port events are not traced and
-	// Extension.Worker fails; Extension.WorkerHistory and
-	// Extension.WaitWorkerStatus follow their lifecycle, and content scripts
-	// and pages are probed as usual.
-	IdleWorkers bool
-	// Logf receives the harness's notes (the browser version, ignored
-	// targets). Nil means log.Printf with a "portprobe: " prefix.
-	Logf func(format string, args ...any)
-}
 
 // Browser is a running Chrome with its extensions, tabs, realms and the trace
 // of their port events. It is safe for concurrent use. Close ends it.
@@ -168,8 +128,6 @@ type Browser struct {
 	probesOff atomic.Bool
 }
 
-var versionOnce sync.Once
-
 // Launch starts Chrome, headless over a pipe with a fresh profile directory,
 // and loads opts.Extensions. It fails with an error naming the cause when no
 // Chrome is found or an extension does not load. ctx bounds the launch only;
@@ -181,18 +139,8 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(format string, args ...any) { log.Printf("portprobe: "+format, args...) }
 	}
-	if envOn("PORTPROBE_HEADFUL") {
-		opts.Headful = true
-	}
-	if envOn("PORTPROBE_DEVTOOLS") {
-		opts.DevTools = true
-	}
-	if v := os.Getenv("PORTPROBE_SLOWMO"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("launching Chrome: PORTPROBE_SLOWMO=%q: want a duration such as 200ms", v)
-		}
-		opts.SlowMo = d
+	if opts.SlowMo < 0 {
+		return nil, fmt.Errorf("launching Chrome: Options.SlowMo is %v; want a duration of 0 or more", opts.SlowMo)
 	}
 	if opts.DevTools {
 		opts.Headful = true
@@ -208,7 +156,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	path := opts.ChromePath
 	if path == "" {
 		var err error
-		if path, err = FindChrome(); err != nil {
+		if path, err = locate.Chrome(); err != nil {
 			display.Close()
 			return nil, err
 		}
@@ -358,7 +306,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		return fail(errs[2])
 	}
 	b.version = ver.Product
-	versionOnce.Do(func() { b.logf("using %s (%s)", ver.Product, path) })
+	b.logf("using %s (%s)", ver.Product, path)
 	// The first tab costs about 100 ms (a target, a renderer, a session
 	// and its domains); it opens while the caller loads extensions.
 	go b.prewarmTab()
@@ -544,9 +492,12 @@ func (b *Browser) Sync(ctx context.Context) (time.Time, error) {
 
 // bound returns ctx with the browser's default deadline when it has none.
 //
-// Every harness action starts here, so Options.SlowMo waits here too.
+// Every harness action starts here, so Options.SlowMo waits here too, once
+// per action: the actions an action makes inherit a context that says it
+// paused already.
 func (b *Browser) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if b.opts.SlowMo > 0 {
+	if b.opts.SlowMo > 0 && ctx.Value(slowedKey{}) == nil {
+		ctx = context.WithValue(ctx, slowedKey{}, true)
 		// A pause for the person watching, not a wait for the browser.
 		select {
 		case <-time.After(b.opts.SlowMo):
@@ -557,13 +508,6 @@ func (b *Browser) bound(ctx context.Context) (context.Context, context.CancelFun
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, b.opts.Timeout)
-}
-
-// envOn reports whether the environment variable is set to something other
-// than "", "0" or "false".
-func envOn(name string) bool {
-	v := os.Getenv(name)
-	return v != "" && v != "0" && v != "false"
 }
 
 func (b *Browser) logf(format string, args ...any) { b.opts.Logf(format, args...) }

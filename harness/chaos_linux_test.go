@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/portprobe/portprobe/manifest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,13 +95,13 @@ func TestChaosManifestThatIsNotAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Truncate(maxManifest + 1); err != nil { // sparse: no disk used
+	if err := f.Truncate(manifest.MaxSize + 1); err != nil { // sparse: no disk used
 		t.Fatal(err)
 	}
 	f.Close()
 	for name, dir := range map[string]string{"fifo": fifo, "huge": huge} {
 		done := make(chan error, 1)
-		go func() { _, err := ReadManifest(dir); done <- err }()
+		go func() { _, err := manifest.Read(dir); done <- err }()
 		select {
 		case err := <-done:
 			if err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/portprobe/portprobe/manifest"
 	"io"
 	"os"
 	"path/filepath"
@@ -225,7 +226,7 @@ func TestChaosOneHandlePerID(t *testing.T) {
 	}
 	b := benchLaunch(t, Options{Logf: t.Logf})
 	ctx := t.Context()
-	key, _, _, err := NewKey()
+	key, _, _, err := manifest.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/portprobe/portprobe/manifest"
 	"io/fs"
 	"os"
 	"os/user"
@@ -25,7 +26,7 @@ type Extension struct {
 	// Dir is the absolute path of the extension's folder.
 	Dir string
 	// Manifest is the parsed manifest.json.
-	Manifest *Manifest
+	Manifest *manifest.Manifest
 
 	b *Browser
 }
@@ -66,10 +67,10 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	// Chrome too would block on a manifest.json that is a FIFO, or read a
 	// huge one: refuse those before asking it. A missing or broken one is
 	// Chrome's to report.
-	if _, err := readManifestFile(filepath.Join(abs, "manifest.json")); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
+	if _, err := manifest.ReadFile(filepath.Join(abs, "manifest.json")); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
 		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 	}
-	if id, err := PredictID(abs); err == nil && b.extensionByID(id) != nil {
+	if id, err := manifest.PredictID(abs); err == nil && b.extensionByID(id) != nil {
 		// Chrome would replace the loaded one, and two handles would share
 		// one ID (the first one's Worker running the second one's code).
 		return nil, b.alreadyLoaded(dir, id)
@@ -88,7 +89,7 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 		}
 	}
-	if id, err := PredictID(abs); err == nil {
+	if id, err := manifest.PredictID(abs); err == nil {
 		// A new load: its worker gets a verdict of its own.
 		b.mu.Lock()
 		delete(b.workerFailed, id)
@@ -102,7 +103,7 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 		}
 		return nil, &ExtensionLoadError{Dir: dir, Chrome: cerr.Message, Hint: explainLoadError(abs, cerr.Message)}
 	}
-	m, err := ReadManifest(abs)
+	m, err := manifest.Read(abs)
 	if err != nil {
 		return nil, fmt.Errorf("loading extension %q: Chrome loaded it as %s, but: %w", dir, res.ID, err)
 	}
@@ -144,7 +145,7 @@ func explainLoadError(dir, chromeMsg string) string {
 	} else if err != nil {
 		return "the folder has no manifest.json"
 	}
-	m, err := ReadManifest(dir)
+	m, err := manifest.Read(dir)
 	if errors.Is(err, fs.ErrPermission) {
 		return permissionHint("manifest.json cannot be read", dir)
 	}

@@ -3,6 +3,7 @@ package specs_test
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/portprobe/portprobe/manifest"
 
 	. "github.com/portprobe/portprobe/harness"
 )
@@ -168,7 +169,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 			return must(w.cs.Connect(ctx, map[string]any{"name": "nobody"}))
 		}),
 		Entry("a well-formed extension ID that is not installed", func(ctx SpecContext, w world) *Port {
-			_, absent, _, err := NewKey()
+			_, absent, _, err := manifest.NewKey()
 			Expect(err).NotTo(HaveOccurred())
 			return must(w.worker.Connect(ctx, absent, map[string]any{"name": "absent"}))
 		}),

@@ -3,6 +3,7 @@ package specs_test
 import (
 	"encoding/json"
 	"errors"
+	"github.com/portprobe/portprobe/manifest"
 	"os"
 	"path/filepath"
 
@@ -44,22 +45,22 @@ type built struct {
 // build writes e into a new temporary folder.
 func (e ext) build() built {
 	GinkgoHelper()
-	manifest := map[string]any{
+	m := map[string]any{
 		"manifest_version": 3,
 		"name":             e.Name,
 		"version":          "1.0",
 	}
 	for k, v := range e.Manifest {
-		manifest[k] = v
+		m[k] = v
 	}
 	var id string
 	if e.Keyed {
-		key, keyID, _, err := harness.NewKey()
+		key, keyID, _, err := manifest.NewKey()
 		Expect(err).NotTo(HaveOccurred())
-		manifest["key"], id = key, keyID
+		m["key"], id = key, keyID
 	}
 	dir := GinkgoT().TempDir()
-	data, err := json.MarshalIndent(manifest, "", "  ")
+	data, err := json.MarshalIndent(m, "", "  ")
 	Expect(err).NotTo(HaveOccurred())
 	Expect(os.WriteFile(filepath.Join(dir, "manifest.json"), data, 0o644)).To(Succeed())
 	for name, content := range e.Files {
@@ -68,7 +69,7 @@ func (e ext) build() built {
 		Expect(os.WriteFile(path, []byte(content), 0o644)).To(Succeed())
 	}
 	if id == "" {
-		id, err = harness.PredictID(dir)
+		id, err = manifest.PredictID(dir)
 		Expect(err).NotTo(HaveOccurred())
 	}
 	return built{Dir: dir, ID: id}

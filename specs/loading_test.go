@@ -3,6 +3,7 @@ package specs_test
 import (
 	"context"
 	"errors"
+	"github.com/portprobe/portprobe/manifest"
 	"os"
 	"path/filepath"
 
@@ -80,18 +81,18 @@ var _ = Describe("Loading extensions", Label("harness", "loading"), func() {
 	})
 
 	It("gives the known ID before launch for a folder without a key", func(ctx SpecContext) {
-		want := must(PredictID(fixture("mdn-example")))
+		want := must(manifest.PredictID(fixture("mdn-example")))
 		ext := must(b.LoadExtension(ctx, fixture("mdn-example")))
 		Expect(ext.ID).To(Equal(want))
 	})
 
 	It("gives the known ID before launch from the manifest key", func(ctx SpecContext) {
-		key, id, _, err := NewKey()
+		key, id, _, err := manifest.NewKey()
 		Expect(err).NotTo(HaveOccurred())
 		dir := writeExtension(map[string]string{
 			"manifest.json": `{"manifest_version": 3, "name": "keyed", "version": "1", "key": "` + key + `"}`,
 		})
-		Expect(must(PredictID(dir))).To(Equal(id))
+		Expect(must(manifest.PredictID(dir))).To(Equal(id))
 		ext := must(b.LoadExtension(ctx, dir))
 		Expect(ext.ID).To(Equal(id))
 	})

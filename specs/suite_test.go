@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/portprobe/portprobe/locate"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -70,7 +71,11 @@ var timeScale = sync.OnceValue(func() float64 {
 
 // options are the harness options of every browser of the suite.
 func options(dirs ...string) harness.Options {
-	return harness.Options{Extensions: dirs, Logf: harnessLogf, Headful: *headfulFlag, SlowMo: *slowMoFlag, DevTools: *devToolsFlag, Timeout: scaled(harness.DefaultTimeout)}
+	opts, err := harness.OptionsFromEnv(harness.Options{Extensions: dirs, Logf: harnessLogf, Headful: *headfulFlag, SlowMo: *slowMoFlag, DevTools: *devToolsFlag, Timeout: scaled(harness.DefaultTimeout)})
+	if err != nil {
+		panic(err)
+	}
+	return opts
 }
 
 func TestSpecs(t *testing.T) {
@@ -94,7 +99,7 @@ var _ = BeforeSuite(func() {
 		AddReportEntry("timeout scale", timeScale())
 	}
 
-	path, err := harness.FindChrome()
+	path, err := locate.ChromeFromEnv()
 	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("browser", browserVersion(path)+" ("+path+")")
 	DeferCleanup(func() {
@@ -112,7 +117,7 @@ func browserVersion(path string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), scaled(30*time.Second))
 	defer cancel()
 	if goruntime.GOOS != "windows" {
-		return must(harness.ChromeVersion(ctx, path))
+		return must(locate.ChromeVersion(ctx, path))
 	}
 	b, err := harness.Launch(ctx, harness.Options{ChromePath: path, Logf: harnessLogf, Timeout: scaled(harness.DefaultTimeout)})
 	Expect(err).NotTo(HaveOccurred(), "launching Chrome to read its version")

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/portprobe/portprobe/manifest"
 	"io"
 	"os"
 	"path/filepath"
@@ -82,11 +84,16 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, err := harness.Launch(ctx, harness.Options{
-		ChromePath: f.chrome,
-		Headful:    f.headful,
-		Logf:       func(format string, args ...any) { fmt.Fprintf(os.Stderr, "portprobe: "+format+"\n", args...) },
+	opts, err := harness.OptionsFromEnv(harness.Options{
+		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "portprobe: "+format+"\n", args...) },
 	})
+	if err != nil {
+		return err
+	}
+	// The flags win over the environment.
+	opts.ChromePath = cmp.Or(f.chrome, opts.ChromePath)
+	opts.Headful = opts.Headful || f.headful
+	b, err := harness.Launch(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -280,7 +287,7 @@ func clickWhenReady(ctx context.Context, b *harness.Browser, ext *harness.Extens
 
 // declaresContentScriptFor reports whether one of the manifest's content
 // scripts runs in the main frame of a page at url.
-func declaresContentScriptFor(m *harness.Manifest, url string) bool {
+func declaresContentScriptFor(m *manifest.Manifest, url string) bool {
 	for _, cs := range m.ContentScripts {
 		if len(cs.JS) == 0 {
 			continue

@@ -5,18 +5,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/portprobe/portprobe/locate"
 	"os"
-
-	"github.com/portprobe/portprobe/harness"
 )
 
 func main() {
-	path, err := harness.FindChrome()
+	path, err := locate.ChromeFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	v, err := harness.ChromeVersion(context.Background(), path)
+	v, err := locate.ChromeVersion(context.Background(), path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package harness
+package manifest
 
 // This file reads an extension's manifest.json and predicts the ID Chrome
 // will give the extension, so a test knows it before Chrome has loaded it.
@@ -28,14 +28,14 @@ import (
 // Manifest is the part of an extension's manifest.json that portprobe
 // reads. Raw keeps the whole document.
 type Manifest struct {
-	// ManifestVersion is 2 or 3. ParseManifest accepts any value; refusing
+	// ManifestVersion is 2 or 3. Parse accepts any value; refusing
 	// version 2 is Chrome's job, and the error it gives is part of what
 	// portprobe reports.
 	ManifestVersion       int                    `json:"manifest_version"`
 	Name                  string                 `json:"name"`
 	Version               string                 `json:"version"`
 	Key                   string                 `json:"key,omitempty"`
-	Background            *ManifestBackground    `json:"background,omitempty"`
+	Background            *Background            `json:"background,omitempty"`
 	ContentScripts        []ContentScript        `json:"content_scripts,omitempty"`
 	Action                json.RawMessage        `json:"action,omitempty"`
 	Permissions           []string               `json:"permissions,omitempty"`
@@ -47,9 +47,9 @@ type Manifest struct {
 	Raw map[string]any `json:"-"`
 }
 
-// ManifestBackground is a manifest's "background" entry: a service worker in
+// Background is a manifest's "background" entry: a service worker in
 // Manifest V3, scripts or a page in Manifest V2.
-type ManifestBackground struct {
+type Background struct {
 	ServiceWorker string   `json:"service_worker,omitempty"`
 	Type          string   `json:"type,omitempty"` // "module" for an ES module worker
 	Scripts       []string `json:"scripts,omitempty"`
@@ -75,27 +75,27 @@ type ExternallyConnectable struct {
 	AcceptsTLSChannelID bool     `json:"accepts_tls_channel_id,omitempty"`
 }
 
-// ReadManifest reads and parses <dir>/manifest.json.
-func ReadManifest(dir string) (*Manifest, error) {
-	data, err := readManifestFile(filepath.Join(dir, "manifest.json"))
+// Read reads and parses <dir>/manifest.json.
+func Read(dir string) (*Manifest, error) {
+	data, err := ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest of %q: %w", dir, err)
 	}
-	m, err := ParseManifest(data)
+	m, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest of %q: %w", dir, err)
 	}
 	return m, nil
 }
 
-// maxManifest is the largest manifest.json the harness reads; real ones are
+// MaxSize is the largest manifest.json portprobe reads; real ones are
 // a few kilobytes.
-const maxManifest = 16 << 20
+const MaxSize = 16 << 20
 
-// readManifestFile reads a manifest.json that is a regular file of at most
-// maxManifest bytes: a FIFO would block the read for ever, and /dev/zero
+// ReadFile reads a manifest.json that is a regular file of at most
+// MaxSize bytes: a FIFO would block the read for ever, and /dev/zero
 // would fill the memory.
-func readManifestFile(path string) ([]byte, error) {
+func ReadFile(path string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -103,28 +103,28 @@ func readManifestFile(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
 	}
-	if st.Size() > maxManifest {
-		return nil, fmt.Errorf("%s has %d bytes, more than the %d a manifest may have", path, st.Size(), maxManifest)
+	if st.Size() > MaxSize {
+		return nil, fmt.Errorf("%s has %d bytes, more than the %d a manifest may have", path, st.Size(), MaxSize)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxManifest+1))
-	if err == nil && len(data) > maxManifest {
-		err = fmt.Errorf("%s has more than the %d bytes a manifest may have", path, maxManifest)
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err == nil && len(data) > MaxSize {
+		err = fmt.Errorf("%s has more than the %d bytes a manifest may have", path, MaxSize)
 	}
 	return data, err
 }
 
-// ParseManifest parses the bytes of a manifest.json.
+// Parse parses the bytes of a manifest.json.
 //
 // Like Chrome, it accepts // and /* */ comments (real extensions ship them,
 // Vimium among them) and skips a leading UTF-8 byte order mark. A syntax or
 // type error gives the line and column (1-based, counted in characters) and
 // wraps the *json.SyntaxError or *json.UnmarshalTypeError.
-func ParseManifest(data []byte) (*Manifest, error) {
+func Parse(data []byte) (*Manifest, error) {
 	data = blankComments(bytes.TrimPrefix(data, []byte("\uFEFF")))
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -353,7 +353,7 @@ func idFromPath(absDir, goos string) string {
 // symbolic links resolved (Chrome resolves them when it loads the folder).
 // It reads dir/manifest.json.
 func PredictID(dir string) (string, error) {
-	m, err := ReadManifest(dir)
+	m, err := Read(dir)
 	if err != nil {
 		return "", fmt.Errorf("predicting extension ID: %w", err)
 	}

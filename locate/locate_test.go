@@ -1,4 +1,4 @@
-package harness
+package locate
 
 import (
 	"context"
@@ -55,7 +55,8 @@ func (s fakeSystem) finder() chromeFinder {
 			}
 			return p, nil
 		},
-		goos: goos,
+		goos:      goos,
+		useEnvVar: true,
 	}
 }
 
@@ -240,9 +241,9 @@ func TestChromeFinderEnvNotExecutable(t *testing.T) {
 	if err == nil {
 		t.Fatalf("find() = %q, want an error", got)
 	}
-	var notFound *ChromeNotFoundError
+	var notFound *NotFoundError
 	if errors.As(err, &notFound) {
-		t.Errorf("find() error is a *ChromeNotFoundError, want a plain error about the variable: %v", err)
+		t.Errorf("find() error is a *NotFoundError, want a plain error about the variable: %v", err)
 	}
 	for _, want := range []string{"PORTPROBE_CHROME", `"/no/such/chrome"`} {
 		if !strings.Contains(err.Error(), want) {
@@ -332,9 +333,9 @@ func TestChromeFinderNotFound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.sys.finder().find()
-			var notFound *ChromeNotFoundError
+			var notFound *NotFoundError
 			if !errors.As(err, &notFound) {
-				t.Fatalf("find() = %q, %v; want a *ChromeNotFoundError", got, err)
+				t.Fatalf("find() = %q, %v; want a *NotFoundError", got, err)
 			}
 			if !slices.Equal(notFound.Searched, tt.want) {
 				t.Errorf("Searched =\n\t%s\nwant\n\t%s",
@@ -353,9 +354,9 @@ func TestChromeFinderNotFound(t *testing.T) {
 func TestChromeFinderNotFoundMacOS(t *testing.T) {
 	sys := fakeSystem{goos: "darwin", env: map[string]string{"HOME": "/Users/u"}}
 	_, err := sys.finder().find()
-	var notFound *ChromeNotFoundError
+	var notFound *NotFoundError
 	if !errors.As(err, &notFound) {
-		t.Fatalf("find() error = %v, want a *ChromeNotFoundError", err)
+		t.Fatalf("find() error = %v, want a *NotFoundError", err)
 	}
 	for _, want := range []string{
 		"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
@@ -371,21 +372,21 @@ func TestChromeFinderNotFoundMacOS(t *testing.T) {
 // TestFindChrome runs the real search. Whether a browser is installed
 // depends on the machine, so it only checks that the answer is consistent.
 func TestFindChrome(t *testing.T) {
-	p, err := FindChrome()
-	var notFound *ChromeNotFoundError
+	p, err := Chrome()
+	var notFound *NotFoundError
 	switch {
 	case errors.As(err, &notFound):
 		t.Logf("no Chrome on this machine: %v", err)
 	case err != nil:
-		t.Fatalf("FindChrome() error is neither nil nor a *ChromeNotFoundError: %v", err)
+		t.Fatalf("Chrome() error is neither nil nor a *NotFoundError: %v", err)
 	default:
 		if !filepath.IsAbs(p) {
-			t.Errorf("FindChrome() = %q, want an absolute path", p)
+			t.Errorf("Chrome() = %q, want an absolute path", p)
 		}
 		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-			t.Errorf("FindChrome() = %q, which is not a file (%v)", p, err)
+			t.Errorf("Chrome() = %q, which is not a file (%v)", p, err)
 		}
-		t.Logf("FindChrome() = %q", p)
+		t.Logf("Chrome() = %q", p)
 	}
 }
 
@@ -454,7 +455,7 @@ func TestChromeVersionReal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the browser")
 	}
-	p, err := FindChrome()
+	p, err := Chrome()
 	if err != nil {
 		t.Skipf("no browser: %v", err)
 	}
@@ -499,8 +500,8 @@ func sign(n int) int {
 	return 0
 }
 
-func ExampleFindChrome() {
-	p, err := FindChrome()
+func ExampleChrome() {
+	p, err := Chrome()
 	if err != nil {
 		fmt.Println(err) // names every place searched and how to install Chromium
 		return
@@ -513,57 +514,15 @@ func ExampleFindChrome() {
 	fmt.Println(p, v)
 }
 
-func TestHeadfulWithoutADisplaySuggestsXvfb(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the display check is for Linux")
-	}
-	t.Setenv("DISPLAY", "")
-	t.Setenv("WAYLAND_DISPLAY", "")
-	t.Setenv("PATH", t.TempDir()) // no Xvfb either
-	_, err := Launch(t.Context(), Options{Headful: true, ChromePath: "/nonexistent/chrome"})
-	if err == nil || !strings.Contains(err.Error(), "no display") || !strings.Contains(err.Error(), "xvfb-run") || !strings.Contains(err.Error(), "install Xvfb") {
-		t.Fatalf("Launch headful without a display: got %v, want an error that says so and suggests Xvfb and xvfb-run", err)
-	}
-}
-
-// Without a display, a visible Chrome gets a virtual one of its own when
-// Xvfb is installed (scripts/setup.sh installs it), and Close stops it.
-func TestHeadfulWithoutADisplayStartsXvfb(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Xvfb is for Linux")
-	}
-	if _, err := exec.LookPath("Xvfb"); err != nil {
-		t.Skip("Xvfb is not installed (scripts/setup.sh installs it)")
-	}
-	t.Setenv("DISPLAY", "")
-	t.Setenv("WAYLAND_DISPLAY", "")
-	b, err := Launch(t.Context(), Options{Headful: true, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := b.display
-	if x == nil {
-		t.Fatal("no virtual display")
-	}
-	tab, err := b.OpenTab(t.Context(), b.Pages().URL("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, err := tab.Eval(t.Context(), "document.visibilityState"); err != nil || string(v) != `"visible"` {
-		t.Errorf("visibilityState = %s, %v; want visible", v, err)
-	}
-	b.Close()
-	select {
-	case <-x.done:
-	default:
-		t.Error("Xvfb still runs after Close")
-	}
-}
-
-func TestBadSlowMoIsRefused(t *testing.T) {
-	t.Setenv("PORTPROBE_SLOWMO", "slowly")
-	_, err := Launch(t.Context(), Options{ChromePath: "/nonexistent/chrome"})
-	if err == nil || !strings.Contains(err.Error(), "PORTPROBE_SLOWMO") {
-		t.Fatalf("Launch with PORTPROBE_SLOWMO=slowly: got %v, want an error naming the variable", err)
+// Without ChromeFromEnv, the variable changes nothing.
+func TestChromeIgnoresTheEnvVar(t *testing.T) {
+	f := fakeSystem{
+		env:   map[string]string{ChromeEnvVar: "/opt/mine/chrome"},
+		files: []string{"/opt/mine/chrome", "/usr/bin/google-chrome"},
+	}.finder()
+	f.useEnvVar = false
+	got, err := f.find()
+	if err != nil || got != "/usr/bin/google-chrome" {
+		t.Fatalf("find without useEnvVar = %q, %v; want /usr/bin/google-chrome", got, err)
 	}
 }

@@ -1,4 +1,4 @@
-package harness
+package locate
 
 // This file finds the Chrome binary. Starting and driving it is browser.go's
 // job; keeping the search apart lets it be tested without a browser.
@@ -15,9 +15,9 @@ import (
 	"strings"
 )
 
-// ChromeEnvVar names the environment variable that, when set, gives the
-// Chrome or Chromium binary to use and turns off the search of PATH and the
-// usual install locations.
+// ChromeEnvVar names the environment variable that ChromeFromEnv reads: when
+// set, it gives the Chrome or Chromium binary to use and turns off the
+// search of PATH and the usual install locations. Chrome never reads it.
 const ChromeEnvVar = "PORTPROBE_CHROME"
 
 // chromeNames are the executable names looked up on PATH, in order.
@@ -92,9 +92,9 @@ func chromeLocations(goos string) []chromeLocation {
 	}
 }
 
-// ChromeNotFoundError is returned by FindChrome when no Chrome or Chromium
+// NotFoundError is returned by Chrome when no Chrome or Chromium
 // binary was found in any of the places it looks.
-type ChromeNotFoundError struct {
+type NotFoundError struct {
 	// Searched lists every place looked at, in order: the environment
 	// variable, each name looked up on PATH ("chromium on PATH"), and each
 	// well-known path or glob pattern.
@@ -102,27 +102,35 @@ type ChromeNotFoundError struct {
 }
 
 // Error lists the places searched and says how to fix the problem.
-func (e *ChromeNotFoundError) Error() string {
+func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("no Chrome or Chromium found (searched: %s); "+
-		"run scripts/setup.sh to install Chromium, or set %s to a Chrome binary",
+		"run scripts/setup.sh to install Chromium, or give the path of a Chrome binary "+
+		"(Options.ChromePath, or %s where options come from harness.OptionsFromEnv)",
 		strings.Join(e.Searched, ", "), ChromeEnvVar)
 }
 
-// FindChrome returns the absolute path of the Chrome or Chromium binary to use.
-//
-// If the PORTPROBE_CHROME environment variable is set, its value is used as
-// given and must name an executable file; nothing else is tried. Otherwise
-// FindChrome looks up chromium, chromium-browser, google-chrome,
+// Chrome returns the absolute path of the Chrome or Chromium binary to use.
+// It looks up chromium, chromium-browser, google-chrome,
 // google-chrome-stable and chrome on PATH, then tries the usual install
 // locations for the operating system, including the Chrome for Testing
 // builds that Puppeteer downloads (the newest version wins). On Debian the
 // /usr/bin/chromium wrapper script is replaced by the binary it starts,
 // /usr/lib/chromium/chromium.
 //
-// When nothing is found the error is a *ChromeNotFoundError. FindChrome
-// only inspects the file system; it does not run the binary.
-func FindChrome() (string, error) {
+// When nothing is found the error is a *NotFoundError. Chrome only inspects
+// the file system; it does not run the binary, and it reads no environment
+// variable of its own (see ChromeFromEnv).
+func Chrome() (string, error) {
 	return newChromeFinder().find()
+}
+
+// ChromeFromEnv is Chrome, except that when the PORTPROBE_CHROME
+// environment variable is set its value is used as given and must name an
+// executable file; nothing else is tried.
+func ChromeFromEnv() (string, error) {
+	f := newChromeFinder()
+	f.useEnvVar = true
+	return f.find()
 }
 
 // chromeFinder holds the operating-system dependencies of the search for
@@ -136,6 +144,8 @@ type chromeFinder struct {
 	// they are.
 	evalSymlinks func(string) (string, error)
 	goos         string
+	// useEnvVar makes ChromeEnvVar, when set, the answer.
+	useEnvVar bool
 }
 
 // newChromeFinder returns a chromeFinder that uses the real environment and
@@ -151,9 +161,10 @@ func newChromeFinder() chromeFinder {
 	}
 }
 
-// find runs the search described on FindChrome.
+// find runs the search described on Chrome.
 func (f chromeFinder) find() (string, error) {
-	if p := f.getenv(ChromeEnvVar); p != "" {
+	var searched []string
+	if p := f.getenv(ChromeEnvVar); f.useEnvVar && p != "" {
 		if !f.isExecutable(p) {
 			return "", fmt.Errorf("%s is set to %q, which is not an executable file; "+
 				"point it at a Chrome or Chromium binary, or unset it to search the usual places",
@@ -164,8 +175,9 @@ func (f chromeFinder) find() (string, error) {
 			return "", fmt.Errorf("making %s=%q absolute: %w", ChromeEnvVar, p, err)
 		}
 		return abs, nil
+	} else if f.useEnvVar {
+		searched = append(searched, ChromeEnvVar+" (unset)")
 	}
-	searched := []string{ChromeEnvVar + " (unset)"}
 
 	for _, name := range chromeNames {
 		searched = append(searched, name+" on PATH")
@@ -191,11 +203,11 @@ func (f chromeFinder) find() (string, error) {
 			return f.preferRealBinary(p), nil
 		}
 	}
-	return "", &ChromeNotFoundError{Searched: searched}
+	return "", &NotFoundError{Searched: searched}
 }
 
 // expand returns loc's path with its base variable's value prepended, and
-// the label to list it under in ChromeNotFoundError.Searched. ok is false
+// the label to list it under in NotFoundError.Searched. ok is false
 // when the base variable is unset, so there is nothing to look at.
 func (f chromeFinder) expand(loc chromeLocation) (pattern, label string, ok bool) {
 	if loc.base == "" {

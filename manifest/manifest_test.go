@@ -1,4 +1,4 @@
-package harness
+package manifest
 
 import (
 	"crypto/rsa"
@@ -48,15 +48,15 @@ const mv3Manifest = `{
 }`
 
 func TestParseManifestMV3(t *testing.T) {
-	m, err := ParseManifest([]byte(mv3Manifest))
+	m, err := Parse([]byte(mv3Manifest))
 	if err != nil {
-		t.Fatalf("ParseManifest: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	want := &Manifest{
 		ManifestVersion: 3,
 		Name:            "ports",
 		Version:         "1.0",
-		Background:      &ManifestBackground{ServiceWorker: "sw.js", Type: "module"},
+		Background:      &Background{ServiceWorker: "sw.js", Type: "module"},
 		ContentScripts: []ContentScript{
 			{Matches: []string{"<all_urls>"}, JS: []string{"cs.js", "shared.js"}, AllFrames: true, RunAt: "document_start"},
 			{Matches: []string{"https://example.com/*"}, JS: []string{"main.js", "shared.js"}, CSS: []string{"cs.css"}, World: "MAIN", MatchAboutBlank: true},
@@ -69,7 +69,7 @@ func TestParseManifestMV3(t *testing.T) {
 	raw := m.Raw
 	m.Raw = nil
 	if !reflect.DeepEqual(m, want) {
-		t.Errorf("ParseManifest =\n%+v\nwant\n%+v", m, want)
+		t.Errorf("Parse =\n%+v\nwant\n%+v", m, want)
 	}
 	if got := raw["minimum_chrome_version"]; got != "120" {
 		t.Errorf(`Raw["minimum_chrome_version"] = %v, want "120"`, got)
@@ -82,7 +82,7 @@ func TestParseManifestMV3(t *testing.T) {
 func TestParseManifestMV2(t *testing.T) {
 	// Chrome refuses Manifest V2; that refusal is what a spec observes, so
 	// parsing must not get in the way.
-	m, err := ParseManifest([]byte(`{
+	m, err := Parse([]byte(`{
 		"manifest_version": 2,
 		"name": "old",
 		"version": "0.1",
@@ -90,7 +90,7 @@ func TestParseManifestMV2(t *testing.T) {
 		"browser_action": {}
 	}`))
 	if err != nil {
-		t.Fatalf("ParseManifest: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	if m.ManifestVersion != 2 {
 		t.Errorf("ManifestVersion = %d, want 2", m.ManifestVersion)
@@ -104,9 +104,9 @@ func TestParseManifestMV2(t *testing.T) {
 }
 
 func TestParseManifestByteOrderMark(t *testing.T) {
-	m, err := ParseManifest([]byte("\uFEFF{\"manifest_version\": 3, \"name\": \"bom\", \"version\": \"1\"}"))
+	m, err := Parse([]byte("\uFEFF{\"manifest_version\": 3, \"name\": \"bom\", \"version\": \"1\"}"))
 	if err != nil {
-		t.Fatalf("ParseManifest: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	if m.Name != "bom" {
 		t.Errorf("Name = %q, want %q", m.Name, "bom")
@@ -165,9 +165,9 @@ func TestParseManifestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := ParseManifest([]byte(tt.data))
+			m, err := Parse([]byte(tt.data))
 			if err == nil {
-				t.Fatalf("ParseManifest = %+v, want an error", m)
+				t.Fatalf("Parse = %+v, want an error", m)
 			}
 			if !errors.As(err, tt.wantErr) {
 				t.Errorf("error %v does not wrap %T", err, tt.wantErr)
@@ -199,9 +199,9 @@ func writeExtension(t *testing.T, files map[string]string) string {
 
 func TestReadManifest(t *testing.T) {
 	dir := writeExtension(t, map[string]string{"manifest.json": mv3Manifest})
-	m, err := ReadManifest(dir)
+	m, err := Read(dir)
 	if err != nil {
-		t.Fatalf("ReadManifest: %v", err)
+		t.Fatalf("Read: %v", err)
 	}
 	if m.Name != "ports" {
 		t.Errorf("Name = %q, want %q", m.Name, "ports")
@@ -209,20 +209,20 @@ func TestReadManifest(t *testing.T) {
 
 	t.Run("missing", func(t *testing.T) {
 		dir := t.TempDir()
-		_, err := ReadManifest(dir)
+		_, err := Read(dir)
 		if !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("ReadManifest error = %v, want one wrapping os.ErrNotExist", err)
+			t.Errorf("Read error = %v, want one wrapping os.ErrNotExist", err)
 		}
 		if want := fmt.Sprintf("reading manifest of %q", dir); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ReadManifest error = %v, want it to contain %s", err, want)
+			t.Errorf("Read error = %v, want it to contain %s", err, want)
 		}
 	})
 	t.Run("invalid", func(t *testing.T) {
 		dir := writeExtension(t, map[string]string{"manifest.json": "{\n  \"name\": \"x\",\n}"})
-		_, err := ReadManifest(dir)
+		_, err := Read(dir)
 		want := fmt.Sprintf("reading manifest of %q: invalid JSON at 3:1: ", dir)
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("ReadManifest error = %v, want it to start with %s", err, want)
+			t.Errorf("Read error = %v, want it to start with %s", err, want)
 		}
 	})
 }
@@ -280,9 +280,9 @@ func TestManifestFiles(t *testing.T) {
 				files[f] = "// " + f
 			}
 			dir := writeExtension(t, files)
-			m, err := ReadManifest(dir)
+			m, err := Read(dir)
 			if err != nil {
-				t.Fatalf("ReadManifest: %v", err)
+				t.Fatalf("Read: %v", err)
 			}
 			if got := m.Files(); !slices.Equal(got, tt.want) {
 				t.Errorf("Files() = %q, want %q", got, tt.want)
@@ -464,7 +464,7 @@ func ExampleIDFromKey() {
 // (Vimium does): so does the harness, and a "//" or "/*" inside a string
 // stays.
 func TestParseManifestComments(t *testing.T) {
-	m, err := ParseManifest([]byte(`{
+	m, err := Parse([]byte(`{
   // the name
   "manifest_version": 3, /* a block
   over lines */ "name": "a // b /* c */",
