@@ -12,41 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/page"
+	"github.com/portprobe/portprobe/diagram"
 )
-
-// eventJSON is how an event is written in trace.json.
-type eventJSON struct {
-	Seq         int             `json:"seq"`
-	At          time.Time       `json:"at"`
-	Realm       string          `json:"realm"`
-	RealmKind   RealmKind       `json:"realmKind"`
-	ExtensionID string          `json:"extensionId,omitempty"`
-	Tab         string          `json:"tab,omitempty"`
-	FrameID     string          `json:"frameId,omitempty"`
-	URL         string          `json:"url,omitempty"`
-	Port        int             `json:"port"`
-	Kind        EventKind       `json:"kind"`
-	Name        string          `json:"name,omitempty"`
-	Message     json.RawMessage `json:"message,omitempty"`
-	Sender      json.RawMessage `json:"sender,omitempty"`
-	LastError   string          `json:"lastError,omitempty"`
-	Call        string          `json:"call,omitempty"`
-	Error       string          `json:"error,omitempty"`
-}
-
-// MarshalJSON writes the event with its realm described by name, kind, tab
-// and URL, as trace.json has it.
-func (e Event) MarshalJSON() ([]byte, error) {
-	j := eventJSON{Seq: e.Seq, At: e.At, Port: e.Port, Kind: e.Kind, Name: e.Name, Message: e.Message,
-		Sender: e.Sender, LastError: e.LastError, Call: e.Call, Error: e.Error}
-	if r := e.Realm; r != nil {
-		j.Realm, j.RealmKind, j.ExtensionID, j.FrameID, j.URL = r.String(), r.Kind, r.ExtensionID, string(r.FrameID), r.URL
-		if r.Tab != nil {
-			j.Tab = r.Tab.String()
-		}
-	}
-	return json.Marshal(j)
-}
 
 // screenshotTimeout bounds the screenshot of one tab in WriteArtifacts.
 const screenshotTimeout = 3 * time.Second
@@ -84,7 +51,7 @@ func (b *Browser) WriteArtifacts(ctx context.Context, dir string) ([]string, err
 		write("trace.json", data)
 	}
 	var html strings.Builder
-	if err := WriteDiagram(&html, "portprobe trace ("+b.version+")", events); err != nil {
+	if err := diagram.Write(&html, "portprobe trace ("+b.version+")", events); err != nil {
 		errs = append(errs, fmt.Errorf("drawing the trace: %w", err))
 	} else {
 		write("trace.html", []byte(html.String()))

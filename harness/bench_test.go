@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/portprobe/portprobe/trace"
 )
 
 // The benchmarks start Chrome; go test -bench=. -run=^$ ./harness runs them.
@@ -164,8 +166,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	echoed := make(chan struct{}, 1)
-	stop := br.Trace().Watch(func(e Event) {
-		if e.Kind == KindMessage && e.Realm == cs {
+	stop := br.Trace().Watch(func(e trace.Event) {
+		if e.Kind == trace.KindMessage && e.Realm == cs {
 			echoed <- struct{}{}
 		}
 	})

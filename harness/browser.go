@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/portprobe/portprobe/locate"
 	"log"
 	"os"
 	"os/exec"
@@ -17,6 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portprobe/portprobe/locate"
+	"github.com/portprobe/portprobe/trace"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
@@ -51,7 +53,7 @@ type Browser struct {
 	// probeSecret starts every call of the probe's binding: a call without
 	// it is ignored (see record).
 	probeSecret string
-	trace       *Trace            // guarded by mu
+	trace       *trace.Trace            // guarded by mu
 	keep        func(*Realm) bool // which realms' events trace takes; nil: all
 	pages       *PageServer
 
@@ -386,7 +388,7 @@ func (b *Browser) Version() string { return b.version }
 func (b *Browser) ChromePath() string { return b.chromePath }
 
 // Trace returns the trace of every port event in this browser.
-func (b *Browser) Trace() *Trace {
+func (b *Browser) Trace() *trace.Trace {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.trace
@@ -397,7 +399,7 @@ func (b *Browser) Trace() *Trace {
 // that keep accepts. A suite that reuses one browser for many specs calls it
 // at the start of each spec, keeping the realms of that spec's extensions, so
 // a spec never sees the events of the one before.
-func (b *Browser) ResetTrace(keep func(*Realm) bool) *Trace {
+func (b *Browser) ResetTrace(keep func(*Realm) bool) *trace.Trace {
 	t := b.newTrace()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -407,11 +409,13 @@ func (b *Browser) ResetTrace(keep func(*Realm) bool) *Trace {
 
 // newTrace returns an empty trace whose waits have the browser's deadline and
 // end with it.
-func (b *Browser) newTrace() *Trace {
-	t := NewTrace()
-	t.timeout, t.ended, t.endCause = b.opts.Timeout, b.ended, b.endCause
-	return t
+func (b *Browser) newTrace() *trace.Trace {
+	return trace.NewFor(trace.Owner{Timeout: b.opts.Timeout, Done: b.ended, Cause: b.endCause})
 }
+
+// ErrBrowserClosed is the cause of a wait that ended because the browser
+// closed.
+var ErrBrowserClosed = errors.New("the browser is closed")
 
 // endCause says why the browser ended: closed, or Chrome died (and how).
 func (b *Browser) endCause() error {
@@ -422,7 +426,7 @@ func (b *Browser) endCause() error {
 }
 
 // traceFor returns the trace that takes realm r's events, or nil.
-func (b *Browser) traceFor(r *Realm) *Trace {
+func (b *Browser) traceFor(r *Realm) *trace.Trace {
 	b.mu.Lock()
 	t, keep := b.trace, b.keep
 	b.mu.Unlock()
@@ -572,9 +576,9 @@ func (b *Browser) waitRealmUnless(ctx context.Context, what string, match func(*
 		select {
 		case <-changed:
 		case <-b.ended:
-			return nil, &WaitError{What: what, Cause: b.endCause(), Detail: b.describeRealms(), Trace: b.Trace().waitText()}
+			return nil, &trace.WaitError{What: what, Cause: b.endCause(), Detail: b.describeRealms(), Trace: b.Trace().WaitText()}
 		case <-ctx.Done():
-			return nil, &WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().waitText()}
+			return nil, &trace.WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().WaitText()}
 		}
 	}
 }

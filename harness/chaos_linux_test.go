@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/portprobe/portprobe/manifest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portprobe/portprobe/manifest"
 )
 
 // Item 6: when a tab's renderer is killed (as the kernel's out-of-memory

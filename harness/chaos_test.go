@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/portprobe/portprobe/manifest"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portprobe/portprobe/diagram"
+	"github.com/portprobe/portprobe/manifest"
+	"github.com/portprobe/portprobe/matchers"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // The chaos tests: each is a defect that an attack on the harness found
@@ -23,25 +27,25 @@ import (
 // Item 12: an Event made by hand, or one with no realm, prints and draws
 // without a panic.
 func TestChaosEventsWithoutABrowserPrint(t *testing.T) {
-	for name, e := range map[string]Event{
+	for name, e := range map[string]trace.Event{
 		"zero":          {},
-		"hand-made":     {Realm: &Realm{Kind: WorkerRealm, ExtensionID: "abc"}, Kind: KindConnect, Port: 1, Name: "x"},
-		"no realm port": {Kind: KindPost, Port: 2},
+		"hand-made":     {Realm: &Realm{Kind: trace.WorkerRealm, ExtensionID: "abc"}, Kind: trace.KindConnect, Port: 1, Name: "x"},
+		"no realm port": {Kind: trace.KindPost, Port: 2},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_ = e.String()
-			tr := NewTrace()
+			tr := trace.New()
 			tr.Add(e)
 			_ = tr.String()
-			if _, ok := tr.Find(Connected().Named("nothing")); ok {
+			if _, ok := tr.Find(trace.Connect().Named("nothing")); ok {
 				t.Error("found an event that is not there")
 			}
-			m := HaveEvent(Received().Named("missing"))
+			m := matchers.HaveEvent(trace.Message().Named("missing"))
 			if ok, err := m.Match(tr); ok || err != nil {
 				t.Errorf("Match = %v, %v", ok, err)
 			}
 			_ = m.FailureMessage(tr)
-			if err := WriteDiagram(io.Discard, "chaos", tr.Events()); err != nil {
+			if err := diagram.Write(io.Discard, "chaos", tr.Events()); err != nil {
 				t.Errorf("WriteDiagram: %v", err)
 			}
 		})
@@ -79,7 +83,7 @@ func TestChaosExpiredContextDoesNothing(t *testing.T) {
 	if err != nil || ran {
 		t.Errorf("the expired Eval ran: %v, %v", ran, err)
 	}
-	if _, ok := b.Trace().Find(Connected().Named("too-late")); ok {
+	if _, ok := b.Trace().Find(trace.Connect().Named("too-late")); ok {
 		t.Errorf("the expired Connect connected:\n%s", b.Trace())
 	}
 	if got := tab.URL(); got != before {
@@ -155,13 +159,13 @@ func TestChaosTraceWaitEnds(t *testing.T) {
 	}
 	defer b.Close()
 	start := time.Now()
-	_, err = b.Trace().Wait(context.Background(), Connected().Named("never"))
+	_, err = b.Trace().Wait(context.Background(), trace.Connect().Named("never"))
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
 		t.Errorf("Wait with no deadline: %v after %v, want Options.Timeout's deadline", err, time.Since(start))
 	}
 	done := make(chan error, 2)
 	go func() {
-		_, err := b.Trace().Wait(context.Background(), Connected().Named("never"))
+		_, err := b.Trace().Wait(context.Background(), trace.Connect().Named("never"))
 		done <- err
 	}()
 	go func() {
@@ -191,7 +195,7 @@ func TestChaosWaitsEndWhenChromeDies(t *testing.T) {
 	ext := cs.Extension()
 	done := make(chan error, 3)
 	go func() {
-		_, err := b.Trace().Wait(context.Background(), Connected().Named("never"))
+		_, err := b.Trace().Wait(context.Background(), trace.Connect().Named("never"))
 		done <- err
 	}()
 	go func() {
@@ -304,7 +308,7 @@ func TestChaosPageCannotPassForTheExtension(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range b.Realms() {
-		if r.Tab == cs.Tab && r.Kind != ContentScriptRealm {
+		if r.Tab == cs.Tab && r.Kind != trace.ContentScriptRealm {
 			t.Errorf("the page's own world was probed as %s (%s)", r, r.URL)
 		}
 	}
@@ -390,11 +394,11 @@ port.postMessage("done");
 	if _, err := b.OpenTab(ctx, b.Pages().URL("/")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Trace().Wait(ctx, Received().In(worker).WithMessage("done")); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(worker).WithMessage("done")); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`[1,2,3]`, `{"secret":42,"visible":1}`, `{"__proto__":{"x":1},"y":2}`} {
-		if _, ok := b.Trace().Find(Received().In(worker).Named("real-name").WithMessage(json.RawMessage(want))); !ok {
+		if _, ok := b.Trace().Find(trace.Message().In(worker).Named("real-name").WithMessage(json.RawMessage(want))); !ok {
 			t.Errorf("the worker's trace lacks message %s under its real name:\n%s", want, b.Trace())
 		}
 	}
@@ -493,7 +497,7 @@ func TestChaosWorkerThatCannotStart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	_, err = b.Trace().Wait(ctx, Connected())
+	_, err = b.Trace().Wait(ctx, trace.Connect())
 	if err == nil || !strings.Contains(err.Error(), "uncaught exceptions:") || !strings.Contains(err.Error(), "Error: boom (chrome-extension://"+ext.ID+"/sw.js:2:7)") {
 		t.Errorf("throw at the top level: a wait failed with %v, want the exception in its message", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // Every document an extension runs in is a Tab of the browser, whether the
@@ -80,9 +81,9 @@ func (b *Browser) WaitTab(ctx context.Context, url string) (*Tab, error) {
 		select {
 		case <-changed:
 		case <-b.ended:
-			return nil, &WaitError{What: "a tab showing " + url, Cause: b.endCause(), Detail: b.describeTabs()}
+			return nil, &trace.WaitError{What: "a tab showing " + url, Cause: b.endCause(), Detail: b.describeTabs()}
 		case <-ctx.Done():
-			return nil, &WaitError{What: "a tab showing " + url, Cause: context.Cause(ctx), Detail: b.describeTabs(), Trace: b.Trace().waitText()}
+			return nil, &trace.WaitError{What: "a tab showing " + url, Cause: context.Cause(ctx), Detail: b.describeTabs(), Trace: b.Trace().WaitText()}
 		}
 	}
 }
@@ -119,7 +120,7 @@ func (b *Browser) describeTabs() string {
 func (e *Extension) Page(ctx context.Context, path string) (*Realm, error) {
 	want := e.URL(path)
 	return e.b.waitRealm(ctx, fmt.Sprintf("the page %s of %s in the main frame of a tab", path, e), func(r *Realm) bool {
-		return r.Kind == PageRealm && r.ExtensionID == e.ID && r.Tab != nil &&
+		return r.Kind == trace.PageRealm && r.ExtensionID == e.ID && r.Tab != nil &&
 			string(r.FrameID) == string(r.Tab.TargetID) && stripQuery(r.URL) == want
 	})
 }
@@ -132,7 +133,7 @@ func (e *Extension) PageIn(ctx context.Context, tab *Tab, opts ...FrameOption) (
 		o(&f)
 	}
 	return e.b.waitRealm(ctx, fmt.Sprintf("a page of %s in %s frame %s", e, tab, f.frame), func(r *Realm) bool {
-		return r.Kind == PageRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
+		return r.Kind == trace.PageRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
 	})
 }
 
@@ -193,7 +194,7 @@ func (e *Extension) DevToolsPage(ctx context.Context, tab *Tab) (*Realm, error) 
 		changed := e.b.changed
 		e.b.mu.Unlock()
 		for _, r := range e.b.Realms() {
-			if r.Kind != PageRealm || r.ExtensionID != e.ID || stripQuery(r.URL) != want {
+			if r.Kind != trace.PageRealm || r.ExtensionID != e.ID || stripQuery(r.URL) != want {
 				continue
 			}
 			if _, asked := inspects[r]; !asked {
@@ -208,7 +209,7 @@ func (e *Extension) DevToolsPage(ctx context.Context, tab *Tab) (*Realm, error) 
 		case <-e.b.ended:
 			return nil, fmt.Errorf("the devtools page %s of %s: %w", path, e, e.b.endCause())
 		case <-ctx.Done():
-			return nil, &WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: context.Cause(ctx), Detail: e.b.describeRealms(), Trace: e.b.Trace().waitText()}
+			return nil, &trace.WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: context.Cause(ctx), Detail: e.b.describeRealms(), Trace: e.b.Trace().WaitText()}
 		}
 	}
 }
@@ -243,7 +244,7 @@ func (t *Tab) Frame(ctx context.Context, url string) (Frame, error) {
 		case <-t.gone:
 			return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: the tab closed", t, url)
 		case <-ctx.Done():
-			return Frame{}, &WaitError{What: fmt.Sprintf("a frame of %s showing %s", t, url), Cause: context.Cause(ctx), Detail: t.describeFrames(), Trace: t.b.Trace().waitText()}
+			return Frame{}, &trace.WaitError{What: fmt.Sprintf("a frame of %s showing %s", t, url), Cause: context.Cause(ctx), Detail: t.describeFrames(), Trace: t.b.Trace().WaitText()}
 		}
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/portprobe/portprobe/harness"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // A page that a web page opens with window.open is a Tab of its own, held by
@@ -33,7 +33,7 @@ func ExampleBrowser_WaitTab() {
 	if err != nil {
 		panic(err)
 	}
-	greeting, err := b.Trace().Wait(ctx, harness.Received().In(cs))
+	greeting, err := b.Trace().Wait(ctx, trace.Message().In(cs))
 	if err != nil {
 		panic(err)
 	}

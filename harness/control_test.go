@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/portprobe/portprobe/trace"
 )
 
 // TestExtensionsSeeOnlyTheTestsTabs checks that the harness's own control
@@ -100,8 +102,8 @@ func TestControlPageAndTabsOpenTogether(t *testing.T) {
 		if err := ext.ClickAction(ctx, tab); err != nil {
 			t.Fatal(err)
 		}
-		q := Posted().In(worker).WithField("greeting", "they clicked the button!").
-			Where("not seen before", func(e Event) bool { return !clicks[e.At] })
+		q := trace.Post().In(worker).WithField("greeting", "they clicked the button!").
+			Where("not seen before", func(e trace.Event) bool { return !clicks[e.At] })
 		e, err := b.Trace().Wait(ctx, q)
 		if err != nil {
 			t.Fatalf("click %d in %s: %v", i+1, tab, err)

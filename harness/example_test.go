@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portprobe/portprobe/harness"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // Launch Chrome with an extension, open a page its content script runs in,
@@ -42,13 +43,13 @@ func Example() {
 	}
 
 	// The events arrive by push; Wait blocks until one matches.
-	got, err := b.Trace().Wait(ctx, harness.Received().In(cs).WithField("greeting", "hi there content script!"))
+	got, err := b.Trace().Wait(ctx, trace.Message().In(cs).WithField("greeting", "hi there content script!"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(got.Kind, "in", got.Realm)
 
-	connected, _ := b.Trace().Wait(ctx, harness.OnConnect().In(worker))
+	connected, _ := b.Trace().Wait(ctx, trace.OnConnect().In(worker))
 	fmt.Printf("%s in %s, port named %q\n", connected.Kind, connected.Realm, connected.Name)
 
 	// Drive a port from Go: the worker's listener answers it too.
@@ -56,7 +57,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	answer, err := b.Trace().Wait(ctx, harness.Received().OnPort(port))
+	answer, err := b.Trace().Wait(ctx, trace.Message().OnPort(port))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/portprobe/portprobe/manifest"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+
+	"github.com/portprobe/portprobe/manifest"
+	"github.com/portprobe/portprobe/trace"
 
 	"github.com/chromedp/cdproto"
 	cdpbrowser "github.com/chromedp/cdproto/browser"
@@ -233,7 +235,7 @@ func (e *Extension) Worker(ctx context.Context) (*Realm, error) {
 		return nil, fmt.Errorf("the service worker of %s: the browser leaves workers unprobed (Options.IdleWorkers); follow it with WorkerHistory and WaitWorkerStatus", e)
 	}
 	return e.b.waitRealmUnless(ctx, fmt.Sprintf("the service worker of %s", e), func(r *Realm) bool {
-		return r.Kind == WorkerRealm && r.ExtensionID == e.ID
+		return r.Kind == trace.WorkerRealm && r.ExtensionID == e.ID
 	}, func() error { return e.b.workerFailed[e.ID] })
 }
 
@@ -258,7 +260,7 @@ func (e *Extension) ContentScript(ctx context.Context, tab *Tab, opts ...FrameOp
 	}
 	what := fmt.Sprintf("the content script of %s in %s frame %s", e, tab, f.frame)
 	return e.b.waitRealm(ctx, what, func(r *Realm) bool {
-		return r.Kind == ContentScriptRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
+		return r.Kind == trace.ContentScriptRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
 	})
 }
 
@@ -273,7 +275,7 @@ func (e *Extension) UserScript(ctx context.Context, tab *Tab, opts ...FrameOptio
 	}
 	what := fmt.Sprintf("the user script of %s in %s frame %s", e, tab, f.frame)
 	return e.b.waitRealm(ctx, what, func(r *Realm) bool {
-		return r.Kind == UserScriptRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
+		return r.Kind == trace.UserScriptRealm && r.ExtensionID == e.ID && r.Tab == tab && string(r.FrameID) == f.frame
 	})
 }
 

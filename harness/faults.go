@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // The faults the harness injects: each is one call, and afterwards the realms
@@ -201,7 +202,7 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 	case <-old.Done():
 		return nil
 	case <-ctx.Done():
-		return &WaitError{What: "the old realm " + old.String() + " to go away after ServiceWorker.stopWorker", Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().waitText()}
+		return &trace.WaitError{What: "the old realm " + old.String() + " to go away after ServiceWorker.stopWorker", Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().WaitText()}
 	}
 }
 
@@ -229,7 +230,7 @@ func (t *Tab) Crash(ctx context.Context) error {
 	select {
 	case <-t.crashed():
 	case <-ctx.Done():
-		return &WaitError{What: t.String() + " to crash after Page.crash", Cause: context.Cause(ctx), Detail: t.b.describeRealms(), Trace: t.b.Trace().waitText()}
+		return &trace.WaitError{What: t.String() + " to crash after Page.crash", Cause: context.Cause(ctx), Detail: t.b.describeRealms(), Trace: t.b.Trace().WaitText()}
 	}
 	t.markAllGone()
 	return nil
@@ -369,7 +370,7 @@ func (e *Extension) workerGone() {
 	e.b.mu.Lock()
 	var gone []*Realm
 	for _, r := range e.b.realms {
-		if r.Kind == WorkerRealm && r.ExtensionID == e.ID {
+		if r.Kind == trace.WorkerRealm && r.ExtensionID == e.ID {
 			gone = append(gone, r)
 		}
 	}

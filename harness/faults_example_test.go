@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portprobe/portprobe/harness"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // mdnWorld launches the MDN example extension and opens a page its content
@@ -32,7 +33,7 @@ func mdnWorld(ctx context.Context) (*harness.Browser, *harness.Extension, *harne
 		panic(err)
 	}
 	// The content script's port-from-cs is open once the worker greets it.
-	if _, err := b.Trace().Wait(ctx, harness.Received().In(cs)); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(cs)); err != nil {
 		panic(err)
 	}
 	return b, ext, tab, cs
@@ -51,11 +52,11 @@ func ExampleExtension_StopWorker() {
 	if err := ext.StopWorker(ctx); err != nil {
 		panic(err)
 	}
-	closed, _ := b.Trace().Wait(ctx, harness.OnDisconnect().In(cs))
+	closed, _ := b.Trace().Wait(ctx, trace.OnDisconnect().In(cs))
 	fmt.Printf("worker gone: %v; %s of %q, lastError %q\n", worker.Gone(), closed.Kind, closed.Name, closed.LastError)
 
 	port, _ := cs.Connect(ctx, map[string]any{"name": "wake-up"})
-	greeting, _ := b.Trace().Wait(ctx, harness.Received().OnPort(port))
+	greeting, _ := b.Trace().Wait(ctx, trace.Message().OnPort(port))
 	restarted, _ := ext.Worker(ctx)
 	fmt.Println(string(greeting.Message), "from a new realm:", restarted != worker)
 	// Output:
@@ -75,7 +76,7 @@ func ExampleTab_Crash() {
 	if err := tab.Crash(ctx); err != nil {
 		panic(err)
 	}
-	closed, _ := b.Trace().Wait(ctx, harness.OnDisconnect().In(worker))
+	closed, _ := b.Trace().Wait(ctx, trace.OnDisconnect().In(worker))
 	fmt.Println(closed.Kind, "in", closed.Realm, "of", closed.Name)
 	_, err := cs.Eval(ctx, "1")
 	fmt.Println(errors.Is(err, harness.ErrRealmGone))
@@ -97,7 +98,7 @@ func ExampleTab_Back() {
 	if err := tab.Navigate(ctx, b.Pages().URL("/next")); err != nil {
 		panic(err)
 	}
-	closed, _ := b.Trace().Wait(ctx, harness.OnDisconnect().In(worker))
+	closed, _ := b.Trace().Wait(ctx, trace.OnDisconnect().In(worker))
 	fmt.Println(closed.LastError)
 	if err := tab.Back(ctx); err != nil {
 		panic(err)
@@ -131,7 +132,7 @@ func ExampleTab_PushState() {
 	}
 	where, _ := harness.EvalAs[string](ctx, cs, "location.pathname + location.hash")
 	fmt.Println(where, "content script gone:", cs.Gone())
-	fmt.Println("disconnects:", b.Trace().Count(harness.OnDisconnect()))
+	fmt.Println("disconnects:", b.Trace().Count(trace.OnDisconnect()))
 	// Output:
 	// /inbox/42#reply content script gone: false
 	// disconnects: 0
@@ -151,7 +152,7 @@ func ExampleExtension_Reload() {
 	}
 	_, err := cs.Connect(ctx, map[string]any{"name": "orphan"})
 	fmt.Println(err != nil)
-	thrown, _ := b.Trace().Wait(ctx, harness.Threw().In(cs))
+	thrown, _ := b.Trace().Wait(ctx, trace.Exception().In(cs))
 	fmt.Println(thrown.Call, "threw", thrown.Error)
 	// Output:
 	// true
@@ -171,7 +172,7 @@ func ExampleExtension_Disable() {
 	if err := ext.Disable(ctx); err != nil {
 		panic(err)
 	}
-	closed, _ := b.Trace().Wait(ctx, harness.OnDisconnect().In(cs))
+	closed, _ := b.Trace().Wait(ctx, trace.OnDisconnect().In(cs))
 	fmt.Printf("worker gone: %v; %s, lastError %q\n", worker.Gone(), closed.Kind, closed.LastError)
 	if err := ext.Enable(ctx); err != nil {
 		panic(err)
@@ -199,7 +200,7 @@ func ExampleExtension_Uninstall() {
 	// loaded machine Chrome 156 sometimes gives "Could not establish
 	// connection. Receiving end does not exist." for the same close (seen 1
 	// run in 12 with both cores busy), so the example does not print it.
-	closed, _ := b.Trace().Wait(ctx, harness.OnDisconnect().In(cs))
+	closed, _ := b.Trace().Wait(ctx, trace.OnDisconnect().In(cs))
 	fmt.Printf("%s of %q\n", closed.Kind, closed.Name)
 	_, err := b.Extension(id)
 	fmt.Println(err != nil)

@@ -2,6 +2,8 @@ package harness
 
 import (
 	"testing"
+
+	"github.com/portprobe/portprobe/trace"
 )
 
 // FuzzProbeEvents: whatever a realm's code sends through the binding (a page
@@ -24,8 +26,8 @@ func FuzzProbeEvents(f *testing.F) {
 		f.Add("wrong" + seed)  // through the binding, without it
 	}
 	f.Fuzz(func(t *testing.T, payload string) {
-		b := &Browser{trace: NewTrace(), opts: Options{Logf: func(string, ...any) {}}, probeSecret: "secret"}
-		r := newRealm(b, WorkerRealm, "abc")
+		b := &Browser{trace: trace.New(), opts: Options{Logf: func(string, ...any) {}}, probeSecret: "secret"}
+		r := newRealm(b, trace.WorkerRealm, "abc")
 		b.record(r, payload)
 		for _, e := range b.trace.Events() {
 			if e.Realm != r {

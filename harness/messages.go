@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/portprobe/portprobe/trace"
 )
 
 // SendMessage calls runtime.sendMessage(args...) in the realm (each argument
@@ -45,17 +47,17 @@ func (r *Realm) SendTabMessage(ctx context.Context, tabID int, message any, opti
 // whose answers Go decides: it keeps each message's channel open (it returns
 // true), and ReplyTo(event).Send answers. Until then the sender waits, as it
 // would for a listener that answers later.
-func (r *Realm) ListenMessages(ctx context.Context, kind EventKind) error {
-	if kind != KindOnMessage && kind != KindOnMessageExternal && kind != KindOnUserScriptMessage {
-		return fmt.Errorf("in %s: ListenMessages(%q): want %q, %q or %q", r, kind, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage)
+func (r *Realm) ListenMessages(ctx context.Context, kind trace.Kind) error {
+	if kind != trace.KindOnMessage && kind != trace.KindOnMessageExternal && kind != trace.KindOnUserScriptMessage {
+		return fmt.Errorf("in %s: ListenMessages(%q): want %q, %q or %q", r, kind, trace.KindOnMessage, trace.KindOnMessageExternal, trace.KindOnUserScriptMessage)
 	}
 	_, err := r.callProbe(ctx, "listenMessages", string(kind))
 	return err
 }
 
-// Reply answers one message that a realm received, through the listener of
+// Responder answers one message that a realm received, through the listener of
 // ListenMessages.
-type Reply struct {
+type Responder struct {
 	// Realm received the message.
 	Realm *Realm
 	// Handle is the realm's number for the message (Event.Port).
@@ -64,15 +66,15 @@ type Reply struct {
 
 // ReplyTo returns the answer to the message of an onMessage or
 // onMessageExternal event.
-func ReplyTo(e Event) *Reply { return &Reply{Realm: e.Realm, Handle: e.Port} }
+func ReplyTo(e trace.Event) *Responder { return &Responder{Realm: realmOf(e.Realm), Handle: e.Port} }
 
-func (rp *Reply) String() string { return fmt.Sprintf("the reply to %s#%d", rp.Realm, rp.Handle) }
+func (rp *Responder) String() string { return fmt.Sprintf("the reply to %s#%d", rp.Realm, rp.Handle) }
 
 // Send calls sendResponse(response) for the message: the first answer to a
 // message reaches its sender, later ones are ignored (Chrome's rule). The
 // trace has it as a reply event. A message that ListenMessages did not see
 // in that realm, or that was answered from Go already, is an error.
-func (rp *Reply) Send(ctx context.Context, response any) error {
+func (rp *Responder) Send(ctx context.Context, response any) error {
 	_, err := rp.Realm.callProbe(ctx, "reply", rp.Handle, response)
 	return err
 }

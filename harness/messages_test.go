@@ -5,6 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/portprobe/portprobe/internal/jsonx"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // oneTimeExtension writes an extension whose worker answers one-time
@@ -75,28 +78,28 @@ func TestOneTimeMessagesAreTraced(t *testing.T) {
 			if !errors.As(err, &jerr) || !strings.Contains(jerr.Text, tc.err) {
 				t.Errorf("%s: %s, %v; want the error %q", tc.how, resp, err, tc.err)
 			}
-		} else if err != nil || !jsonEqual(orNull(resp), []byte(orNullS(tc.want))) {
+		} else if err != nil || !jsonx.Equal(orNull(resp), []byte(orNullS(tc.want))) {
 			t.Errorf("%s: %s, %v; want %s", tc.how, resp, err, tc.want)
 		}
-		sent, ok := b.Trace().Find(SentMessage().In(page).WithMessage(map[string]any{"how": tc.how, "text": "x"}))
+		sent, ok := b.Trace().Find(trace.SendMessage().In(page).WithMessage(map[string]any{"how": tc.how, "text": "x"}))
 		if !ok {
 			t.Errorf("%s: no sendMessage in\n%s", tc.how, b.Trace())
 			continue
 		}
 		// The worker's events come on its own session, maybe after the
 		// page's: wait for them.
-		onMsg, err := b.Trace().Wait(ctx, OnMessage().In(w).WithMessage(map[string]any{"how": tc.how, "text": "x"}))
+		onMsg, err := b.Trace().Wait(ctx, trace.OnMessage().In(w).WithMessage(map[string]any{"how": tc.how, "text": "x"}))
 		if err != nil {
 			t.Errorf("%s: %v", tc.how, err)
 			continue
 		}
-		resq := Responded().In(page).Where("of this message", func(e Event) bool { return e.Port == sent.Port })
+		resq := trace.Response().In(page).Where("of this message", func(e trace.Event) bool { return e.Port == sent.Port })
 		if tc.err != "" {
 			resq = resq.WithError(tc.err)
 		} else {
 			resq = resq.WithoutError()
 			if tc.want == "" {
-				resq = resq.Where("with no message (undefined)", func(e Event) bool { return len(e.Message) == 0 })
+				resq = resq.Where("with no message (undefined)", func(e trace.Event) bool { return len(e.Message) == 0 })
 			} else {
 				resq = resq.WithMessage(json.RawMessage(tc.want))
 			}
@@ -104,18 +107,18 @@ func TestOneTimeMessagesAreTraced(t *testing.T) {
 		if _, ok := b.Trace().Find(resq); !ok {
 			t.Errorf("%s: no %s in\n%s", tc.how, resq, b.Trace())
 		}
-		mine := func(e Event) bool { return e.Port == onMsg.Port }
+		mine := func(e trace.Event) bool { return e.Port == onMsg.Port }
 		if tc.keepOpen != "" {
-			if _, err := b.Trace().Wait(ctx, KeptOpen().In(w).Via(tc.keepOpen).ByListener(1).Where("of this message", mine)); err != nil {
+			if _, err := b.Trace().Wait(ctx, trace.KeepOpen().In(w).Via(tc.keepOpen).ByListener(1).Where("of this message", mine)); err != nil {
 				t.Errorf("%s: %v", tc.how, err)
 			}
 		}
 		if tc.how == "both" {
 			// Both later listeners answer; the first answer wins.
-			if _, err := b.Trace().Wait(ctx, Replied().In(w).ByListener(3).Where("of this message", mine)); err != nil {
+			if _, err := b.Trace().Wait(ctx, trace.Reply().In(w).ByListener(3).Where("of this message", mine)); err != nil {
 				t.Errorf("both: %v", err)
 			}
-			if n := b.Trace().Count(Replied().In(w).Where("of this message", mine)); n != 2 {
+			if n := b.Trace().Count(trace.Reply().In(w).Where("of this message", mine)); n != 2 {
 				t.Errorf("both: %d replies, want 2 (listeners 2 and 3)\n%s", n, b.Trace())
 			}
 		}
@@ -124,7 +127,7 @@ func TestOneTimeMessagesAreTraced(t *testing.T) {
 	if _, err := page.SendMessageJS(ctx, `{how: "nothing"}, function () { globalThis.le = chrome.runtime.lastError && chrome.runtime.lastError.message; }`); err != nil {
 		t.Fatal(err)
 	}
-	q := Responded().In(page).Via("callback").WithError("The message port closed before a response was received.")
+	q := trace.Response().In(page).Via("callback").WithError("The message port closed before a response was received.")
 	if _, err := b.Trace().Wait(ctx, q); err != nil {
 		t.Error(err)
 	}
@@ -146,7 +149,7 @@ func TestGoAnswersAMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := page.ListenMessages(ctx, KindOnMessage); err != nil {
+	if err := page.ListenMessages(ctx, trace.KindOnMessage); err != nil {
 		t.Fatal(err)
 	}
 	w, err := ext.Worker(ctx)
@@ -158,14 +161,14 @@ func TestGoAnswersAMessage(t *testing.T) {
 	if _, err := w.Eval(ctx, `void chrome.runtime.sendMessage({how: "ask"}).then((r) => { globalThis.answer = r; })`); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := b.Trace().Wait(ctx, OnMessage().In(page).WithMessage(map[string]any{"how": "ask"}))
+	ev, err := b.Trace().Wait(ctx, trace.OnMessage().In(page).WithMessage(map[string]any{"how": "ask"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := ReplyTo(ev).Send(ctx, map[string]any{"from": "go"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Trace().Wait(ctx, Responded().In(w).WithMessage(map[string]any{"from": "go"})); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Response().In(w).WithMessage(map[string]any{"from": "go"})); err != nil {
 		t.Error(err)
 	}
 	if err := ReplyTo(ev).Send(ctx, "again"); err == nil {

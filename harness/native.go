@@ -16,12 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// NativeHostRealm is a native messaging host that the harness installed
-// (Browser.InstallNativeHost): one realm per start of the host process,
-// named after the host, such as "native-host(com.example.echo)~2".
-const NativeHostRealm RealmKind = "native-host"
+	"github.com/portprobe/portprobe/trace"
+)
 
 // NativeHost declares a native messaging host written in Go, for
 // Browser.InstallNativeHost.
@@ -320,7 +317,7 @@ func (c *NativeConn) Write(v any) error {
 	if err := c.send(relayStdout, append(frame, data...)); err != nil {
 		return err
 	}
-	c.record(Event{Kind: KindPost, Message: json.RawMessage(data)})
+	c.record(trace.Event{Kind: trace.KindPost, Message: json.RawMessage(data)})
 	return nil
 }
 
@@ -332,7 +329,7 @@ func (c *NativeConn) WriteRaw(data []byte) error {
 		return err
 	}
 	desc, _ := json.Marshal(map[string]any{"$type": "raw", "length": len(data)})
-	c.record(Event{Kind: KindPost, Message: desc})
+	c.record(trace.Event{Kind: trace.KindPost, Message: desc})
 	return nil
 }
 
@@ -342,7 +339,7 @@ func (c *NativeConn) Exit(status int) error {
 	if err := c.send(relayExit, []byte{byte(status)}); err != nil {
 		return err
 	}
-	c.end(Event{Kind: KindDisconnect, Call: fmt.Sprintf("exit(%d)", status)})
+	c.end(trace.Event{Kind: trace.KindDisconnect, Call: fmt.Sprintf("exit(%d)", status)})
 	return nil
 }
 
@@ -351,12 +348,12 @@ func (c *NativeConn) Kill() error {
 	if err := c.send(relayKill, nil); err != nil {
 		return err
 	}
-	c.end(Event{Kind: KindDisconnect, Call: "kill", Error: "the host process was killed (SIGKILL)"})
+	c.end(trace.Event{Kind: trace.KindDisconnect, Call: "kill", Error: "the host process was killed (SIGKILL)"})
 	return nil
 }
 
 // end records the host's end once: a disconnect event.
-func (c *NativeConn) end(e Event) {
+func (c *NativeConn) end(e trace.Event) {
 	if c.ended.CompareAndSwap(false, true) {
 		c.record(e)
 	}
@@ -376,7 +373,7 @@ func (c *NativeConn) send(typ byte, payload []byte) error {
 
 // record adds a host-side event to the trace; the host has one port,
 // handle 1, named after the host.
-func (c *NativeConn) record(e Event) {
+func (c *NativeConn) record(e trace.Event) {
 	e.Realm, e.Port, e.Name = c.Realm, 1, ""
 	if e.At.IsZero() {
 		e.At = time.Now()
@@ -407,12 +404,12 @@ func (b *Browser) runNativeHost(conn net.Conn, h NativeHost) {
 	if len(hello.Args) > 0 {
 		c.Origin = hello.Args[0]
 	}
-	r := newRealm(b, NativeHostRealm, extensionIDOf(c.Origin))
+	r := newRealm(b, trace.NativeHostRealm, extensionIDOf(c.Origin))
 	r.URL = h.Name
 	c.Realm = r
 	b.addRealm(r)
 	sender, _ := json.Marshal(map[string]any{"origin": c.Origin, "args": hello.Args, "pid": hello.PID})
-	c.record(Event{Kind: KindOnConnect, Sender: sender})
+	c.record(trace.Event{Kind: trace.KindOnConnect, Sender: sender})
 
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
@@ -444,12 +441,12 @@ func (c *NativeConn) readFromChrome() {
 		if err != nil {
 			// The process ended: after Exit or Kill, or Chrome ended
 			// it (it kills a host 2 s after closing its input).
-			c.end(Event{Kind: KindDisconnect, Call: "ended", Error: "the host process ended by itself or by Chrome"})
+			c.end(trace.Event{Kind: trace.KindDisconnect, Call: "ended", Error: "the host process ended by itself or by Chrome"})
 			return
 		}
 		switch typ {
 		case relayEOF:
-			c.record(Event{Kind: KindOnDisconnect})
+			c.record(trace.Event{Kind: trace.KindOnDisconnect})
 			c.push(nil)
 		case relayStdin:
 			buf = append(buf, payload...)
@@ -460,7 +457,7 @@ func (c *NativeConn) readFromChrome() {
 				}
 				msg := json.RawMessage(append([]byte(nil), buf[4:4+n]...))
 				buf = buf[4+n:]
-				c.record(Event{Kind: KindMessage, Message: msg})
+				c.record(trace.Event{Kind: trace.KindMessage, Message: msg})
 				c.push(msg)
 			}
 		}

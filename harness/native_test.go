@@ -6,6 +6,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/portprobe/portprobe/internal/jsonx"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // nativeExtension writes an extension allowed to use native messaging.
@@ -40,13 +43,13 @@ func TestNativeHostInGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, err := w.Eval(ctx, `chrome.runtime.sendNativeMessage("com.portprobe.echo", {hello: 1})`)
-	if err != nil || !jsonEqual(resp, []byte(`{"hello":1}`)) {
+	if err != nil || !jsonx.Equal(resp, []byte(`{"hello":1}`)) {
 		t.Fatalf("sendNativeMessage: %s, %v", resp, err)
 	}
-	if _, err := b.Trace().Wait(ctx, OnConnect().Where("in the host", func(e Event) bool { return e.Realm.Kind == NativeHostRealm }).WithSender("origin", "chrome-extension://"+ext.ID+"/")); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.OnConnect().Where("in the host", func(e trace.Event) bool { return e.Realm.Describe().Kind == trace.NativeHostRealm }).WithSender("origin", "chrome-extension://"+ext.ID+"/")); err != nil {
 		t.Error(err)
 	}
-	if _, err := b.Trace().Wait(ctx, Posted().WithMessage(map[string]any{"hello": 1}).Where("by the host", func(e Event) bool { return e.Realm.Kind == NativeHostRealm })); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Post().WithMessage(map[string]any{"hello": 1}).Where("by the host", func(e trace.Event) bool { return e.Realm.Describe().Kind == trace.NativeHostRealm })); err != nil {
 		t.Error(err)
 	}
 
@@ -68,11 +71,11 @@ func TestNativeHostInGo(t *testing.T) {
 	if _, err := w.Eval(ctx, `globalThis.np = chrome.runtime.connectNative("com.portprobe.once"); np.postMessage("ping"); 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Trace().Wait(ctx, Received().In(w).WithMessage(map[string]any{"got": "ping"})); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(w).WithMessage(map[string]any{"got": "ping"})); err != nil {
 		t.Fatal(err)
 	}
 	close(stop)
-	if _, err := b.Trace().Wait(ctx, OnDisconnect().In(w).WithLastError("Native host has exited.")); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.OnDisconnect().In(w).WithLastError("Native host has exited.")); err != nil {
 		t.Error(err)
 	}
 

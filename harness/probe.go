@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/portprobe/portprobe/trace"
 )
 
 //go:embed probe.js
@@ -83,7 +84,7 @@ func probeObject(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails, err e
 
 // probeEvent is what the probe sends through the binding.
 type probeEvent struct {
-	Kind      EventKind      `json:"k"`
+	Kind      trace.Kind      `json:"k"`
 	Port      int            `json:"p"`
 	Time      float64        `json:"t"` // ms since the epoch, on the realm's clock
 	Name      *string        `json:"n"`
@@ -96,11 +97,11 @@ type probeEvent struct {
 	Listener  int            `json:"li"`
 }
 
-var knownKinds = map[EventKind]bool{
-	KindConnect: true, KindOnConnect: true, KindOnConnectExternal: true, KindPost: true,
-	KindMessage: true, KindDisconnect: true, KindOnDisconnect: true, KindException: true,
-	KindSendMessage: true, KindResponse: true, KindOnMessage: true, KindOnMessageExternal: true,
-	KindReply: true, KindKeepOpen: true, KindOnUserScriptConnect: true, KindOnUserScriptMessage: true,
+var knownKinds = map[trace.Kind]bool{
+	trace.KindConnect: true, trace.KindOnConnect: true, trace.KindOnConnectExternal: true, trace.KindPost: true,
+	trace.KindMessage: true, trace.KindDisconnect: true, trace.KindOnDisconnect: true, trace.KindException: true,
+	trace.KindSendMessage: true, trace.KindResponse: true, trace.KindOnMessage: true, trace.KindOnMessageExternal: true,
+	trace.KindReply: true, trace.KindKeepOpen: true, trace.KindOnUserScriptConnect: true, trace.KindOnUserScriptMessage: true,
 }
 
 // record adds the events that realm r's probe sent to the trace: a JSON
@@ -136,7 +137,7 @@ func (b *Browser) recordText(r *Realm, payload string) {
 		batch = append(batch, pe)
 	}
 	t := b.traceFor(r)
-	events := make([]Event, 0, len(batch))
+	events := make([]trace.Event, 0, len(batch))
 	for _, pe := range batch {
 		if !knownKinds[pe.Kind] {
 			b.logf("ignoring a probe event of unknown kind %q from %s", pe.Kind, r)
@@ -145,13 +146,13 @@ func (b *Browser) recordText(r *Realm, payload string) {
 		events = append(events, pe.event(r))
 	}
 	if t != nil {
-		t.addAll(events)
+		t.AddBatch(events)
 	}
 }
 
 // event makes the trace's event of what the probe sent.
-func (pe probeEvent) event(r *Realm) Event {
-	e := Event{
+func (pe probeEvent) event(r *Realm) trace.Event {
+	e := trace.Event{
 		// Chrome's clocks give at best microseconds; rounding there keeps
 		// float64 noise out of the times.
 		At:       time.UnixMicro(int64(math.Round(pe.Time * 1000))),
@@ -189,6 +190,19 @@ type Port struct {
 }
 
 func (p *Port) String() string { return fmt.Sprintf("%s#%d", p.Realm, p.Handle) }
+
+// GomegaString keeps Gomega's failure messages short.
+func (p *Port) GomegaString() string { return p.String() }
+
+// Endpoint returns the port's realm and handle, for trace.Query.OnPort.
+func (p *Port) Endpoint() (trace.Source, int) { return p.Realm, p.Handle }
+
+// PortOf returns the port of an event, so Go can drive a port that a realm
+// received: PortOf(onConnectEvent).Post(ctx, "reply"). The port of an event
+// that is not from a realm of a browser (a trace.Place) fails every call.
+func PortOf(e trace.Event) *Port {
+	return &Port{Realm: realmOf(e.Realm), Handle: e.Port}
+}
 
 // Connect calls runtime.connect in the realm with args (each encoded as JSON;
 // Undefined for undefined) and returns the port it returned:
@@ -234,9 +248,9 @@ func (r *Realm) portFrom(raw json.RawMessage, err error, method string) (*Port, 
 // ListenConnect adds a runtime.onConnect listener (kind "onConnect") or a
 // runtime.onConnectExternal listener ("onConnectExternal") in the realm, so
 // the realm receives connections. The probe traces each one.
-func (r *Realm) ListenConnect(ctx context.Context, kind EventKind) error {
-	if kind != KindOnConnect && kind != KindOnConnectExternal && kind != KindOnUserScriptConnect {
-		return fmt.Errorf("in %s: ListenConnect(%q): want %q, %q or %q", r, kind, KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect)
+func (r *Realm) ListenConnect(ctx context.Context, kind trace.Kind) error {
+	if kind != trace.KindOnConnect && kind != trace.KindOnConnectExternal && kind != trace.KindOnUserScriptConnect {
+		return fmt.Errorf("in %s: ListenConnect(%q): want %q, %q or %q", r, kind, trace.KindOnConnect, trace.KindOnConnectExternal, trace.KindOnUserScriptConnect)
 	}
 	_, err := r.callProbe(ctx, "listen", string(kind))
 	return err

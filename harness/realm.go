@@ -12,26 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
-)
-
-// RealmKind says what kind of extension context a realm is.
-type RealmKind string
-
-// The kinds of realms.
-const (
-	// WorkerRealm is an extension's service worker.
-	WorkerRealm RealmKind = "worker"
-	// ContentScriptRealm is an extension's content-script isolated world in
-	// one frame of a tab.
-	ContentScriptRealm RealmKind = "content-script"
-	// PageRealm is an extension page (chrome-extension://<id>/...) in a tab.
-	PageRealm RealmKind = "page"
-	// UserScriptRealm is a world of the extension's user scripts
-	// (chrome.userScripts) in one frame of a tab.
-	UserScriptRealm RealmKind = "user-script"
-	// WebPageRealm is the main world of a web page, probed on request
-	// (Tab.ProbeWebPage) to test externally_connectable.
-	WebPageRealm RealmKind = "web-page"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // ErrRealmGone is wrapped by the errors of calls on a realm whose context no
@@ -44,7 +25,7 @@ var ErrRealmGone = errors.New("realm is gone")
 // long as its context; a restarted worker or a reloaded page is a new realm.
 type Realm struct {
 	// Kind is what kind of context this is.
-	Kind RealmKind
+	Kind trace.RealmKind
 	// ExtensionID is the ID of the extension the realm belongs to.
 	ExtensionID string
 	// Tab is the tab of a content script or page realm; nil for a worker.
@@ -65,7 +46,7 @@ type Realm struct {
 	gone     chan struct{}
 }
 
-func newRealm(b *Browser, kind RealmKind, extID string) *Realm {
+func newRealm(b *Browser, kind trace.RealmKind, extID string) *Realm {
 	return &Realm{Kind: kind, ExtensionID: extID, b: b, gone: make(chan struct{})}
 }
 
@@ -98,11 +79,11 @@ func (r *Realm) baseName() string {
 	if e := r.Extension(); e != nil {
 		name = e.Name
 	}
-	if r.Kind == WebPageRealm || r.Kind == NativeHostRealm {
+	if r.Kind == trace.WebPageRealm || r.Kind == trace.NativeHostRealm {
 		name = r.URL
 	}
 	s := fmt.Sprintf("%s(%s)", r.Kind, name)
-	if r.Kind == PageRealm {
+	if r.Kind == trace.PageRealm {
 		if i := strings.Index(r.URL, r.ExtensionID); i >= 0 {
 			s += r.URL[i+len(r.ExtensionID):]
 		}
@@ -118,6 +99,18 @@ func (r *Realm) baseName() string {
 
 // GomegaString keeps Gomega's failure messages short.
 func (r *Realm) GomegaString() string { return r.String() }
+
+// Describe says what the realm is, for the trace and its diagram.
+func (r *Realm) Describe() trace.SourceInfo {
+	info := trace.SourceInfo{Kind: r.Kind, ExtensionID: r.ExtensionID, URL: r.URL}
+	if r.Tab != nil {
+		info.Tab = r.Tab.String()
+		if r.FrameID != "" && string(r.FrameID) != string(r.Tab.TargetID) {
+			info.Frame = string(r.FrameID)
+		}
+	}
+	return info
+}
 
 // Gone reports whether the realm's context no longer exists.
 func (r *Realm) Gone() bool {
@@ -241,7 +234,10 @@ func (r *Realm) flush(ctx context.Context) {
 }
 
 func (r *Realm) alive() error {
-	if r.Kind == NativeHostRealm {
+	if r == nil || r.b == nil {
+		return errors.New("no realm of a browser: the event or port was made by hand, or read back from a file")
+	}
+	if r.Kind == trace.NativeHostRealm {
 		return fmt.Errorf("%s: a native host runs Go (its NativeHost.Serve), not JavaScript", r)
 	}
 	if r.Gone() {
@@ -286,4 +282,19 @@ func exceptionText(exc *runtime.ExceptionDetails) string {
 		}
 	}
 	return exc.Text
+}
+
+// abbreviate cuts s to n bytes for an error message, saying how long it was.
+func abbreviate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + fmt.Sprintf("…(%d bytes)", len(s))
+}
+
+// realmOf returns the realm an event happened in, or nil when it is not a
+// realm of a browser (a trace.Place).
+func realmOf(s trace.Source) *Realm {
+	r, _ := s.(*Realm)
+	return r
 }

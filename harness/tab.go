@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // Tab is a page target of the browser: a tab the harness opened, or a page
@@ -385,7 +386,7 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 	}
 	r, err := s.realmFor(desc)
 	if err == nil {
-		r.Kind = WebPageRealm
+		r.Kind = trace.WebPageRealm
 		r.ExtensionID = ""
 		r.api, err = t.b.installProbeInContext(ctx, s.sess, desc.ID, desc.UniqueID)
 	}
@@ -952,11 +953,11 @@ func (s *frameSession) handlePause(p *debugger.EventPaused) {
 	if err == nil {
 		var userScript bool
 		r.api, err = t.b.installProbeOnFrame(ctx, s.sess, desc.ID, frame.CallFrameID, &userScript)
-		if userScript && r.Kind == ContentScriptRealm {
+		if userScript && r.Kind == trace.ContentScriptRealm {
 			// A USER_SCRIPT world looks like a content script's to
 			// DevTools (isolated, the extension's origin); the probe
 			// tells them apart.
-			r.Kind = UserScriptRealm
+			r.Kind = trace.UserScriptRealm
 		}
 	}
 	s.finishInstall(desc.ID, r, err)
@@ -1051,9 +1052,9 @@ func (s *frameSession) realmFor(desc *runtime.ExecutionContextDescription) (*Rea
 	if err := json.Unmarshal(desc.AuxData, &aux); err != nil {
 		return nil, fmt.Errorf("reading auxData of context %d: %w", desc.ID, err)
 	}
-	kind := PageRealm
+	kind := trace.PageRealm
 	if aux.Type == "isolated" {
-		kind = ContentScriptRealm
+		kind = trace.ContentScriptRealm
 	}
 	t := s.t
 	r := newRealm(t.b, kind, extensionIDOf(desc.Origin+"/"))

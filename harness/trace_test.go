@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portprobe/portprobe/trace"
 )
 
 // Fake realms, made without a browser. String() falls back to the ID, as no
@@ -39,13 +41,13 @@ type fakeBrowser struct {
 func newFakeBrowser(t *testing.T) *fakeBrowser {
 	t.Helper()
 	fb := &fakeBrowser{}
-	fb.Browser = &Browser{trace: NewTrace()}
+	fb.Browser = &Browser{trace: trace.New()}
 	fb.opts.Logf = func(format string, args ...any) {
 		fb.mu.Lock()
 		defer fb.mu.Unlock()
 		fb.logs = append(fb.logs, fmt.Sprintf(format, args...))
 	}
-	fb.worker = newRealm(fb.Browser, WorkerRealm, testExtID)
+	fb.worker = newRealm(fb.Browser, trace.WorkerRealm, testExtID)
 	return fb
 }
 
@@ -55,7 +57,7 @@ func (fb *fakeBrowser) logged() []string {
 	return append([]string(nil), fb.logs...)
 }
 
-func ports(events []Event) []int {
+func ports(events []trace.Event) []int {
 	out := make([]int, len(events))
 	for i, e := range events {
 		out[i] = e.Port
@@ -64,7 +66,7 @@ func ports(events []Event) []int {
 }
 
 // checkTraceOrder fails unless events are sorted by At and numbered 1..n.
-func checkTraceOrder(t *testing.T, events []Event) {
+func checkTraceOrder(t *testing.T, events []trace.Event) {
 	t.Helper()
 	for i, e := range events {
 		if e.Seq != i+1 {
@@ -99,7 +101,7 @@ func TestTraceAddOrder(t *testing.T) {
 			fb := newFakeBrowser(t)
 			tr := fb.trace
 			for _, a := range tt.arrivals {
-				tr.Add(Event{At: at(a.ms), Realm: fb.worker, Port: a.port, Kind: KindMessage})
+				tr.Add(trace.Event{At: at(a.ms), Realm: fb.worker, Port: a.port, Kind: trace.KindMessage})
 			}
 			events := tr.Events()
 			if got := ports(events); !reflect.DeepEqual(got, tt.want) {
@@ -127,7 +129,7 @@ func TestTraceAddReturnsPlacedEvent(t *testing.T) {
 		{30, 5, 5}, // after port 2, same time
 	}
 	for _, s := range steps {
-		got := tr.Add(Event{At: at(s.ms), Realm: fb.worker, Port: s.port, Kind: KindMessage, Message: msg})
+		got := tr.Add(trace.Event{At: at(s.ms), Realm: fb.worker, Port: s.port, Kind: trace.KindMessage, Message: msg})
 		if got.Seq != s.wantSeq || got.Port != s.port || !got.At.Equal(at(s.ms)) || got.Realm != fb.worker || string(got.Message) != string(msg) {
 			t.Errorf("Add(port %d at %dms) = %+v, want Seq %d and the event's fields", s.port, s.ms, got, s.wantSeq)
 		}
@@ -144,20 +146,20 @@ func TestTraceEventsIsACopy(t *testing.T) {
 	if ev := tr.Events(); len(ev) != 0 {
 		t.Fatalf("Events() of a new trace = %v, want none", ev)
 	}
-	tr.Add(Event{At: at(1), Realm: fb.worker, Port: 1, Kind: KindConnect, Name: "a"})
-	tr.Add(Event{At: at(2), Realm: fb.worker, Port: 1, Kind: KindPost, Message: json.RawMessage(`1`)})
+	tr.Add(trace.Event{At: at(1), Realm: fb.worker, Port: 1, Kind: trace.KindConnect, Name: "a"})
+	tr.Add(trace.Event{At: at(2), Realm: fb.worker, Port: 1, Kind: trace.KindPost, Message: json.RawMessage(`1`)})
 
 	events := tr.Events()
 	events[0].Name = "changed"
 	events[0].Seq = 99
-	events[1] = Event{}
-	_ = append(events[:1], Event{Port: 42})
+	events[1] = trace.Event{}
+	_ = append(events[:1], trace.Event{Port: 42})
 
 	again := tr.Events()
-	if again[0].Name != "a" || again[0].Seq != 1 || again[1].Kind != KindPost || again[1].Seq != 2 {
+	if again[0].Name != "a" || again[0].Seq != 1 || again[1].Kind != trace.KindPost || again[1].Seq != 2 {
 		t.Errorf("changing the slice of Events() changed the trace: %+v", again)
 	}
-	tr.Add(Event{At: at(0), Realm: fb.worker, Port: 7, Kind: KindDisconnect})
+	tr.Add(trace.Event{At: at(0), Realm: fb.worker, Port: 7, Kind: trace.KindDisconnect})
 	if events[0].Seq != 99 || len(events) != 2 {
 		t.Errorf("Add changed a slice returned by Events() before: %+v", events)
 	}
@@ -172,15 +174,15 @@ func TestTraceString(t *testing.T) {
 	if got := tr.String(); got != "  (no events)" {
 		t.Errorf("String() of an empty trace = %q, want %q", got, "  (no events)")
 	}
-	if got := FormatEvents(nil); got != "  (no events)" {
+	if got := trace.FormatEvents(nil); got != "  (no events)" {
 		t.Errorf("FormatEvents(nil) = %q", got)
 	}
-	if got := FormatEvents([]Event{}); got != "  (no events)" {
-		t.Errorf("FormatEvents([]Event{}) = %q", got)
+	if got := trace.FormatEvents([]trace.Event{}); got != "  (no events)" {
+		t.Errorf("FormatEvents([]trace.Event{}) = %q", got)
 	}
 
-	tr.Add(Event{At: at(2), Realm: fb.worker, Port: 1, Kind: KindMessage, Name: "port-from-cs", Message: json.RawMessage(`{"greeting":"hi"}`)})
-	tr.Add(Event{At: at(1), Realm: fb.worker, Port: 1, Kind: KindOnConnect, Name: "port-from-cs", Sender: json.RawMessage(`{"frameId":0}`)})
+	tr.Add(trace.Event{At: at(2), Realm: fb.worker, Port: 1, Kind: trace.KindMessage, Name: "port-from-cs", Message: json.RawMessage(`{"greeting":"hi"}`)})
+	tr.Add(trace.Event{At: at(1), Realm: fb.worker, Port: 1, Kind: trace.KindOnConnect, Name: "port-from-cs", Sender: json.RawMessage(`{"frameId":0}`)})
 	got := tr.String()
 	lines := strings.Split(got, "\n")
 	if len(lines) != 2 {
@@ -192,8 +194,8 @@ func TestTraceString(t *testing.T) {
 			t.Errorf("line %d = %q, want %q", i+1, line, want)
 		}
 	}
-	if got != FormatEvents(events) {
-		t.Errorf("String() = %q, FormatEvents(Events()) = %q", got, FormatEvents(events))
+	if got != trace.FormatEvents(events) {
+		t.Errorf("String() = %q, trace.FormatEvents(Events()) = %q", got, trace.FormatEvents(events))
 	}
 	for _, want := range []string{
 		"  1 03:04:05.001000 onConnect         worker(" + testExtID + ")#1 name=\"port-from-cs\" sender={\"frameId\":0}",
@@ -211,55 +213,55 @@ func TestTraceEventString(t *testing.T) {
 	long := `"` + strings.Repeat("x", 300) + `"`
 	tests := []struct {
 		name string
-		e    Event
+		e    trace.Event
 		want []string // substrings
 		not  []string
 	}{
 		{
 			"connect has a name",
-			Event{Seq: 3, At: at(1), Realm: fb.worker, Port: 2, Kind: KindConnect, Name: "n", Call: "connect"},
+			trace.Event{Seq: 3, At: at(1), Realm: fb.worker, Port: 2, Kind: trace.KindConnect, Name: "n", Call: "connect"},
 			[]string{"  3 03:04:05.001000 connect ", w + "#2", `name="n"`},
 			[]string{"call=", "message=", "lastError"},
 		},
 		{
 			"onConnectExternal has a name, even empty",
-			Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: KindOnConnectExternal},
+			trace.Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: trace.KindOnConnectExternal},
 			[]string{"onConnectExternal", `name=""`},
 			nil,
 		},
 		{
 			"post has the port's name and the message",
-			Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: KindPost, Name: "n", Message: json.RawMessage(`[1,2]`)},
+			trace.Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: trace.KindPost, Name: "n", Message: json.RawMessage(`[1,2]`)},
 			[]string{`#1 name="n" message=[1,2]`},
 			nil,
 		},
 		{
 			"long message is abbreviated",
-			Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: KindMessage, Message: json.RawMessage(long)},
+			trace.Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: trace.KindMessage, Message: json.RawMessage(long)},
 			[]string{"message=" + long[:200] + "…(302 bytes)"},
 			[]string{long[:201]},
 		},
 		{
 			"onDisconnect without lastError",
-			Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: KindOnDisconnect},
+			trace.Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: trace.KindOnDisconnect},
 			[]string{"lastError=none"},
 			nil,
 		},
 		{
 			"onDisconnect with lastError",
-			Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: KindOnDisconnect, LastError: "Could not establish connection."},
+			trace.Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 1, Kind: trace.KindOnDisconnect, LastError: "Could not establish connection."},
 			[]string{`lastError="Could not establish connection."`},
 			[]string{"lastError=none"},
 		},
 		{
 			"exception without port",
-			Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 0, Kind: KindException, Call: "connect", Error: "TypeError: bad"},
+			trace.Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 0, Kind: trace.KindException, Call: "connect", Error: "TypeError: bad"},
 			[]string{w + "#-", `call=connect error="TypeError: bad"`},
 			[]string{"name="},
 		},
 		{
 			"exception on a port",
-			Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 2, Kind: KindException, Name: "p", Call: "postMessage", Error: "Error: gone"},
+			trace.Event{Seq: 1, At: at(0), Realm: fb.worker, Port: 2, Kind: trace.KindException, Name: "p", Call: "postMessage", Error: "Error: gone"},
 			[]string{w + `#2 name="p"`, `call=postMessage error="Error: gone"`},
 			nil,
 		},
@@ -292,7 +294,7 @@ func TestTraceConcurrentAdd(t *testing.T) {
 	defer cancel()
 	waited := make(chan error, 1)
 	go func() {
-		_, err := tr.Wait(ctx, AnyEvent().Where("is the last", func(e Event) bool { return e.Port == n }))
+		_, err := tr.Wait(ctx, trace.AnyEvent().Where("is the last", func(e trace.Event) bool { return e.Port == n }))
 		waited <- err
 	}()
 	stop := make(chan struct{})
@@ -320,7 +322,7 @@ func TestTraceConcurrentAdd(t *testing.T) {
 			for i := range perGoroutine {
 				port := g*perGoroutine + i + 1
 				ms := (g*7919 + i*104729) % 251 // many equal times
-				tr.Add(Event{At: at(ms), Realm: fb.worker, Port: port, Kind: KindMessage})
+				tr.Add(trace.Event{At: at(ms), Realm: fb.worker, Port: port, Kind: trace.KindMessage})
 			}
 		})
 	}
@@ -358,14 +360,14 @@ func TestTraceConcurrentAdd(t *testing.T) {
 func TestTraceWaitForLaterEvent(t *testing.T) {
 	fb := newFakeBrowser(t)
 	tr := fb.trace
-	tr.Add(Event{At: at(1), Realm: fb.worker, Port: 1, Kind: KindMessage, Name: "other"})
+	tr.Add(trace.Event{At: at(1), Realm: fb.worker, Port: 1, Kind: trace.KindMessage, Name: "other"})
 
 	// The Where part tells when Wait has looked at the trace; Wait holds the
 	// trace's lock from then until it has taken the channel it waits on, so
 	// the events added below come after Wait began to wait.
 	scanned := make(chan struct{})
 	var once sync.Once
-	q := Received().Where("named target", func(e Event) bool {
+	q := trace.Message().Where("named target", func(e trace.Event) bool {
 		once.Do(func() { close(scanned) })
 		return e.Name == "target"
 	})
@@ -373,7 +375,7 @@ func TestTraceWaitForLaterEvent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	type result struct {
-		e   Event
+		e   trace.Event
 		err error
 	}
 	done := make(chan result, 1)
@@ -384,15 +386,15 @@ func TestTraceWaitForLaterEvent(t *testing.T) {
 
 	<-scanned
 	go func() {
-		tr.Add(Event{At: at(2), Realm: fb.worker, Port: 2, Kind: KindPost, Name: "target"})    // wrong kind
-		tr.Add(Event{At: at(3), Realm: fb.worker, Port: 3, Kind: KindMessage, Name: "nope"})   // wrong name
-		tr.Add(Event{At: at(0), Realm: fb.worker, Port: 4, Kind: KindMessage, Name: "target"}) // the one, placed first
+		tr.Add(trace.Event{At: at(2), Realm: fb.worker, Port: 2, Kind: trace.KindPost, Name: "target"})    // wrong kind
+		tr.Add(trace.Event{At: at(3), Realm: fb.worker, Port: 3, Kind: trace.KindMessage, Name: "nope"})   // wrong name
+		tr.Add(trace.Event{At: at(0), Realm: fb.worker, Port: 4, Kind: trace.KindMessage, Name: "target"}) // the one, placed first
 	}()
 	res := <-done
 	if res.err != nil {
 		t.Fatalf("Wait: %v", res.err)
 	}
-	if res.e.Port != 4 || res.e.Name != "target" || res.e.Kind != KindMessage {
+	if res.e.Port != 4 || res.e.Name != "target" || res.e.Kind != trace.KindMessage {
 		t.Errorf("Wait returned %+v, want the message of port 4", res.e)
 	}
 }
@@ -400,13 +402,13 @@ func TestTraceWaitForLaterEvent(t *testing.T) {
 func TestTraceWaitPresentEvent(t *testing.T) {
 	fb := newFakeBrowser(t)
 	tr := fb.trace
-	tr.Add(Event{At: at(1), Realm: fb.worker, Port: 1, Kind: KindMessage, Name: "a"})
-	tr.Add(Event{At: at(2), Realm: fb.worker, Port: 2, Kind: KindMessage, Name: "b"})
-	tr.Add(Event{At: at(3), Realm: fb.worker, Port: 3, Kind: KindMessage, Name: "b"})
+	tr.Add(trace.Event{At: at(1), Realm: fb.worker, Port: 1, Kind: trace.KindMessage, Name: "a"})
+	tr.Add(trace.Event{At: at(2), Realm: fb.worker, Port: 2, Kind: trace.KindMessage, Name: "b"})
+	tr.Add(trace.Event{At: at(3), Realm: fb.worker, Port: 3, Kind: trace.KindMessage, Name: "b"})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e, err := tr.Wait(ctx, Received().Named("b"))
+	e, err := tr.Wait(ctx, trace.Message().Named("b"))
 	if err != nil {
 		t.Fatalf("Wait: %v", err)
 	}
@@ -464,10 +466,10 @@ func TestWaitErrorWhenContextEnds(t *testing.T) {
 			fb := newFakeBrowser(t)
 			tr := fb.trace
 			if tt.events {
-				tr.Add(Event{At: at(1), Realm: fb.worker, Port: 1, Kind: KindConnect, Name: "port-from-cs"})
-				tr.Add(Event{At: at(2), Realm: fb.worker, Port: 1, Kind: KindPost, Message: json.RawMessage(`{"greeting":"hi"}`)})
+				tr.Add(trace.Event{At: at(1), Realm: fb.worker, Port: 1, Kind: trace.KindConnect, Name: "port-from-cs"})
+				tr.Add(trace.Event{At: at(2), Realm: fb.worker, Port: 1, Kind: trace.KindPost, Message: json.RawMessage(`{"greeting":"hi"}`)})
 			}
-			q := OnConnect().In(fb.worker).Named("port-from-cs")
+			q := trace.OnConnect().In(fb.worker).Named("port-from-cs")
 			ctx, cancel := tt.ctx()
 			defer cancel()
 
@@ -475,10 +477,10 @@ func TestWaitErrorWhenContextEnds(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Wait = %+v, nil; want an error", e)
 			}
-			if !reflect.DeepEqual(e, Event{}) {
+			if !reflect.DeepEqual(e, trace.Event{}) {
 				t.Errorf("Wait returned the event %+v with its error", e)
 			}
-			var we *WaitError
+			var we *trace.WaitError
 			if !errors.As(err, &we) {
 				t.Fatalf("Wait error is %T, want *WaitError: %v", err, err)
 			}
@@ -511,17 +513,17 @@ func TestWaitErrorWhenContextEnds(t *testing.T) {
 func TestWaitErrorMessage(t *testing.T) {
 	tests := []struct {
 		name string
-		err  *WaitError
+		err  *trace.WaitError
 		want string
 	}{
 		{
 			"no detail",
-			&WaitError{What: "event post", Cause: context.DeadlineExceeded, Trace: "  (no events)"},
+			&trace.WaitError{What: "event post", Cause: context.DeadlineExceeded, Trace: "  (no events)"},
 			"waiting for event post: context deadline exceeded\ntrace so far:\n  (no events)",
 		},
 		{
 			"detail",
-			&WaitError{What: "a worker", Cause: context.Canceled, Detail: "realms seen: none", Trace: "  (no events)"},
+			&trace.WaitError{What: "a worker", Cause: context.Canceled, Detail: "realms seen: none", Trace: "  (no events)"},
 			"waiting for a worker: context canceled\nrealms seen: none\ntrace so far:\n  (no events)",
 		},
 	}
@@ -543,69 +545,69 @@ func TestRecordDecodes(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string
-		want    Event // At is wantAt, Realm the worker, Seq 1
+		want    trace.Event // At is wantAt, Realm the worker, Seq 1
 	}{
 		{
 			name:    "message",
 			payload: `{"k":"message","p":1,"t":1700000000123.4,"n":"port-from-cs","m":{"a":1}}`,
-			want:    Event{Kind: KindMessage, Port: 1, Name: "port-from-cs", Message: json.RawMessage(`{"a":1}`)},
+			want:    trace.Event{Kind: trace.KindMessage, Port: 1, Name: "port-from-cs", Message: json.RawMessage(`{"a":1}`)},
 		},
 		{
 			name:    "post of a string",
 			payload: `{"k":"post","p":3,"t":1700000000123.4,"m":"hi"}`,
-			want:    Event{Kind: KindPost, Port: 3, Message: json.RawMessage(`"hi"`)},
+			want:    trace.Event{Kind: trace.KindPost, Port: 3, Message: json.RawMessage(`"hi"`)},
 		},
 		{
 			name:    "post of null",
 			payload: `{"k":"post","p":3,"t":1700000000123.4,"m":null}`,
-			want:    Event{Kind: KindPost, Port: 3, Message: json.RawMessage(`null`)},
+			want:    trace.Event{Kind: trace.KindPost, Port: 3, Message: json.RawMessage(`null`)},
 		},
 		{
 			name:    "post of undefined has no message",
 			payload: `{"k":"post","p":3,"t":1700000000123.4}`,
-			want:    Event{Kind: KindPost, Port: 3},
+			want:    trace.Event{Kind: trace.KindPost, Port: 3},
 		},
 		{
 			name:    "connect",
 			payload: `{"k":"connect","p":2,"t":1700000000123.4,"n":"port-from-cs","call":"tabs.connect"}`,
-			want:    Event{Kind: KindConnect, Port: 2, Name: "port-from-cs", Call: "tabs.connect"},
+			want:    trace.Event{Kind: trace.KindConnect, Port: 2, Name: "port-from-cs", Call: "tabs.connect"},
 		},
 		{
 			name:    "onConnect with sender",
 			payload: `{"k":"onConnect","p":1,"t":1700000000123.4,"n":"x","s":{"id":"abc","frameId":0,"tab":{"id":5,"url":"https://example.com/"}}}`,
-			want: Event{Kind: KindOnConnect, Port: 1, Name: "x",
+			want: trace.Event{Kind: trace.KindOnConnect, Port: 1, Name: "x",
 				Sender: json.RawMessage(`{"id":"abc","frameId":0,"tab":{"id":5,"url":"https://example.com/"}}`)},
 		},
 		{
 			name:    "onConnect with empty name",
 			payload: `{"k":"onConnect","p":1,"t":1700000000123.4,"n":"","s":{}}`,
-			want:    Event{Kind: KindOnConnect, Port: 1, Sender: json.RawMessage(`{}`)},
+			want:    trace.Event{Kind: trace.KindOnConnect, Port: 1, Sender: json.RawMessage(`{}`)},
 		},
 		{
 			name:    "onDisconnect with lastError",
 			payload: `{"k":"onDisconnect","p":4,"t":1700000000123.4,"le":"Could not establish connection. Receiving end does not exist."}`,
-			want:    Event{Kind: KindOnDisconnect, Port: 4, LastError: "Could not establish connection. Receiving end does not exist."},
+			want:    trace.Event{Kind: trace.KindOnDisconnect, Port: 4, LastError: "Could not establish connection. Receiving end does not exist."},
 		},
 		{
 			name:    "onDisconnect without lastError",
 			payload: `{"k":"onDisconnect","p":4,"t":1700000000123.4}`,
-			want:    Event{Kind: KindOnDisconnect, Port: 4},
+			want:    trace.Event{Kind: trace.KindOnDisconnect, Port: 4},
 		},
 		{
 			name:    "exception of connect",
 			payload: `{"k":"exception","p":0,"t":1700000000123.4,"call":"connect","error":"TypeError: Error in invocation of runtime.connect"}`,
-			want:    Event{Kind: KindException, Port: 0, Call: "connect", Error: "TypeError: Error in invocation of runtime.connect"},
+			want:    trace.Event{Kind: trace.KindException, Port: 0, Call: "connect", Error: "TypeError: Error in invocation of runtime.connect"},
 		},
 		{
 			name:    "exception of postMessage keeps the message",
 			payload: `{"k":"exception","p":2,"t":1700000000123.4,"call":"postMessage","error":"Error: Attempting to use a disconnected port object","m":{"b":[1,2]}}`,
-			want: Event{Kind: KindException, Port: 2, Call: "postMessage", Error: "Error: Attempting to use a disconnected port object",
+			want: trace.Event{Kind: trace.KindException, Port: 2, Call: "postMessage", Error: "Error: Attempting to use a disconnected port object",
 				Message: json.RawMessage(`{"b":[1,2]}`)},
 		},
 		{
 			name:    "unknown fields are ignored",
 			payload: `{"k":"disconnect","p":5,"t":1700000000123.4,"extra":true}`,
-			want:    Event{Kind: KindDisconnect, Port: 5},
+			want:    trace.Event{Kind: trace.KindDisconnect, Port: 5},
 		},
 	}
 	for _, tt := range tests {
@@ -648,18 +650,18 @@ func TestRecordTimeKeepsMilliseconds(t *testing.T) {
 
 func TestRecordOrdersByTime(t *testing.T) {
 	fb := newFakeBrowser(t)
-	cs := newRealm(fb.Browser, ContentScriptRealm, otherExtID)
+	cs := newRealm(fb.Browser, trace.ContentScriptRealm, otherExtID)
 	// The worker's events arrive after the content script's later ones.
 	fb.recordText(cs, `{"k":"connect","p":1,"t":1700000000100.5,"n":"x","call":"connect"}`)
 	fb.recordText(cs, `{"k":"message","p":1,"t":1700000000300.25,"m":2}`)
 	fb.recordText(fb.worker, `{"k":"onConnect","p":1,"t":1700000000200.75,"n":"x","s":{}}`)
 	fb.recordText(fb.worker, `{"k":"post","p":1,"t":1700000000250,"m":2}`)
 	events := fb.trace.Events()
-	var kinds []EventKind
+	var kinds []trace.Kind
 	for _, e := range events {
 		kinds = append(kinds, e.Kind)
 	}
-	want := []EventKind{KindConnect, KindOnConnect, KindPost, KindMessage}
+	want := []trace.Kind{trace.KindConnect, trace.KindOnConnect, trace.KindPost, trace.KindMessage}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Errorf("kinds in trace order = %v, want %v\n%s", kinds, want, fb.trace)
 	}
@@ -710,21 +712,21 @@ func TestTraceAddAllMatchesAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 200 {
 		fb := newFakeBrowser(t)
-		one, batched := NewTrace(), NewTrace()
+		one, batched := trace.New(), trace.New()
 		var seen []int
-		stop := batched.Watch(func(e Event) { seen = append(seen, e.Port) })
+		stop := batched.Watch(func(e trace.Event) { seen = append(seen, e.Port) })
 		port := 0
 		for range 1 + rng.IntN(6) {
-			var batch []Event
+			var batch []trace.Event
 			base := rng.IntN(40)
 			for range 1 + rng.IntN(8) {
 				port++
-				batch = append(batch, Event{At: at(base + rng.IntN(10)), Realm: fb.worker, Port: port, Kind: KindMessage})
+				batch = append(batch, trace.Event{At: at(base + rng.IntN(10)), Realm: fb.worker, Port: port, Kind: trace.KindMessage})
 			}
 			for _, e := range batch {
 				one.Add(e)
 			}
-			batched.addAll(slices.Clone(batch))
+			batched.AddBatch(slices.Clone(batch))
 		}
 		stop()
 		if got, want := ports(batched.Events()), ports(one.Events()); !reflect.DeepEqual(got, want) {

@@ -7,6 +7,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // AllowUserScripts turns the extension's "Allow User Scripts" toggle on (or
@@ -82,7 +83,7 @@ func (e *Extension) AllowUserScripts(ctx context.Context, allow bool) error {
 func (e *Extension) waitUserScriptsIn(ctx context.Context, allow bool, doing string) error {
 	var w *Realm
 	for _, r := range e.b.Realms() {
-		if r.Kind == WorkerRealm && r.ExtensionID == e.ID && !r.Gone() {
+		if r.Kind == trace.WorkerRealm && r.ExtensionID == e.ID && !r.Gone() {
 			w = r
 		}
 	}

@@ -2,6 +2,8 @@ package harness
 
 import (
 	"testing"
+
+	"github.com/portprobe/portprobe/trace"
 )
 
 // A user script's messages reach onUserScriptMessage and onUserScriptConnect
@@ -39,10 +41,10 @@ chrome.runtime.onUserScriptConnect.addListener((p) => { p.onMessage.addListener(
 	if _, err := b.OpenTab(ctx, b.Pages().URL("/")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Trace().Wait(ctx, OnUserScriptMessage().In(w).WithMessage("from the user script")); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.OnUserScriptMessage().In(w).WithMessage("from the user script")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Trace().Wait(ctx, Received().In(w).WithMessage(map[string]any{"seen": "from the user script"})); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(w).WithMessage(map[string]any{"seen": "from the user script"})); err != nil {
 		t.Error(err)
 	}
 	t.Logf("trace:\n%s", b.Trace())

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // workerSession is the harness's session with one service worker target.
@@ -258,7 +259,7 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 	ws.instrumentMu.Lock()
 	defer ws.instrumentMu.Unlock()
 	b := ws.b
-	realm := newRealm(b, WorkerRealm, ws.extID)
+	realm := newRealm(b, trace.WorkerRealm, ws.extID)
 	realm.URL = url
 	realm.sess = chromedp.FromContext(ws.ctx).Target
 	if !waiting {

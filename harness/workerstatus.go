@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // WorkerStatus is the running status of an extension's service worker, as
@@ -88,11 +89,11 @@ func (e *Extension) WaitWorkerStatus(ctx context.Context, status WorkerStatus) (
 			for _, c := range h {
 				lines = append(lines, c.String())
 			}
-			return WorkerChange{}, &WaitError{
+			return WorkerChange{}, &trace.WaitError{
 				What:   fmt.Sprintf("the service worker of %s to be %s", e, status),
 				Cause:  context.Cause(ctx),
 				Detail: "its status so far: " + orNone(lines),
-				Trace:  e.b.Trace().waitText(),
+				Trace:  e.b.Trace().WaitText(),
 			}
 		}
 	}
@@ -123,11 +124,11 @@ func (b *Browser) waitWorkersStopped(ctx context.Context, id string) error {
 		select {
 		case <-updated:
 		case <-ctx.Done():
-			return &WaitError{
+			return &trace.WaitError{
 				What:   fmt.Sprintf("the service worker of the uninstalled extension %s to stop", id),
 				Cause:  context.Cause(ctx),
 				Detail: "still: " + orNone(busy),
-				Trace:  b.Trace().waitText(),
+				Trace:  b.Trace().WaitText(),
 			}
 		}
 	}

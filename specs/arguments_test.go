@@ -8,6 +8,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // connectInvocation starts the TypeError that runtime.connect throws for bad
@@ -47,10 +49,10 @@ func jsText(err error) string {
 func expectConnectThrew(b *Browser, r *Realm, err error, text string) {
 	GinkgoHelper()
 	Expect(jsText(err)).To(Equal(text))
-	Expect(b.Trace()).To(HaveEvent(Threw().In(r).WithError(text).Where("in connect", func(e Event) bool {
+	Expect(b.Trace()).To(HaveEvent(Exception().In(r).WithError(text).Where("in connect", func(e Event) bool {
 		return e.Call == "connect" && e.Port == 0
 	})))
-	Expect(b.Trace()).NotTo(HaveEvent(Connected()))
+	Expect(b.Trace()).NotTo(HaveEvent(Connect()))
 }
 
 var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
@@ -67,7 +69,7 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 			}
 		})()`))).To(Equal([]any{"TypeError", true,
 			"Error in invocation of runtime.connect(optional string extensionId, optional object connectInfo): No matching signature."}))
-		Expect(w.b.Trace()).To(HaveEvent(Threw().In(w.cs).WithError(connectInvocation + "No matching signature.")))
+		Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.cs).WithError(connectInvocation + "No matching signature.")))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(AnyEvent().Where("that is not the exception", func(e Event) bool {
 			return e.Kind != KindException
 		})))
@@ -80,7 +82,7 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 			_, err := r.ConnectJS(ctx, `{foo: 1}`)
 			Expect(jsText(err)).To(Equal(connectInvocation+"Error at parameter 'connectInfo': Unexpected property: 'foo'."), "in %s", r)
 		}
-		Expect(w.b.Trace()).NotTo(HaveEvent(Connected()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Connect()))
 	})
 
 	DescribeTable("throws 'Invalid extension id' for a malformed extension ID",
@@ -106,7 +108,7 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 		Expect(w.worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 		port := must(w.cs.ConnectJS(ctx, `chrome.runtime.id.toUpperCase(), {name: "upper"}`))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(noReceiver)))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		Expect(w.b.Trace()).NotTo(HaveEvent(AnyEvent().In(w.worker)))
 	})
 
@@ -158,7 +160,7 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 			Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 			must(w.cs.ConnectJS(ctx, args))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("")))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		},
 		Entry("includeTlsChannelId: null", `{includeTlsChannelId: null}`),
 		Entry("name: null", `{name: null}`),
@@ -173,7 +175,7 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 		Expect(port.Disconnect(ctx)).To(Succeed())
 		err := port.Post(ctx, "late")
 		Expect(jsText(err)).To(Equal("Error: Attempting to use a disconnected port object"))
-		Expect(w.b.Trace()).To(HaveEvent(Threw().OnPort(port).WithError("Error: Attempting to use a disconnected port object")))
+		Expect(w.b.Trace()).To(HaveEvent(Exception().OnPort(port).WithError("Error: Attempting to use a disconnected port object")))
 		// In the realm: the prototype is Error's own, the message unprefixed.
 		Expect(must(EvalAs[[]any](ctx, w.cs, `(() => {
 			const describe = (f) => {
@@ -197,7 +199,7 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "twice"}))
 		Expect(port.Disconnect(ctx)).To(Succeed())
 		Expect(port.Disconnect(ctx)).To(Succeed())
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("throws TypeError 'Insufficient number of arguments.' from postMessage(), sends nothing, and keeps the port open", Label("RE-06"), func(ctx SpecContext) {
@@ -206,10 +208,10 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "empty"}))
 		err := port.PostJS(ctx, ``)
 		Expect(jsText(err)).To(Equal("TypeError: Insufficient number of arguments."))
-		Expect(w.b.Trace()).To(HaveEvent(Threw().OnPort(port).WithError("TypeError: Insufficient number of arguments.")))
+		Expect(w.b.Trace()).To(HaveEvent(Exception().OnPort(port).WithError("TypeError: Insufficient number of arguments.")))
 		// Extra arguments are ignored.
 		Expect(port.PostJS(ctx, `"first", "ignored"`)).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).WithMessage("first")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage("first")))
 		Expect(receivedMessages(w.b, w.worker)).To(Equal([]string{`"first"`}))
 	})
 

@@ -5,6 +5,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // noReceiver is Chrome's lastError when nothing accepts a connection.
@@ -23,10 +25,10 @@ var _ = Describe("runtime.connect", Label("connect"), func() {
 		Expect(props).To(Equal([]string{"disconnect", "name", "onDisconnect", "onMessage", "postMessage", "sender"}))
 		// The failure arrives later, through onDisconnect.
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(w.worker).Named("nobody"),
+			Connect().In(w.worker).Named("nobody"),
 			OnDisconnect().In(w.worker).WithLastError(noReceiver),
 		))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("fires onConnect in the receiver only after connect() has returned in the caller", Label("RC-02"), func(ctx SpecContext) {
@@ -42,7 +44,7 @@ var _ = Describe("runtime.connect", Label("connect"), func() {
 		})()`))
 		Expect(state).To(Equal("returned"))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(w.cs).Named("async"),
+			Connect().In(w.cs).Named("async"),
 			OnConnect().In(w.worker).Named("async"),
 		))
 	})

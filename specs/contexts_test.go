@@ -10,6 +10,8 @@ import (
 	gs "github.com/onsi/gomega/gstruct"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // everywhere is an extension with a document in every context an extension
@@ -75,16 +77,16 @@ document.getElementById("open").addEventListener("click", () => window.open("/po
 func saysHello(b *Browser, r, worker *Realm, name string) {
 	GinkgoHelper()
 	Eventually(b.Trace()).Should(HaveEventsInOrder(
-		Connected().In(r).Named(name),
+		Connect().In(r).Named(name),
 		OnConnect().In(worker).Named(name),
 	))
 	Eventually(b.Trace()).Should(HaveEventsInOrder(
-		Posted().In(r).Named(name).WithMessage("hello"),
-		Received().In(worker).Named(name).WithMessage("hello"),
+		Post().In(r).Named(name).WithMessage("hello"),
+		Message().In(worker).Named(name).WithMessage("hello"),
 	))
 	Eventually(b.Trace()).Should(HaveEventsInOrder(
-		Posted().In(worker).Named(name).WithMessage(map[string]any{"echo": "hello"}),
-		Received().In(r).Named(name).WithMessage(map[string]any{"echo": "hello"}),
+		Post().In(worker).Named(name).WithMessage(map[string]any{"echo": "hello"}),
+		Message().In(r).Named(name).WithMessage(map[string]any{"echo": "hello"}),
 	))
 }
 
@@ -126,7 +128,7 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		// Go drives a port from the popup; closing it disconnects both.
 		port := must(popup.Connect(ctx, map[string]any{"name": "from-go"}))
 		Expect(port.Post(ctx, 7)).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(popup).OnPort(port).WithMessage(map[string]any{"echo": 7})))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(popup).OnPort(port).WithMessage(map[string]any{"echo": 7})))
 		Expect(popup.Tab.Close(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("/popup.html").WithoutLastError()))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("from-go")))
@@ -169,7 +171,7 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 
 		// A click in the iframe reaches it; removing the iframe disconnects.
 		Expect(host.ClickIn(ctx, frame, "#go")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("/frame.html").WithMessage("clicked")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("/frame.html").WithMessage("clicked")))
 		Expect(host.ClickIn(ctx, frame, "#missing")).To(MatchError(ContainSubstring("no element matches")))
 		must(host.Eval(ctx, `document.querySelector("iframe").remove()`))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("/frame.html").WithoutLastError()))
@@ -256,7 +258,7 @@ document.getElementById("open").addEventListener("click", () => chrome.sidePanel
 		// Go drives it, and clicks in it.
 		Expect(must(EvalAs[string](ctx, cs, `location.host`))).To(HavePrefix("localhost:"))
 		Expect(w.tab.ClickIn(ctx, frame, "#go")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named(name).WithMessage("clicked")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named(name).WithMessage("clicked")))
 
 		// The extension's own page in a web page's iframe is in the
 		// extension's process.
@@ -310,7 +312,7 @@ document.getElementById("open").addEventListener("click", () => chrome.sidePanel
 			w.ext.ID, w.ext.URL("child.html?n=0"), senderExtOrigin(w.ext.ID), BeNumerically("==", 0), w.ext.URL("child.html?n=0"), "child"))
 		Expect(must(w.b.WaitTab(ctx, w.ext.URL("child.html?n=0"))).Close(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("/child.html?n=0").WithoutLastError()))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("traces the first events of a content script restored from the back/forward cache that reconnects in pageshow", Label("bfcache-restore", "RL-09"), func(ctx SpecContext) {
@@ -323,7 +325,7 @@ function connect(why) {
 connect("start");
 addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 `))
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("start")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("start")))
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
 		Expect(w.tab.Back(ctx)).To(Succeed())
 		restored := must(w.ext.ContentScript(ctx, w.tab))
@@ -353,7 +355,7 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 		frame := must(w.tab.Frame(ctx, inner))
 		first := must(w.ext.ContentScript(ctx, w.tab, InFrame(frame.ID)))
 		name := "restored:" + strings.TrimPrefix(inner, "http://")
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("start:" + strings.TrimPrefix(inner, "http://"))))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("start:" + strings.TrimPrefix(inner, "http://"))))
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
 		Expect(w.tab.Back(ctx)).To(Succeed())
 		restored := must(w.ext.ContentScript(ctx, w.tab, InFrame(frame.ID)))
@@ -427,7 +429,7 @@ port.onMessage.addListener(() => {});
 		Expect(senderOf(w.b, OnConnect().In(w.worker).Named(name))).To(inTab(
 			w.ext.ID, w.b.Pages().URL("/sandboxed"), "null", BeNumerically(">", 0), w.b.Pages().URL("/top"), "top"))
 		Expect(w.tab.ClickIn(ctx, frame, "#go")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named(name).WithMessage("clicked")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named(name).WithMessage("clicked")))
 		must(w.tab.Eval(ctx, `document.querySelector("iframe").remove()`))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named(name).WithoutLastError()))
 		Eventually(cs.Gone).Should(BeTrue())

@@ -14,6 +14,8 @@ import (
 	"github.com/onsi/gomega/types"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // rxInvocation is the start of every schema error that runtime.connect throws
@@ -114,7 +116,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 			WithSender("url", "chrome-extension://"+caller.ID+"/worker.js")))
 		// The channel works like any other.
 		Expect(port.Post(ctx, greeting("hello"))).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("cross").WithMessage(greeting("hello"))))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("cross").WithMessage(greeting("hello"))))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnConnect()))
 	})
 
@@ -196,10 +198,10 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		missing := strings.Repeat("c", 32)
 		port := must(w.worker.Connect(ctx, missing, map[string]any{"name": "to-nobody"}))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Connected().OnPort(port).Named("to-nobody"),
+			Connect().OnPort(port).Named("to-nobody"),
 			OnDisconnect().OnPort(port).WithLastError(noReceiver),
 		))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("to a disabled extension, fails through onDisconnect as if it were not installed", Label("RX-04"), func(ctx SpecContext) {
@@ -217,7 +219,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		Expect(enabled).To(BeFalse())
 		port := must(w.worker.Connect(ctx, target.ID, map[string]any{"name": "while-disabled"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(noReceiver)))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnConnectExternal().Named("while-disabled")))
 	})
 
@@ -239,8 +241,8 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 			// is checked for its form first.
 			_, err := web.page.Connect(ctx, id, map[string]any{"name": "bad-id"})
 			Expect(thrownText(err)).To(Equal(rxInvocation + "Invalid extension id: '" + id + "'"))
-			Eventually(web.b.Trace()).Should(HaveEvent(Threw().In(web.page).WithError(rxInvocation + "Invalid extension id: '" + id + "'")))
-			Expect(web.b.Trace()).NotTo(HaveEvent(Connected()))
+			Eventually(web.b.Trace()).Should(HaveEvent(Exception().In(web.page).WithError(rxInvocation + "Invalid extension id: '" + id + "'")))
+			Expect(web.b.Trace()).NotTo(HaveEvent(Connect()))
 		},
 		Entry("a short word", "foo"),
 		Entry("31 letters", strings.Repeat("c", 31)),
@@ -256,7 +258,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		Expect(w.worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 		port := must(rxWorkerOf(ctx, w.b, caller.ID).Connect(ctx, strings.ToUpper(w.ext.ID), map[string]any{"name": "upper"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(noReceiver)))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnConnectExternal()))
 	})
 
@@ -352,10 +354,10 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		pagePort := must(web.page.Connect(ctx, target.ID, map[string]any{"name": "from-page"}))
 		Expect(pagePort.Post(ctx, "ping")).To(Succeed())
 		opened := eventOf(web.b, OnConnectExternal().In(worker).Named("from-page"))
-		Eventually(web.b.Trace()).Should(HaveEvent(Received().In(worker).Named("from-page").WithMessage("ping")))
+		Eventually(web.b.Trace()).Should(HaveEvent(Message().In(worker).Named("from-page").WithMessage("ping")))
 		workerPort := &Port{Realm: worker, Handle: opened.Port}
 		Expect(workerPort.Post(ctx, "pong")).To(Succeed())
-		Eventually(web.b.Trace()).Should(HaveEvent(Received().OnPort(pagePort).WithMessage("pong")))
+		Eventually(web.b.Trace()).Should(HaveEvent(Message().OnPort(pagePort).WithMessage("pong")))
 
 		// The page's runtime has no onConnect, and tabs.connect to its tab
 		// (no content script there) finds no receiver.

@@ -6,6 +6,8 @@ import (
 	"github.com/portprobe/portprobe/manifest"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // rdDisconnected is what postMessage throws on a disconnected Port, as the
@@ -51,7 +53,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		// The worker's Port still looks open, but nothing it posts arrives.
 		Expect(inWorker.Post(ctx, "into the void")).To(Succeed())
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnDisconnect().In(w.worker)))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Received()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Message()))
 	})
 
 	It("makes postMessage throw after the port's own disconnect()", Label("RD-03"), func(ctx SpecContext) {
@@ -61,8 +63,8 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("closed")))
 		Expect(port.Disconnect(ctx)).To(Succeed())
 		Expect(thrownText(port.Post(ctx, "late"))).To(Equal(rdDisconnected))
-		Expect(w.b.Trace()).To(HaveEvent(Threw().OnPort(port).WithError(rdDisconnected)))
-		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Received()))
+		Expect(w.b.Trace()).To(HaveEvent(Exception().OnPort(port).WithError(rdDisconnected)))
+		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Message()))
 	})
 
 	It("makes postMessage throw after the other end disconnected", Label("RD-03"), func(ctx SpecContext) {
@@ -72,7 +74,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		Expect(receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("closed")).Disconnect(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port)))
 		Expect(thrownText(port.Post(ctx, "late"))).To(Equal(rdDisconnected))
-		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Received()))
+		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Message()))
 	})
 
 	It("makes postMessage throw from inside the port's own onDisconnect listener", Label("RD-03"), func(ctx SpecContext) {
@@ -119,7 +121,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		Expect(invalidated).To(Equal(map[string]bool{"onDisconnect": false, "onMessage": false, "anyOnDisconnect": false}))
 		Consistently(countOf(w.b, OnDisconnect().In(w.cs).Named("once"))).Should(Equal(1))
 		Expect(must(EvalAs[int](ctx, w.cs, `self.rdCalls`))).To(Equal(1))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("leaves lastError unset in onDisconnect when the other end called disconnect()", Label("RD-05"), func(ctx SpecContext) {
@@ -163,7 +165,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 			w := openWorld(ctx, blank("rd-errors").with("permissions", []string{"tabs"}))
 			port := connect(ctx, w)
 			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(noReceiver)))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		},
 		Entry("no context has an onConnect listener", func(ctx SpecContext, w world) *Port {
 			return must(w.cs.Connect(ctx, map[string]any{"name": "nobody"}))
@@ -211,13 +213,13 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 			port.postMessage("second");
 		})()`))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(w.cs).Named("nobody"),
-			Posted().In(w.cs).WithMessage("first"),
-			Posted().In(w.cs).WithMessage("second"),
+			Connect().In(w.cs).Named("nobody"),
+			Post().In(w.cs).WithMessage("first"),
+			Post().In(w.cs).WithMessage("second"),
 			OnDisconnect().In(w.cs).Named("nobody").WithLastError(noReceiver),
 		))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Received()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Message()))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnConnect()))
 	})
 
@@ -228,8 +230,8 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		// The caller's disconnect and the worker's onConnect race; each
 		// side's own events are in order.
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(w.cs).Named("brief"),
-			Disconnected().In(w.cs).Named("brief"),
+			Connect().In(w.cs).Named("brief"),
+			Disconnect().In(w.cs).Named("brief"),
 		))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(w.worker).Named("brief"),
@@ -266,7 +268,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		Expect(tab1.Close(ctx)).To(Succeed())
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnDisconnect().OnPort(port)))
 		Expect(port.Post(ctx, "still there?")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(page2).WithMessage("still there?")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(page2).WithMessage("still there?")))
 
 		Expect(tab2.Close(ctx)).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
@@ -286,8 +288,8 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		Eventually(page1.Gone).Should(BeTrue())
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnDisconnect().OnPort(port)))
 		Expect(port.Post(ctx, "still there?")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(page2).WithMessage("still there?")))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Received().In(page1)))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(page2).WithMessage("still there?")))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Message().In(page1)))
 	})
 
 	It("skips contexts that only listen to runtime.onMessage, so the opener gets NO_RECEIVER", Label("RC-07"), func(ctx SpecContext) {
@@ -312,14 +314,14 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 		inWorker := receivedPort(ctx, w.b, OnConnect().In(w.worker).Named("fan"))
 
 		Expect(port.Post(ctx, "to all")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(inPage).WithMessage("to all")))
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(inWorker).WithMessage("to all")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(inPage).WithMessage("to all")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(inWorker).WithMessage("to all")))
 
 		Expect(inPage.Post(ctx, "from the page")).To(Succeed())
 		Expect(inWorker.Post(ctx, "from the worker")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage("from the page")))
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage("from the worker")))
-		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Received().In(page).WithMessage("from the worker")))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Received().In(w.worker).WithMessage("from the page")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage("from the page")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage("from the worker")))
+		Consistently(w.b.Trace()).ShouldNot(HaveEvent(Message().In(page).WithMessage("from the worker")))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Message().In(w.worker).WithMessage("from the page")))
 	})
 })

@@ -12,6 +12,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // mxInvocation is the start of every argument error that runtime.sendMessage
@@ -93,7 +95,7 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		}))
 		// The receiver's events come in order: its reply is traced after
 		// any onMessage it would have had.
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).ByListener(2)))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).ByListener(2)))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 	})
 
@@ -135,9 +137,9 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		}
 		// The callback form gets the same text as runtime.lastError.
 		must(callerWorker.SendMessageJS(ctx, fmt.Sprintf(`%q, "by-callback", () => {}`, strings.Repeat("c", 32))))
-		Eventually(w.b.Trace()).Should(HaveEvent(Responded().In(callerWorker).Via("callback").WithError(noReceiver)))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
-		Expect(w.b.Trace().Count(SentMessage().In(callerWorker))).To(Equal(3))
+		Eventually(w.b.Trace()).Should(HaveEvent(Response().In(callerWorker).Via("callback").WithError(noReceiver)))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
+		Expect(w.b.Trace().Count(SendMessage().In(callerWorker))).To(Equal(3))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnMessageExternal()))
 	})
 
@@ -154,8 +156,8 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 			Expect(must(EvalAs[string](ctx, worker, fmt.Sprintf(`(() => {
 				try { chrome.runtime.sendMessage(%q, "x"); return "returned"; } catch (e) { return "threw " + e.name; }
 			})()`, id)))).To(Equal("threw TypeError"))
-			Eventually(b.Trace()).Should(HaveEvent(Threw().In(worker).WithError(want)))
-			Expect(b.Trace()).NotTo(HaveEvent(SentMessage()))
+			Eventually(b.Trace()).Should(HaveEvent(Exception().In(worker).WithError(want)))
+			Expect(b.Trace()).NotTo(HaveEvent(SendMessage()))
 		},
 		Entry("a short word", "foo"),
 		Entry("31 letters", strings.Repeat("c", 31)),
@@ -172,7 +174,7 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 			resp := must(rxWorkerOf(ctx, w.b, caller.ID).SendMessage(ctx, w.ext.ID, "ask"))
 			Expect(resp).To(MatchJSON(`{"echo": "ask"}`))
 			if keptOpen != "" {
-				Eventually(w.b.Trace()).Should(HaveEvent(KeptOpen().In(w.worker).Via(keptOpen)))
+				Eventually(w.b.Trace()).Should(HaveEvent(KeepOpen().In(w.worker).Via(keptOpen)))
 			}
 		},
 		Entry("sendResponse at once", `(m, s, sendResponse) => { sendResponse({echo: m}); }`, ""),
@@ -186,9 +188,9 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		mxListen(ctx, w.worker, `() => {}`)
 		callerWorker := rxWorkerOf(ctx, w.b, caller.ID)
 		Expect(must(callerWorker.SendMessage(ctx, w.ext.ID, "by-promise"))).To(BeNil())
-		Expect(w.b.Trace()).To(HaveEvent(Responded().In(callerWorker).Via("promise").WithoutError()))
+		Expect(w.b.Trace()).To(HaveEvent(Response().In(callerWorker).Via("promise").WithoutError()))
 		must(callerWorker.SendMessageJS(ctx, fmt.Sprintf(`%q, "by-callback", () => {}`, w.ext.ID)))
-		Eventually(w.b.Trace()).Should(HaveEvent(Responded().In(callerWorker).Via("callback").
+		Eventually(w.b.Trace()).Should(HaveEvent(Response().In(callerWorker).Via("callback").
 			WithError("The message port closed before a response was received.")))
 	})
 
@@ -265,9 +267,9 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		Eventually(w.b.Trace()).Should(HaveEvent(OnMessageExternal().In(page).WithMessage("to-all")))
 		// The worker's later answer is traced but reaches nobody.
 		Expect(ReplyTo(atWorker).Send(ctx, "from the worker")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).WithMessage("from the worker")))
-		Expect(w.b.Trace().Count(Responded())).To(Equal(1))
-		Consistently(countOf(w.b, Responded())).Should(Equal(1))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).WithMessage("from the worker")))
+		Expect(w.b.Trace().Count(Response())).To(Equal(1))
+		Consistently(countOf(w.b, Response())).Should(Equal(1))
 	})
 
 	It("from a web page that externally_connectable.matches lists, fire onMessageExternal with a sender without id, and the page gets the answer", Label("MX-11"), func(ctx SpecContext) {
@@ -285,7 +287,7 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		Expect(sender).To(HaveKeyWithValue("origin", u.Scheme+"://"+u.Host))
 		Expect(sender).To(HaveKeyWithValue("frameId", 0.0))
 		Expect(sender["tab"]).To(HaveKeyWithValue("url", pageURL))
-		Eventually(web.b.Trace()).Should(HaveEvent(Replied().In(worker).ByListener(2)))
+		Eventually(web.b.Trace()).Should(HaveEvent(Reply().In(worker).ByListener(2)))
 		Expect(web.b.Trace()).NotTo(HaveEvent(OnMessage()))
 	})
 
@@ -325,8 +327,8 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 			mxListen(ctx, rxWorkerOf(ctx, web.b, target.ID), mxEchoExternal)
 			_, err := web.page.SendMessageJS(ctx, args)
 			Expect(jsText(err)).To(Equal(mxInvocation + chromeSays))
-			Eventually(web.b.Trace()).Should(HaveEvent(Threw().In(web.page).WithError(chromeSays)))
-			Expect(web.b.Trace()).NotTo(HaveEvent(SentMessage()))
+			Eventually(web.b.Trace()).Should(HaveEvent(Exception().In(web.page).WithError(chromeSays)))
+			Expect(web.b.Trace()).NotTo(HaveEvent(SendMessage()))
 			Consistently(web.b.Trace()).ShouldNot(HaveEvent(OnMessageExternal()))
 		},
 		Entry("sendMessage(message)", `"hi"`, mxWebPageNeedsID),
@@ -345,10 +347,10 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		Expect(err).NotTo(HaveOccurred())
 		for name, r := range map[string]*Realm{"content script": w.cs, "page": page} {
 			Expect(must(r.SendMessage(ctx, w.ext.ID, name))).To(MatchJSON(`"internal"`), name)
-			Expect(w.b.Trace()).To(HaveEvent(SentMessage().In(r).To("extensionId", w.ext.ID)))
+			Expect(w.b.Trace()).To(HaveEvent(SendMessage().In(r).To("extensionId", w.ext.ID)))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithMessage(name).WithSender("id", w.ext.ID)))
 		}
-		Eventually(countOf(w.b, Replied().In(w.worker).WithMessage("internal").ByListener(1))).Should(Equal(2))
+		Eventually(countOf(w.b, Reply().In(w.worker).WithMessage("internal").ByListener(1))).Should(Equal(2))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnMessageExternal()))
 	})
 

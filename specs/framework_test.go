@@ -3,9 +3,12 @@ package specs_test
 import (
 	"encoding/json"
 	"errors"
-	"github.com/portprobe/portprobe/manifest"
 	"os"
 	"path/filepath"
+
+	"github.com/portprobe/portprobe/manifest"
+	"github.com/portprobe/portprobe/matchers"
+	"github.com/portprobe/portprobe/trace"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -165,16 +168,16 @@ func thrownText(err error) string {
 
 // eventOf waits until the trace has an event that q matches and returns the
 // first such event.
-func eventOf(b *harness.Browser, q *harness.EventQuery) harness.Event {
+func eventOf(b *harness.Browser, q *trace.Query) trace.Event {
 	GinkgoHelper()
-	Eventually(b.Trace()).Should(harness.HaveEvent(q))
+	Eventually(b.Trace()).Should(matchers.HaveEvent(q))
 	e, _ := b.Trace().Find(q)
 	return e
 }
 
 // senderOf waits for the first event that q matches and returns its
 // port.sender decoded from JSON (numbers are float64).
-func senderOf(b *harness.Browser, q *harness.EventQuery) map[string]any {
+func senderOf(b *harness.Browser, q *trace.Query) map[string]any {
 	GinkgoHelper()
 	e := eventOf(b, q)
 	var s map[string]any
@@ -184,13 +187,13 @@ func senderOf(b *harness.Browser, q *harness.EventQuery) map[string]any {
 
 // receivedPort waits for the onConnect event that q names and returns the
 // port the receiving realm got, so Go can drive it.
-func receivedPort(ctx SpecContext, b *harness.Browser, q *harness.EventQuery) *harness.Port {
+func receivedPort(ctx SpecContext, b *harness.Browser, q *trace.Query) *harness.Port {
 	GinkgoHelper()
 	return harness.PortOf(must(b.Trace().Wait(ctx, q)))
 }
 
 // countOf returns a function that counts the trace's events that q matches,
 // for Eventually and Consistently.
-func countOf(b *harness.Browser, q *harness.EventQuery) func() int {
+func countOf(b *harness.Browser, q *trace.Query) func() int {
 	return func() int { return b.Trace().Count(q) }
 }

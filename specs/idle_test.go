@@ -9,6 +9,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // Chrome stops an extension's service worker about 30 s after its last event.
@@ -37,7 +39,7 @@ var _ = Describe("the service worker's idle timeout", Label("lifecycle", "slow")
 	echoed := func(ctx SpecContext, w world, port *Port, message string) {
 		GinkgoHelper()
 		Expect(port.Post(ctx, message)).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage(map[string]any{"echo": message})),
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage(map[string]any{"echo": message})),
 			"the worker of %s echoes %q", w.ext, message)
 	}
 	// stopsWhenIdle waits for Chrome to stop the worker and checks that it

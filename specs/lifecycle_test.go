@@ -5,6 +5,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // topLevelEcho is a worker that registers its listener at top level, as MV3
@@ -32,8 +34,8 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Expect(restarted).NotTo(BeIdenticalTo(w.worker))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(restarted).Named("after-stop"),
-			Received().In(restarted).WithMessage("wake"),
-			Received().OnPort(again).WithMessage(map[string]any{"echo": "wake"}),
+			Message().In(restarted).WithMessage("wake"),
+			Message().OnPort(again).WithMessage(map[string]any{"echo": "wake"}),
 		))
 	})
 
@@ -69,7 +71,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Expect(w.cs.Gone()).To(BeFalse())
 
 		Expect(port.Post(ctx, "still here")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage(map[string]any{"echo": "still here"})))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage(map[string]any{"echo": "still here"})))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().Named("routing")))
 	})
 
@@ -112,14 +114,14 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Expect(must(EvalAs[string](ctx, restored, `try { port_.postMessage("into the void"); "sent" } catch (e) { String(e) }`))).To(Equal("sent"))
 		Consistently(func() []string { return must(EvalAs[[]string](ctx, restored, `seen`)) }, "1s").Should(BeEmpty(),
 			"the restored page's port gets no onDisconnect")
-		Expect(w.b.Trace()).NotTo(HaveEvent(Received().In(w.worker).WithMessage("into the void")))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Message().In(w.worker).WithMessage("into the void")))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().OnPort(port)))
 
 		again := must(restored.Connect(ctx, map[string]any{"name": "restored"}))
 		Expect(again.Post(ctx, "back again")).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(w.worker).Named("restored"),
-			Received().OnPort(again).WithMessage(map[string]any{"echo": "back again"}),
+			Message().OnPort(again).WithMessage(map[string]any{"echo": "back again"}),
 		))
 	})
 

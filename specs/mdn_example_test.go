@@ -5,6 +5,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // The example of MDN's runtime.connect() page (../shared/reference), run as an
@@ -30,8 +32,8 @@ var _ = Describe("The runtime.connect() example from MDN", Ordered, Label("mdn",
 
 	It("connects from the content script with the name port-from-cs and posts its greeting", func() {
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(cs).Named("port-from-cs"),
-			Posted().In(cs).WithMessage(greeting("hello from content script")),
+			Connect().In(cs).Named("port-from-cs"),
+			Post().In(cs).WithMessage(greeting("hello from content script")),
 		))
 	})
 
@@ -49,42 +51,42 @@ var _ = Describe("The runtime.connect() example from MDN", Ordered, Label("mdn",
 		// Not ordered against each other: the content script's post and the
 		// worker's onConnect race (onConnect may well come first).
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
-			Posted().In(cs).WithMessage(greeting("hello from content script")),
-			Received().In(worker).WithMessage(greeting("hello from content script")),
+			Post().In(cs).WithMessage(greeting("hello from content script")),
+			Message().In(worker).WithMessage(greeting("hello from content script")),
 		))
 		Expect(b.Trace()).To(HaveEventsInOrder(
 			OnConnect().In(worker).Named("port-from-cs"),
-			Received().In(worker).WithMessage(greeting("hello from content script")),
+			Message().In(worker).WithMessage(greeting("hello from content script")),
 		))
 	})
 
 	It("answers from the worker with hi there content script!", func() {
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(worker).Named("port-from-cs"),
-			Posted().In(worker).WithMessage(greeting("hi there content script!")),
-			Received().In(cs).WithMessage(greeting("hi there content script!")),
+			Post().In(worker).WithMessage(greeting("hi there content script!")),
+			Message().In(cs).WithMessage(greeting("hi there content script!")),
 		))
 	})
 
 	It("sends they clicked the page! when the user clicks the document", func(ctx SpecContext) {
 		Expect(tab.Click(ctx, "body")).To(Succeed())
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
-			Posted().In(cs).WithMessage(greeting("they clicked the page!")),
-			Received().In(worker).WithMessage(greeting("they clicked the page!")),
+			Post().In(cs).WithMessage(greeting("they clicked the page!")),
+			Message().In(worker).WithMessage(greeting("they clicked the page!")),
 		))
 	})
 
 	It("sends they clicked the button! when the user clicks the toolbar action", func(ctx SpecContext) {
 		Expect(ext.ClickAction(ctx, tab)).To(Succeed())
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
-			Posted().In(worker).WithMessage(greeting("they clicked the button!")),
-			Received().In(cs).WithMessage(greeting("they clicked the button!")),
+			Post().In(worker).WithMessage(greeting("they clicked the button!")),
+			Message().In(cs).WithMessage(greeting("they clicked the button!")),
 		))
 	})
 
 	It("keeps the port open through the whole exchange", func() {
 		Consistently(b.Trace()).ShouldNot(HaveEvent(OnDisconnect()))
-		Expect(b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(b.Trace()).NotTo(HaveEvent(Exception()))
 		AddReportEntry("trace", b.Trace().String())
 	})
 })

@@ -11,6 +11,8 @@ import (
 	gs "github.com/onsi/gomega/gstruct"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // Chrome's texts for one-time messages that go nowhere or cannot go.
@@ -176,12 +178,12 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		}
 		// page2 answers first; the worker and page1 answer after it.
 		Expect(ReplyTo(got[page2]).Send(ctx, "page2 first")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Responded().In(w.cs).WithMessage("page2 first")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Response().In(w.cs).WithMessage("page2 first")))
 		Expect(ReplyTo(got[w.worker]).Send(ctx, "worker second")).To(Succeed())
 		Expect(ReplyTo(got[page1]).Send(ctx, "page1 third")).To(Succeed())
 		Expect(must(w.cs.Eval(ctx, `self.answer`))).To(MatchJSON(`"page2 first"`))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnMessage().In(otherCS)))
-		Expect(countOf(w.b, Responded().In(w.cs))()).To(Equal(1))
+		Expect(countOf(w.b, Response().In(w.cs))()).To(Equal(1))
 	})
 
 	It("tabs.sendMessage without options reaches the content script of every frame of the tab, and the first answer wins", Label("MT-03"), func(ctx SpecContext) {
@@ -196,7 +198,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			got[fr.path] = eventOf(w.b, OnMessage().In(fr.cs).WithMessage("to every frame"))
 		}
 		Expect(ReplyTo(got[f.two.path]).Send(ctx, "from frame two")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Responded().In(w.worker).Via("promise").WithMessage("from frame two")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Response().In(w.worker).Via("promise").WithMessage("from frame two")))
 		Expect(ReplyTo(got[f.main.path]).Send(ctx, "from the main frame")).To(Succeed())
 		Expect(ReplyTo(got[f.one.path]).Send(ctx, "from frame one")).To(Succeed())
 		Expect(must(w.worker.Eval(ctx, `self.answer`))).To(MatchJSON(`"from frame two"`))
@@ -263,8 +265,8 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			}
 			_, err := w.worker.SendTabMessage(ctx, tabID, "anyone?", args...)
 			Expect(jsText(err)).To(Equal("Error: " + noReceiver))
-			Eventually(w.b.Trace()).Should(HaveEvent(Responded().In(w.worker).Via("promise").WithError(noReceiver)))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+			Eventually(w.b.Trace()).Should(HaveEvent(Response().In(w.worker).Via("promise").WithError(noReceiver)))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage().WithMessage("anyone?")))
 		},
 		Entry("a tab without a content script (a data: URL)", func(ctx SpecContext, w world) (int, map[string]any) {
@@ -324,8 +326,8 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			w := openWorld(ctx, blank("mt09-string-is-id"))
 			must(w.worker.Eval(ctx, mtEcho+` true`))
 			Expect(mtThrown(ctx, w.cs, `chrome.runtime.sendMessage(`+args+`)`)).To(Equal([]string{"TypeError", sendMessageInvocation + detail}))
-			Expect(w.b.Trace()).To(HaveEvent(Threw().In(w.cs).WithError(sendMessageInvocation + detail).Via("runtime.sendMessage")))
-			Expect(w.b.Trace()).NotTo(HaveEvent(SentMessage()))
+			Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.cs).WithError(sendMessageInvocation + detail).Via("runtime.sendMessage")))
+			Expect(w.b.Trace()).NotTo(HaveEvent(SendMessage()))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 		},
 		Entry(`("a", "b")`, `"a", "b"`, "Invalid extension id: 'a'"),
@@ -339,7 +341,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			must(w.worker.Eval(ctx, mtEcho+` true`))
 			args = strings.ReplaceAll(args, "OWN_ID", strconv.Quote(w.ext.ID))
 			Expect(mtThrown(ctx, w.cs, `chrome.runtime.sendMessage(`+args+`)`)).To(Equal([]string{"TypeError", sendMessageInvocation + detail}))
-			Expect(w.b.Trace()).NotTo(HaveEvent(SentMessage()))
+			Expect(w.b.Trace()).NotTo(HaveEvent(SendMessage()))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 		},
 		Entry("no arguments", ``, "No matching signature."),
@@ -430,7 +432,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 				Expect(jsText(err)).To(Equal("Error: " + mtNoSerialize))
 				Expect(must(EvalAs[string](ctx, w.worker, `self.thrown`))).To(Equal("TypeError: " + mtNoSerialize))
 				Expect(viaCallback(ctx, w)).To(Equal([]any{"undefined", mtNoSerialize}))
-				Expect(w.b.Trace()).NotTo(HaveEvent(Responded().In(w.cs).WithMessage("a second answer")))
+				Expect(w.b.Trace()).NotTo(HaveEvent(Response().In(w.cs).WithMessage("a second answer")))
 			},
 			Entry("a function", `() => 1`),
 			Entry("a Symbol", `Symbol()`),
@@ -498,7 +500,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			must(w.cs.Eval(ctx, mtEcho+` true`))
 			args = strings.ReplaceAll(args, "TAB", strconv.Itoa(must(w.tab.ChromeID(ctx))))
 			Expect(mtThrown(ctx, w.worker, `chrome.tabs.sendMessage(`+args+`)`)).To(Equal([]string{"TypeError", strings.TrimPrefix(mtTabsInvocation, "TypeError: ") + detail}))
-			Expect(w.b.Trace()).To(HaveEvent(Threw().In(w.worker).Via("tabs.sendMessage")))
+			Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.worker).Via("tabs.sendMessage")))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 		},
 		Entry("a negative tabId", `-1, "hi"`, "Error at parameter 'tabId': Value must be at least 0."),
@@ -516,8 +518,8 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 				_, err := w.cs.SendMessageJS(ctx, message)
 				want := "TypeError: " + sendMessageInvocation + mtTooBig
 				Expect(jsText(err)).To(Equal(want))
-				Expect(w.b.Trace()).To(HaveEvent(Threw().In(w.cs).WithError(want).Via("runtime.sendMessage")))
-				Expect(w.b.Trace()).NotTo(HaveEvent(SentMessage()))
+				Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.cs).WithError(want).Via("runtime.sendMessage")))
+				Expect(w.b.Trace()).NotTo(HaveEvent(SendMessage()))
 				// A later message arrives, and is the only one that did.
 				Expect(must(w.cs.SendMessage(ctx, "after"))).To(MatchJSON(`{"echo": "after"}`))
 				Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithMessage("after")))
@@ -535,8 +537,8 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			w := openWorld(ctx, blank("rz01-at-limit"))
 			_, err := w.cs.SendMessageJS(ctx, `new String("a".repeat(64 * 1024 * 1024 - 2))`)
 			Expect(jsText(err)).To(Equal("Error: " + noReceiver))
-			Expect(w.b.Trace()).To(HaveEvent(SentMessage().In(w.cs).WithMessage(map[string]any{"$type": "String"})))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+			Expect(w.b.Trace()).To(HaveEvent(SendMessage().In(w.cs).WithMessage(map[string]any{"$type": "String"})))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		})
 	})
 

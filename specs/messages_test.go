@@ -9,6 +9,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // Chrome's texts for messages it refuses (thrown as plain Error) and for a
@@ -38,7 +40,7 @@ func msgChannel(ctx SpecContext, e ext) (world, *Port) {
 }
 
 // firstEvent waits for an event that matches q and returns the first one.
-func firstEvent(b *Browser, q *EventQuery) Event {
+func firstEvent(b *Browser, q *Query) Event {
 	GinkgoHelper()
 	Eventually(b.Trace()).Should(HaveEvent(q))
 	for _, e := range b.Trace().Events() {
@@ -51,7 +53,7 @@ func firstEvent(b *Browser, q *EventQuery) Event {
 
 // receivedMessages returns the JSON of every message that realm r received,
 // in order.
-func receivedMessages(b *Browser, r *Realm) []string {
+func receivedMessages(b *Browser, r Source) []string {
 	var out []string
 	for _, e := range b.Trace().Events() {
 		if e.Kind == KindMessage && e.Realm == r {
@@ -66,11 +68,11 @@ func receivedMessages(b *Browser, r *Realm) []string {
 func expectRefusedAndStillOpen(ctx SpecContext, w world, port *Port, err error, text string) {
 	GinkgoHelper()
 	Expect(jsText(err)).To(Equal(text))
-	Expect(w.b.Trace()).To(HaveEvent(Threw().OnPort(port).WithError(text).Where("in postMessage", func(e Event) bool { return e.Call == "postMessage" })))
+	Expect(w.b.Trace()).To(HaveEvent(Exception().OnPort(port).WithError(text).Where("in postMessage", func(e Event) bool { return e.Call == "postMessage" })))
 	// The port is still open: a later message arrives, and as order is kept,
 	// nothing came before it.
 	Expect(port.Post(ctx, "after")).To(Succeed())
-	Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).WithMessage("after")))
+	Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage("after")))
 	Expect(receivedMessages(w.b, w.worker)).To(Equal([]string{`"after"`}))
 	Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect()))
 }
@@ -81,9 +83,9 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		Expect(port.Post(ctx, Undefined)).To(Succeed())
 		Expect(port.Post(ctx, "undefined")).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Posted().OnPort(port).Where("with message undefined", func(e Event) bool { return len(e.Message) == 0 }),
-			Received().In(w.worker).WithMessage(nil),
-			Received().In(w.worker).WithMessage("undefined"),
+			Post().OnPort(port).Where("with message undefined", func(e Event) bool { return len(e.Message) == 0 }),
+			Message().In(w.worker).WithMessage(nil),
+			Message().In(w.worker).WithMessage("undefined"),
 		))
 	})
 
@@ -108,7 +110,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		func(ctx SpecContext, message, want string) {
 			w, port := msgChannel(ctx, blank("msg-json"))
 			Expect(port.PostJS(ctx, message)).To(Succeed())
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).WithMessage(json.RawMessage(want))))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage(json.RawMessage(want))))
 		},
 		Entry("a Date becomes its ISO string", `new Date(0)`, `"1970-01-01T00:00:00.000Z"`),
 		Entry("an invalid Date becomes null", `new Date(NaN)`, `null`),
@@ -135,8 +137,8 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		Expect(port.PostJS(ctx, `{gone: undefined, when: new Date(0), list: [undefined], kept: 1}`)).To(Succeed())
 		const onTheWire = `{"when": "1970-01-01T00:00:00.000Z", "list": [null], "kept": 1}`
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Posted().In(port.Realm).OnPort(port).WithMessage(json.RawMessage(onTheWire)),
-			Received().In(w.worker).WithMessage(json.RawMessage(onTheWire)),
+			Post().In(port.Realm).OnPort(port).WithMessage(json.RawMessage(onTheWire)),
+			Message().In(w.worker).WithMessage(json.RawMessage(onTheWire)),
 		))
 	})
 
@@ -145,7 +147,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		must(w.worker.Eval(ctx, `chrome.runtime.onConnect.addListener((p) => p.onMessage.addListener((m) => { self.got = m; }))`))
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "plain"}))
 		Expect(port.PostJS(ctx, `{zero: -0, date: new Date(0), inst: new (class K { constructor() { this.x = 1; } })(), list: [1]}`)).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("plain")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("plain")))
 		Expect(must(EvalAs[map[string]any](ctx, w.worker, `({
 			negativeZero: Object.is(self.got.zero, -0),
 			dateType: typeof self.got.date,
@@ -181,7 +183,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 				var got []any
 				Expect(json.Unmarshal(arrived, &got)).To(Succeed())
 				Expect(got).To(Equal([]any{"string", float64(wantLength), wantChar, wantChar}))
-				Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+				Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 			},
 			Entry("64 MiB - 2 ASCII characters and two quotes", `new String("a".repeat(64 * 1024 * 1024 - 2))`, maxMessage-2, "a"),
 			Entry("32 Mi - 1 two-byte characters and two quotes", `new String("é".repeat(32 * 1024 * 1024 - 1))`, maxMessage/2-1, "é"),
@@ -227,8 +229,8 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 			p.disconnect();
 		})()`))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Received().In(w.worker).Named("closing").WithMessage("one"),
-			Received().In(w.worker).Named("closing").WithMessage("two"),
+			Message().In(w.worker).Named("closing").WithMessage("one"),
+			Message().In(w.worker).Named("closing").WithMessage("two"),
 			OnDisconnect().In(w.worker).Named("closing").WithoutLastError(),
 		))
 	})
@@ -242,8 +244,8 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		})`))
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "closing"}))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Received().OnPort(port).WithMessage("one"),
-			Received().OnPort(port).WithMessage("two"),
+			Message().OnPort(port).WithMessage("one"),
+			Message().OnPort(port).WithMessage("two"),
 			OnDisconnect().OnPort(port).WithoutLastError(),
 		))
 	})
@@ -264,8 +266,8 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 			p.postMessage(m);
 			m.text = "changed by the opener";
 		})()`))
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(page1).Named("copies")))
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(page2).Named("copies")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(page1).Named("copies")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(page2).Named("copies")))
 		Eventually(func(ctx SpecContext) (map[string]any, error) {
 			return EvalAs[map[string]any](ctx, page1, `self.got`)
 		}).WithContext(ctx).Should(Equal(map[string]any{"text": "changed by page1", "list": []any{1.0, 2.0}}))
@@ -281,7 +283,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		})`))
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "shared"}))
 		Expect(port.Post(ctx, map[string]any{"a": 1})).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("shared")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("shared")))
 		Eventually(func(ctx SpecContext) ([]any, error) {
 			return EvalAs[[]any](ctx, w.worker, `[self.got.length, self.got[0] === self.got[1]]`)
 		}).WithContext(ctx).Should(Equal([]any{2.0, true}))
@@ -293,7 +295,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 				w, port := msgChannel(ctx, structuredClone("msg-clone"))
 				Expect(port.PostJS(ctx, message)).To(Succeed())
 				// The probe writes what JSON cannot show as {"$type": ...}.
-				Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).WithMessage(json.RawMessage(want))))
+				Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage(json.RawMessage(want))))
 			},
 			Entry("a Map", `new Map([[1, "one"]])`, `{"$type": "Map", "entries": [[1, "one"]]}`),
 			Entry("a Set", `new Set([1, 2])`, `{"$type": "Set", "values": [1, 2]}`),
@@ -316,8 +318,8 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 			Expect(port.Post(ctx, Undefined)).To(Succeed())
 			Expect(port.Post(ctx, "next")).To(Succeed())
 			Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-				Received().In(w.worker).Where("with message undefined", func(e Event) bool { return len(e.Message) == 0 }),
-				Received().In(w.worker).WithMessage("next"),
+				Message().In(w.worker).Where("with message undefined", func(e Event) bool { return len(e.Message) == 0 }),
+				Message().In(w.worker).WithMessage("next"),
 			))
 		})
 
@@ -326,7 +328,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 			must(w.worker.Eval(ctx, `chrome.runtime.onConnect.addListener((p) => p.onMessage.addListener((m) => { self.got = m; }))`))
 			port := must(w.cs.Connect(ctx, map[string]any{"name": "cycle"}))
 			Expect(port.PostJS(ctx, `(() => { const o = {name: "o"}; o.self = o; return o; })()`)).To(Succeed())
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).Named("cycle")))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("cycle")))
 			Expect(must(EvalAs[[]any](ctx, w.worker, `[self.got.name, self.got.self === self.got]`))).To(Equal([]any{"o", true}))
 		})
 
@@ -342,9 +344,9 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 			// cross-origin isolation.
 			Expect(port.PostJS(ctx, `{buffer: new WebAssembly.Memory({shared: true, initial: 1, maximum: 1}).buffer}`)).To(Succeed())
 			Expect(port.Post(ctx, "after")).To(Succeed())
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).WithMessage("after")))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage("after")))
 			Expect(receivedMessages(w.b, w.worker)).To(Equal([]string{`"after"`}))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect()))
 		})
 
@@ -379,7 +381,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		It(`treats "json" as the default: a Map still arrives as {}`, func(ctx SpecContext) {
 			w, port := msgChannel(ctx, blank("msg-json-explicit").with("message_serialization", "json"))
 			Expect(port.PostJS(ctx, `new Map([[1, 2]])`)).To(Succeed())
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).WithMessage(map[string]any{})))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage(map[string]any{})))
 		})
 	})
 
@@ -422,13 +424,13 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 			});
 			hold.postMessage("hold");
 		})`))
-		queries := []*EventQuery{
+		queries := []*Query{
 			// Every post returned before the receiver had its port.
-			Posted().In(w.cs).Named("early").WithMessage(19),
+			Post().In(w.cs).Named("early").WithMessage(19),
 			OnConnect().In(w.worker).Named("early"),
 		}
 		for i := 0; i < 20; i++ {
-			queries = append(queries, Received().In(w.worker).Named("early").WithMessage(i))
+			queries = append(queries, Message().In(w.worker).Named("early").WithMessage(i))
 		}
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(queries...))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().Named("early")))

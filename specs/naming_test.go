@@ -7,6 +7,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // nameInvocationPrefix is the start of every schema error that runtime.connect
@@ -40,7 +42,7 @@ var _ = Describe("port names", Label("naming"), func() {
 		const name = "port-from-cs ✓ with spaces/and:symbols"
 		must(w.cs.Connect(ctx, map[string]any{"name": name}))
 		// The probe reports each port's own port.name.
-		Eventually(w.b.Trace()).Should(HaveEvent(Connected().In(w.cs).Named(name)))
+		Eventually(w.b.Trace()).Should(HaveEvent(Connect().In(w.cs).Named(name)))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named(name)))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(page).Named(name)))
 	})
@@ -90,12 +92,12 @@ var _ = Describe("port names", Label("naming"), func() {
 			want := nameInvocationPrefix + "Error at parameter 'connectInfo': Error at property 'name': Invalid type: expected string, found " + found + "."
 			_, err := w.cs.ConnectJS(ctx, `{name: `+name+`}`)
 			Expect(thrownText(err)).To(Equal(want))
-			Expect(w.b.Trace()).To(HaveEvent(Threw().In(w.cs).Where("thrown by connect", func(e Event) bool {
+			Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.cs).Where("thrown by connect", func(e Event) bool {
 				return e.Call == "connect" && e.Error == want
 			})))
 			// It throws before any port exists: nothing reaches the worker.
 			Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnConnect()))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Connected()))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Connect()))
 		},
 		// Catalog: the detail is expected to end "found number." for 42.
 		// Chrome 156: an integral number is reported as "found integer."; only
@@ -125,7 +127,7 @@ var _ = Describe("port names", Label("naming"), func() {
 		Expect(w.cs.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		must(w.worker.ConnectTab(ctx, tabID, map[string]any{"name": "lemonjello"}))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(w.worker).Named("lemonjello").Where("from tabs.connect", func(e Event) bool { return e.Call == "tabs.connect" }),
+			Connect().In(w.worker).Named("lemonjello").Where("from tabs.connect", func(e Event) bool { return e.Call == "tabs.connect" }),
 			OnConnect().In(w.cs).Named("lemonjello"),
 		))
 	})

@@ -12,6 +12,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // Chrome's texts for native messaging (extensions/browser/api/messaging/
@@ -61,11 +63,11 @@ func nmEchoEach(ctx context.Context, c *NativeConn) error {
 
 // nmIsHost matches the events of the host processes of the host named name.
 func nmIsHost(name string) (string, func(Event) bool) {
-	return "in the host " + name, func(e Event) bool { return e.Realm.Kind == NativeHostRealm && e.Realm.URL == name }
+	return "in the host " + name, func(e Event) bool { return e.Realm.Describe().Kind == NativeHostRealm && e.Realm.Describe().URL == name }
 }
 
 // nmHostStarted matches each start of the host named name.
-func nmHostStarted(name string) *EventQuery { return OnConnect().Where(nmIsHost(name)) }
+func nmHostStarted(name string) *Query { return OnConnect().Where(nmIsHost(name)) }
 
 // nmConnect calls runtime.connectNative(application) in r, application
 // written in JavaScript, and returns the port it made.
@@ -207,13 +209,13 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			Expect(must(w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage("`+host+`", {})`))).To(MatchJSON(`"first"`))
 			Eventually(afterAnswer).Should(Receive(MatchError(io.EOF)), "the host's next read after its answer")
 			Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-				Received().Where(nmIsHost(host)).WithMessage(map[string]any{}),
-				Posted().Where(nmIsHost(host)).WithMessage("first"),
-				Posted().Where(nmIsHost(host)).WithMessage("second"),
+				Message().Where(nmIsHost(host)).WithMessage(map[string]any{}),
+				Post().Where(nmIsHost(host)).WithMessage("first"),
+				Post().Where(nmIsHost(host)).WithMessage("second"),
 				OnDisconnect().Where(nmIsHost(host)),
 			))
-			Consistently(countOf(w.b, Responded().In(w.worker))).Should(Equal(1))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Responded().In(w.worker).WithMessage("second")))
+			Consistently(countOf(w.b, Response().In(w.worker))).Should(Equal(1))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Response().In(w.worker).WithMessage("second")))
 		})
 
 		DescribeTable("rejects with 'Native host has exited.' when the host ends without answering",
@@ -276,7 +278,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			const host = "com.portprobe.nm05s"
 			nmInstall(ctx, w.b, host, nil)
 			Expect(must(w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage("`+host+`", new String("text"))`))).To(MatchJSON(`"text"`))
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().Where(nmIsHost(host)).WithMessage("text")))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().Where(nmIsHost(host)).WithMessage("text")))
 		})
 	})
 
@@ -302,9 +304,9 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 
 			// Each port has a process of its own, and port.name is "".
 			second := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(second).WithMessage("hello")))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(second).WithMessage("hello")))
 			Expect(countOf(w.b, nmHostStarted(host))()).To(Equal(2))
-			Expect(w.b.Trace().Count(Connected().In(w.worker).Named(""))).To(Equal(2), "port.name of both ports")
+			Expect(w.b.Trace().Count(Connect().In(w.worker).Named(""))).To(Equal(2), "port.name of both ports")
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().In(w.worker)))
 		})
 
@@ -325,7 +327,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			Expect(port.Disconnect(ctx)).To(Succeed())
 			Eventually(ended).Should(Receive(MatchError(io.EOF)), "the host's read after port.disconnect()")
 			Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-				Received().Where(nmIsHost(host)).WithMessage("before"),
+				Message().Where(nmIsHost(host)).WithMessage("before"),
 				OnDisconnect().Where(nmIsHost(host)),
 			))
 			Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnDisconnect().In(w.worker)))
@@ -340,7 +342,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 				port := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
 				Expect(port.Post(ctx, "go")).To(Succeed())
 				Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(nmExited)))
-				Expect(w.b.Trace()).NotTo(HaveEvent(Received().OnPort(port)))
+				Expect(w.b.Trace()).NotTo(HaveEvent(Message().OnPort(port)))
 			},
 			Entry("Serve returns (the host exits with status 0)", nmServeReturns),
 			Entry("the host exits with status 3", nmExitsWith3),
@@ -358,7 +360,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			Expect(must(w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage({application: "`+host+`"}, {via: "target"})`))).To(MatchJSON(`{"via": "target"}`))
 			port := nmConnect(ctx, w.b, w.worker, `{application: "`+host+`"}`)
 			Expect(port.Post(ctx, "via target")).To(Succeed())
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage("via target")))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage("via target")))
 			Expect(nmSyncThrow(ctx, w.worker, `chrome.runtime.connectNative(42)`)).To(Equal([]any{"TypeError",
 				"Error in invocation of runtime.connectNative([string|runtime.NativeMessageTarget] application): No matching signature."}))
 		})
@@ -449,10 +451,10 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			port := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
 			Expect(port.Post(ctx, "go")).To(Succeed())
 			Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-				Received().OnPort(port).Where("of 1 MiB of JSON", func(e Event) bool { return len(e.Message) == nmMaxFromHost }),
+				Message().OnPort(port).Where("of 1 MiB of JSON", func(e Event) bool { return len(e.Message) == nmMaxFromHost }),
 				OnDisconnect().OnPort(port).WithLastError(nmIOError),
 			))
-			Expect(w.b.Trace().Count(Received().OnPort(port))).To(Equal(1))
+			Expect(w.b.Trace().Count(Message().OnPort(port))).To(Equal(1))
 
 			// sendNativeMessage: the same limit for its one answer.
 			answerOfSize := func(size int) func(context.Context, *NativeConn) error {
@@ -487,7 +489,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			err := port.PostJS(ctx, `new String("a".repeat(64 * 1024 * 1024 - 1))`)
 			Expect(jsText(err)).To(Equal(tooBig))
 			Expect(port.Post(ctx, "after")).To(Succeed())
-			Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage("after")))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage("after")))
 			hostRealm := eventOf(w.b, nmHostStarted(host)).Realm
 			Expect(receivedMessages(w.b, hostRealm)).To(Equal([]string{`"after"`}))
 		})
@@ -508,10 +510,10 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		})
 		port := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
 		Expect(port.Post(ctx, "hi")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().Where(nmIsHost(host)).WithMessage("hi")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().Where(nmIsHost(host)).WithMessage("hi")))
 		Expect(port.Disconnect(ctx)).To(Succeed())
 		closed := eventOf(w.b, OnDisconnect().Where(nmIsHost(host)))
-		ended := Disconnected().In(closed.Realm).Where("ended by itself or by Chrome", func(e Event) bool { return e.Call == "ended" })
+		ended := Disconnect().In(closed.Realm).Where("ended by itself or by Chrome", func(e Event) bool { return e.Call == "ended" })
 		Eventually(w.b.Trace()).WithTimeout(scaled(10 * time.Second)).Should(HaveEvent(ended))
 		end, _ := w.b.Trace().Find(ended)
 		AddReportEntry("from closing the host's input to its end", end.At.Sub(closed.At).Round(10*time.Millisecond).String())
@@ -539,9 +541,9 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		})
 		port := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
 		Expect(port.Post(ctx, "go")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage("after")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage("after")))
 		Expect(port.Post(ctx, "still open")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage(map[string]any{"echo": "still open"})))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage(map[string]any{"echo": "still open"})))
 		Expect(receivedMessages(w.b, w.worker)).To(Equal([]string{`"after"`, `{"echo":"still open"}`}))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().OnPort(port)))
 	})
@@ -553,14 +555,14 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		// A Map becomes {}, a Date its ISO string, an undefined field goes.
 		const asJSON = `{"m": {}, "d": "1970-01-01T00:00:00.000Z"}`
 		Expect(must(w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage("`+host+`", {m: new Map([[1, 2]]), d: new Date(0), u: undefined})`))).To(MatchJSON(asJSON))
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().Where(nmIsHost(host)).WithMessage(json.RawMessage(asJSON))))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().Where(nmIsHost(host)).WithMessage(json.RawMessage(asJSON))))
 		// What JSON cannot write is refused, as in a JSON extension.
 		Expect(nmSyncThrow(ctx, w.worker, `chrome.runtime.sendNativeMessage("`+host+`", {n: 1n})`)).
 			To(Equal([]any{"TypeError", nmInvocation + "Could not serialize message."}))
 		port := nmConnect(ctx, w.b, w.worker, `"`+host+`"`)
 		Expect(jsText(port.PostJS(ctx, `123n`))).To(Equal(noSerialize))
 		Expect(port.PostJS(ctx, `new Set([1])`)).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().OnPort(port).WithMessage(map[string]any{})))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().OnPort(port).WithMessage(map[string]any{})))
 	})
 
 	It("keeps the service worker alive past the idle timeout while its native port is open, and lets it stop once the host has exited", Label("RL-05", "slow"), SpecTimeout(scaled(4*time.Minute)), func(ctx SpecContext) {
@@ -600,11 +602,11 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		Consistently(func() []WorkerChange { return e.WorkerHistory()[before:] }).
 			WithTimeout(45*time.Second).WithPolling(time.Second).
 			Should(BeEmpty(), "the worker's status changed while its native port was open")
-		Expect(b.Trace()).NotTo(HaveEvent(Disconnected().In(started.Realm)), "the host is still running")
+		Expect(b.Trace()).NotTo(HaveEvent(Disconnect().In(started.Realm)), "the host is still running")
 
 		// The host exits: the port closes, and the worker idles out.
 		close(release)
-		exited := eventOf(b, Disconnected().In(started.Realm))
+		exited := eventOf(b, Disconnect().In(started.Realm))
 		wctx, cancel := context.WithTimeout(ctx, scaled(75*time.Second))
 		defer cancel()
 		stopped := must(e.WaitWorkerStatus(wctx, WorkerStopped))

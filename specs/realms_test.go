@@ -7,6 +7,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // What the harness reaches: every context of an extension, probed before its
@@ -23,15 +25,15 @@ var _ = Describe("Realms", Label("harness", "realms"), func() {
 		// (The page's post and the worker's onConnect race; only causes
 		// are ordered.)
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(page).Named("from-page"),
-			Posted().In(page).WithMessage("hello from the page"),
-			Received().In(worker).WithMessage("hello from the page"),
-			Received().In(page).WithMessage(map[string]any{"echo": "hello from the page"}),
+			Connect().In(page).Named("from-page"),
+			Post().In(page).WithMessage("hello from the page"),
+			Message().In(worker).WithMessage("hello from the page"),
+			Message().In(page).WithMessage(map[string]any{"echo": "hello from the page"}),
 		))
 		Expect(b.Trace()).To(HaveEventsInOrder(
-			Connected().In(page).Named("from-page"),
+			Connect().In(page).Named("from-page"),
 			OnConnect().In(worker).Named("from-page").WithSender("url", ext.URL("page.html")),
-			Received().In(worker).WithMessage("hello from the page"),
+			Message().In(worker).WithMessage("hello from the page"),
 		))
 
 		// Go drives a second port from the same page.
@@ -39,7 +41,7 @@ var _ = Describe("Realms", Label("harness", "realms"), func() {
 		Expect(port.Post(ctx, 42)).To(Succeed())
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(worker).Named("from-go"),
-			Received().In(page).OnPort(port).WithMessage(map[string]any{"echo": 42}),
+			Message().In(page).OnPort(port).WithMessage(map[string]any{"echo": 42}),
 		))
 	})
 
@@ -56,7 +58,7 @@ var _ = Describe("Realms", Label("harness", "realms"), func() {
 		port := must(page.Connect(ctx, map[string]any{"name": "quiet"}))
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(worker).Named("quiet"),
-			Received().In(page).OnPort(port).WithMessage("welcome quiet"),
+			Message().In(page).OnPort(port).WithMessage("welcome quiet"),
 		))
 	})
 

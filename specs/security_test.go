@@ -4,7 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // hostilePage is a web page that tries to reach the probe from the page's own
@@ -50,24 +51,24 @@ var _ = Describe("a hostile web page", Label("harness", "security"), func() {
 		// The MDN exchange is traced as in a friendly page, in the
 		// content script's world, with true times.
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
-			Connected().In(cs).Named("port-from-cs"),
+			Connect().In(cs).Named("port-from-cs"),
 			OnConnect().In(worker).Named("port-from-cs"),
-			Received().In(cs).WithField("greeting", "hi there content script!"),
+			Message().In(cs).WithField("greeting", "hi there content script!"),
 		))
 		// And after the sabotage, a port driven from Go is traced too.
 		port := must(cs.Connect(ctx, map[string]any{"name": "after-sabotage"}))
 		Expect(port.Post(ctx, greeting("still true"))).To(Succeed())
 		Eventually(b.Trace()).Should(HaveEventsInOrder(
-			Posted().OnPort(port).WithField("greeting", "still true"),
-			Received().In(worker).WithField("greeting", "still true"),
+			Post().OnPort(port).WithField("greeting", "still true"),
+			Message().In(worker).WithField("greeting", "still true"),
 		))
 
 		attempts := must(tab.Eval(ctx, `attempts`))
 		Expect(string(attempts)).To(ContainSubstring("sabotaged built-ins"), "the page's script ran")
 		Expect(string(attempts)).NotTo(ContainSubstring("called"), "the page found no function that could be a binding")
-		Expect(b.Trace()).NotTo(HaveEvent(Connected().Named("forged")))
+		Expect(b.Trace()).NotTo(HaveEvent(Connect().Named("forged")))
 		for _, e := range b.Trace().Events() {
-			Expect(e.Realm.Kind).NotTo(Equal(WebPageRealm), "no event comes from the page's own world: %s", e)
+			Expect(e.Realm.Describe().Kind).NotTo(Equal(WebPageRealm), "no event comes from the page's own world: %s", e)
 			Expect(e.Port).NotTo(Equal(99), "forged handle: %s", e)
 			Expect(e.At.Year()).To(BeNumerically(">", 2000), "the time of %s is the realm's true clock", e)
 		}

@@ -6,6 +6,8 @@ import (
 	gs "github.com/onsi/gomega/gstruct"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // Chrome's texts for how a one-time message can end, besides noReceiver,
@@ -54,8 +56,8 @@ func msSend(ctx SpecContext, b *Browser, r *Realm, args string, byCallback bool)
 }
 
 // msResponseTo matches the response event of the message that sent sent.
-func msResponseTo(sent Event) *EventQuery {
-	return Responded().In(sent.Realm).Where("answering "+sent.PortRef(), func(e Event) bool { return e.Port == sent.Port })
+func msResponseTo(sent Event) *Query {
+	return Response().In(sent.Realm).Where("answering "+sent.PortRef(), func(e Event) bool { return e.Port == sent.Port })
 }
 
 // msAnswer waits for what the sender of sent got: the response event, whose
@@ -124,7 +126,7 @@ var _ = Describe("one-time messages", Label("send-message"), func() {
 		w := msWorld(ctx, "ms-no-onconnect", `chrome.runtime.onConnect.addListener(() => { self.connected = true; });
 chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("ok"); });`)
 		Expect(w.cs.SendMessage(ctx, "one-time")).To(MatchJSON(`"ok"`))
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker)))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker)))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnConnect()))
 		Expect(must(EvalAs[bool](ctx, w.worker, `self.connected === undefined`))).To(BeTrue())
 	})
@@ -136,7 +138,7 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("ok"
 		byCallback := msAnswer(w.b, msSend(ctx, w.b, w.cs, `{a: 2}`, true))
 		Expect(byCallback.Error).To(BeEmpty(), "no runtime.lastError")
 		Expect(string(byCallback.Message)).To(MatchJSON(`{"got": {"a": 2}}`))
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).Via("sendResponse").ByListener(1)))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).Via("sendResponse").ByListener(1)))
 	})
 
 	It("are answered later by sendResponse when the listener returned true", Label("MS-07"), func(ctx SpecContext) {
@@ -147,14 +149,14 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("ok"
 		byPromise := msSend(ctx, w.b, w.cs, `"promise"`, false)
 		for _, m := range []string{"callback", "promise"} {
 			received := eventOf(w.b, OnMessage().In(w.worker).WithMessage(m))
-			Expect(w.b.Trace()).To(HaveEvent(KeptOpen().In(w.worker).Via("true")))
+			Expect(w.b.Trace()).To(HaveEvent(KeepOpen().In(w.worker).Via("true")))
 			Expect(ReplyTo(received).Send(ctx, "later: "+m)).To(Succeed())
 		}
 		Expect(string(msAnswer(w.b, byCallback).Message)).To(MatchJSON(`"later: callback"`))
 		Expect(string(msAnswer(w.b, byPromise).Message)).To(MatchJSON(`"later: promise"`))
 		// Nothing reached the sender before the answer.
 		Expect(w.b.Trace()).To(HaveEventsInOrder(
-			Replied().In(w.worker).WithMessage("later: callback"),
+			Reply().In(w.worker).WithMessage("later: callback"),
 			msResponseTo(byCallback),
 		))
 	})
@@ -166,15 +168,15 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("ok"
 		Expect(byCallback.Error).To(BeEmpty())
 		Expect(string(byCallback.Message)).To(MatchJSON(`{"resolved": "callback"}`))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			KeptOpen().In(w.worker).Via("promise").ByListener(1),
-			Replied().In(w.worker).Via("promise").ByListener(1).WithMessage(map[string]any{"resolved": "promise"}),
+			KeepOpen().In(w.worker).Via("promise").ByListener(1),
+			Reply().In(w.worker).Via("promise").ByListener(1).WithMessage(map[string]any{"resolved": "promise"}),
 		))
 	})
 
 	It("are answered by an async function listener's return value, as webextension-polyfill code writes them", Label("RZ-03", "MS-08"), func(ctx SpecContext) {
 		w := msWorld(ctx, "ms-async-function", `chrome.runtime.onMessage.addListener(async (m) => "async " + m);`)
 		Expect(w.cs.SendMessage(ctx, "hello")).To(MatchJSON(`"async hello"`))
-		Eventually(w.b.Trace()).Should(HaveEvent(KeptOpen().In(w.worker).Via("promise")))
+		Eventually(w.b.Trace()).Should(HaveEvent(KeepOpen().In(w.worker).Via("promise")))
 	})
 
 	It("get answers serialized like messages: undefined arrives as null, an Error as {}, a Date as its ISO string", Label("MS-09"), func(ctx SpecContext) {
@@ -212,7 +214,7 @@ chrome.runtime.onMessage.addListener((m) => returns[m]);`)
 		}
 		// A keepOpen event would come with its onMessage event.
 		Eventually(countOf(w.b, OnMessage().In(w.worker))).Should(Equal(3))
-		Expect(w.b.Trace()).NotTo(HaveEvent(KeptOpen()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(KeepOpen()))
 	})
 
 	// C. No answer.
@@ -241,9 +243,9 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.late.push(se
 		// Both senders have their answer: now the listener answers.
 		Expect(must(EvalAs[[]bool](ctx, w.worker, `self.late.map((sendResponse) => sendResponse("too late") === undefined)`))).
 			To(Equal([]bool{true, true}))
-		Eventually(countOf(w.b, Replied().In(w.worker).WithMessage("too late"))).Should(Equal(2))
-		Expect(w.b.Trace().Count(Responded().In(w.cs))).To(Equal(2))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Eventually(countOf(w.b, Reply().In(w.worker).WithMessage("too late"))).Should(Equal(2))
+		Expect(w.b.Trace().Count(Response().In(w.cs))).To(Equal(2))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("whose listener returned true fail with 'A listener indicated an asynchronous response by returning true, but the message channel closed before a response was received' when its page closes", Label("MS-14"), func(ctx SpecContext) {
@@ -252,7 +254,7 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.late.push(se
 		Expect(page.ListenMessages(ctx, KindOnMessage)).To(Succeed())
 		byCallback := msSend(ctx, w.b, w.cs, `"callback"`, true)
 		byPromise := msSend(ctx, w.b, w.cs, `"promise"`, false)
-		Eventually(countOf(w.b, KeptOpen().In(page).Via("true"))).Should(Equal(2))
+		Eventually(countOf(w.b, KeepOpen().In(page).Via("true"))).Should(Equal(2))
 		Expect(pageTab.Close(ctx)).To(Succeed())
 		Expect(msAnswer(w.b, byCallback).Error).To(Equal(asyncClosed))
 		Expect(msAnswer(w.b, byPromise).Error).To(Equal(asyncClosed))
@@ -262,7 +264,7 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.late.push(se
 		w := msWorld(ctx, "ms-async-worker-stopped", `chrome.runtime.onMessage.addListener(() => true);`)
 		byCallback := msSend(ctx, w.b, w.cs, `"callback"`, true)
 		byPromise := msSend(ctx, w.b, w.cs, `"promise"`, false)
-		Eventually(countOf(w.b, KeptOpen().In(w.worker).Via("true"))).Should(Equal(2))
+		Eventually(countOf(w.b, KeepOpen().In(w.worker).Via("true"))).Should(Equal(2))
 		Expect(w.ext.StopWorker(ctx)).To(Succeed())
 		Expect(msAnswer(w.b, byCallback).Error).To(Equal(asyncClosed))
 		Expect(msAnswer(w.b, byPromise).Error).To(Equal(asyncClosed))
@@ -274,18 +276,18 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.late.push(se
 chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.answer[1] = sendResponse; return true; });
 chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.answer[2] = sendResponse; return true; });`)
 		sent := msSend(ctx, w.b, w.cs, `"who answers?"`, true)
-		Eventually(w.b.Trace()).Should(HaveEvent(KeptOpen().In(w.worker).ByListener(2)))
+		Eventually(w.b.Trace()).Should(HaveEvent(KeepOpen().In(w.worker).ByListener(2)))
 		// The second listener answers first.
 		must(w.worker.Eval(ctx, `self.answer[2]("from listener 2")`))
 		Expect(string(msAnswer(w.b, sent).Message)).To(MatchJSON(`"from listener 2"`))
 		Expect(must(EvalAs[bool](ctx, w.worker, `self.answer[1]("from listener 1") === undefined`))).To(BeTrue())
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Replied().In(w.worker).ByListener(2).WithMessage("from listener 2"),
+			Reply().In(w.worker).ByListener(2).WithMessage("from listener 2"),
 			msResponseTo(sent).WithMessage("from listener 2"),
-			Replied().In(w.worker).ByListener(1).WithMessage("from listener 1"),
+			Reply().In(w.worker).ByListener(1).WithMessage("from listener 1"),
 		))
 		Expect(w.b.Trace().Count(msResponseTo(sent))).To(Equal(1))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("take the first answer among several contexts; the other's answer is dropped", Label("MS-16"), func(ctx SpecContext) {
@@ -299,7 +301,7 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.answer[2] = 
 		Expect(ReplyTo(inPage).Send(ctx, "from the page")).To(Succeed())
 		Expect(string(msAnswer(w.b, sent).Message)).To(MatchJSON(`"from the page"`))
 		Expect(ReplyTo(inWorker).Send(ctx, "from the worker")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).WithMessage("from the worker")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).WithMessage("from the worker")))
 		Expect(w.b.Trace().Count(msResponseTo(sent))).To(Equal(1))
 	})
 
@@ -307,16 +309,16 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { self.answer[2] = 
 		w := msWorld(ctx, "ms-answer-twice", `chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("first"); sendResponse("second"); });`)
 		Expect(w.cs.SendMessage(ctx, "m")).To(MatchJSON(`"first"`))
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			Replied().In(w.worker).ByListener(1).WithMessage("first"),
-			Replied().In(w.worker).ByListener(1).WithMessage("second"),
+			Reply().In(w.worker).ByListener(1).WithMessage("first"),
+			Reply().In(w.worker).ByListener(1).WithMessage("second"),
 		))
-		Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+		Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 	})
 
 	It("take a listener's sendResponse during the call over the promise it returns", Label("MS-18"), func(ctx SpecContext) {
 		w := msWorld(ctx, "ms-sync-beats-promise", `chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("sync"); return Promise.resolve("promise"); });`)
 		Expect(w.cs.SendMessage(ctx, "m")).To(MatchJSON(`"sync"`))
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).Via("promise").WithMessage("promise")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).Via("promise").WithMessage("promise")))
 	})
 
 	It("take a promise that settles first over a listener that returned true", Label("MS-18"), func(ctx SpecContext) {
@@ -325,12 +327,12 @@ chrome.runtime.onMessage.addListener(() => Promise.resolve("promise"));`)
 		Expect(w.cs.SendMessage(ctx, "m")).To(MatchJSON(`"promise"`))
 		Expect(must(EvalAs[bool](ctx, w.worker, `self.late("late") === undefined`))).To(BeTrue())
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
-			KeptOpen().In(w.worker).Via("true").ByListener(1),
-			KeptOpen().In(w.worker).Via("promise").ByListener(2),
-			Replied().In(w.worker).Via("promise").ByListener(2),
-			Replied().In(w.worker).Via("sendResponse").ByListener(1).WithMessage("late"),
+			KeepOpen().In(w.worker).Via("true").ByListener(1),
+			KeepOpen().In(w.worker).Via("promise").ByListener(2),
+			Reply().In(w.worker).Via("promise").ByListener(2),
+			Reply().In(w.worker).Via("sendResponse").ByListener(1).WithMessage("late"),
 		))
-		Expect(w.b.Trace().Count(Responded().In(w.cs))).To(Equal(1))
+		Expect(w.b.Trace().Count(Response().In(w.cs))).To(Equal(1))
 	})
 
 	// E. Errors.
@@ -345,7 +347,7 @@ chrome.runtime.onMessage.addListener(() => Promise.resolve("promise"));`)
 		_, err = w.cs.SendMessage(ctx, "type")
 		Expect(jsText(err)).To(Equal("Error: wrong type"))
 		Expect(msAnswer(w.b, msSend(ctx, w.b, w.cs, `"error"`, true)).Error).To(Equal("nope"))
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).Via("promise").WithError("nope")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).Via("promise").WithError("nope")))
 	})
 
 	It("whose listener's promise rejects with no Error fail with 'A runtime.onMessage listener's promise rejected without an Error'", Label("MS-20"), func(ctx SpecContext) {
@@ -390,7 +392,7 @@ chrome.runtime.onMessage.addListener(() => { throw new Error("boom"); });`)
 		Expect(msAnswer(w.b, msSend(ctx, w.b, w.cs, `"callback"`, true)).Error).To(Equal("boom"))
 		// The probe sees the exception leave the listener; Chrome
 		// catches it: the worker's error event never fires.
-		Eventually(countOf(w.b, Threw().In(w.worker).ByListener(1).Where(`with error "Error: boom"`, func(e Event) bool {
+		Eventually(countOf(w.b, Exception().In(w.worker).ByListener(1).Where(`with error "Error: boom"`, func(e Event) bool {
 			return e.Error == "Error: boom"
 		}))).Should(Equal(2))
 		Expect(must(EvalAs[int](ctx, w.worker, `self.errorEvents`))).To(Equal(0))
@@ -411,14 +413,14 @@ chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("sec
 		_, err := w.cs.SendMessage(ctx, "m")
 		Expect(jsText(err)).To(Equal("Error: first throws"))
 		// The second listener did answer; its answer is lost.
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).ByListener(2).WithMessage("second answers")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).ByListener(2).WithMessage("second answers")))
 	})
 
 	It("are answered when an earlier listener answers synchronously, although a later one throws", Label("MS-24"), func(ctx SpecContext) {
 		w := msWorld(ctx, "ms-answer-first", `chrome.runtime.onMessage.addListener((m, s, sendResponse) => { sendResponse("first answers"); });
 chrome.runtime.onMessage.addListener(() => { throw new Error("second throws"); });`)
 		Expect(w.cs.SendMessage(ctx, "m")).To(MatchJSON(`"first answers"`))
-		Eventually(w.b.Trace()).Should(HaveEvent(Threw().In(w.worker).ByListener(2).WithError("second throws")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Exception().In(w.worker).ByListener(2).WithError("second throws")))
 	})
 
 	It("with an answer that cannot be serialized fail with 'Could not serialize message.', and sendResponse throws a TypeError", Label("MS-25"), func(ctx SpecContext) {

@@ -10,6 +10,8 @@ import (
 	"github.com/onsi/gomega/types"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // documentIDFormat matches a sender.documentId.

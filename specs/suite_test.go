@@ -10,7 +10,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/portprobe/portprobe/locate"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portprobe/portprobe/locate"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"

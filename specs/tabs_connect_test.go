@@ -8,6 +8,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // rtExt is the blank extension with its content script in every frame, and
@@ -116,7 +118,7 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 			for _, fr := range f.all() {
 				Eventually(w.b.Trace()).Should(HaveEventsInOrder(
 					OnConnect().In(fr.cs).Named("all"),
-					Received().In(fr.cs).Named("all").WithMessage("to every frame"),
+					Message().In(fr.cs).Named("all").WithMessage("to every frame"),
 				))
 			}
 			// Each frame gets a Port of its own.
@@ -165,7 +167,7 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 			port := must(w.worker.ConnectTab(ctx, f.tabID, info))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(noReceiver)))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnConnect().Named("bad")))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		},
 		Entry("a frameId the tab does not have", func(f rtFrames) map[string]any {
 			return map[string]any{"frameId": f.one.frameID + f.two.frameID + 1000}
@@ -188,7 +190,7 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 			port := must(w.worker.ConnectTab(ctx, target(ctx, w), map[string]any{"name": "nothing"}))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(noReceiver)))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnConnect()))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Threw()))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
 		},
 		Entry("a tab without a content script", func(ctx SpecContext, w world) int {
 			// A data: URL matches no content script.
@@ -223,7 +225,7 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 		port := must(w.worker.ConnectTab(ctx, rtTabID(ctx, w, w.ext.URL("page.html")), map[string]any{"name": "to-page"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(page).Named("to-page").WithSender("url", w.ext.URL("worker.js"))))
 		Expect(port.Post(ctx, "hello page")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(page).WithMessage("hello page")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(page).WithMessage("hello page")))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnDisconnect().OnPort(port)))
 	})
 
@@ -233,8 +235,8 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 			w := openWorld(ctx, rtExt("rt-ranges"))
 			_, err := w.worker.Eval(ctx, `chrome.tabs.connect(`+args+`), "returned"`)
 			Expect(thrownText(err)).To(Equal(want))
-			Expect(w.b.Trace()).To(HaveEvent(Threw().In(w.worker).WithError(want)))
-			Expect(w.b.Trace()).NotTo(HaveEvent(Connected()))
+			Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.worker).WithError(want)))
+			Expect(w.b.Trace()).NotTo(HaveEvent(Connect()))
 		},
 		Entry("tabId -1", `-1, {name: "x"}`,
 			"TypeError: Error in invocation of tabs.connect(integer tabId, optional object connectInfo): Error at parameter 'tabId': Value must be at least 0."),
@@ -267,11 +269,11 @@ var _ = Describe("tabs.connect", Label("tabs-connect"), func() {
 		Expect(there.Post(ctx, "ping")).To(Succeed())
 		Eventually(w.b.Trace()).Should(HaveEventsInOrder(
 			OnConnect().In(w.worker).Named("there"),
-			Connected().In(w.worker).Named("back"),
+			Connect().In(w.worker).Named("back"),
 			OnConnect().In(w.cs).Named("back").WithSender("url", w.ext.URL("worker.js")),
-			Received().In(w.cs).Named("back").WithMessage(map[string]any{"echo": "ping"}),
-			Received().In(w.worker).Named("back").WithMessage(map[string]any{"answer": map[string]any{"echo": "ping"}}),
-			Received().OnPort(there).WithMessage(map[string]any{"relayed": map[string]any{"answer": map[string]any{"echo": "ping"}}}),
+			Message().In(w.cs).Named("back").WithMessage(map[string]any{"echo": "ping"}),
+			Message().In(w.worker).Named("back").WithMessage(map[string]any{"answer": map[string]any{"echo": "ping"}}),
+			Message().OnPort(there).WithMessage(map[string]any{"relayed": map[string]any{"answer": map[string]any{"echo": "ping"}}}),
 		))
 	})
 })

@@ -8,6 +8,8 @@ import (
 	gs "github.com/onsi/gomega/gstruct"
 
 	. "github.com/portprobe/portprobe/harness"
+	. "github.com/portprobe/portprobe/matchers"
+	. "github.com/portprobe/portprobe/trace"
 )
 
 // usExternal is what a user script's connect or sendMessage to another
@@ -128,7 +130,7 @@ chrome.runtime.onUserScriptMessage.addListener((m, s, sendResponse) => { sendRes
 		us := must(w.ext.UserScript(ctx, w.tab))
 		Expect(us.SendMessage(ctx, "from the user script")).To(MatchJSON(`{"seen": "from the user script"}`))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnUserScriptMessage().In(w.worker).WithMessage("from the user script")))
-		Eventually(w.b.Trace()).Should(HaveEvent(Replied().In(w.worker).Via("sendResponse")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Reply().In(w.worker).Via("sendResponse")))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 		Expect(must(EvalAs[bool](ctx, w.worker, `self.onMessageFired === undefined`))).To(BeTrue())
 	})
@@ -159,9 +161,9 @@ chrome.runtime.onUserScriptConnect.addListener((p) => { p.onMessage.addListener(
 		us := must(w.ext.UserScript(ctx, w.tab))
 		port := must(us.Connect(ctx, map[string]any{"name": "us-port"}))
 		Expect(port.Post(ctx, "ping")).To(Succeed())
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(us).WithMessage(map[string]any{"echo": "ping"})))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(us).WithMessage(map[string]any{"echo": "ping"})))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnUserScriptConnect().In(w.worker).Named("us-port")))
-		Eventually(w.b.Trace()).Should(HaveEvent(Received().In(w.worker).WithMessage("ping")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage("ping")))
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnConnect()))
 		Expect(must(EvalAs[bool](ctx, w.worker, `self.onConnectFired === undefined`))).To(BeTrue())
 	})
@@ -216,8 +218,8 @@ chrome.runtime.onConnect.addListener(() => {});`), usRegister, "/mu-06")
 		Expect(us.Kind).To(Equal(UserScriptRealm))
 		// The probe was in before the code ran: the code's own call and
 		// its answer are in the trace.
-		Eventually(w.b.Trace()).Should(HaveEvent(SentMessage().In(us).WithMessage("from code")))
-		Eventually(w.b.Trace()).Should(HaveEvent(Responded().In(us).WithMessage("ok")))
+		Eventually(w.b.Trace()).Should(HaveEvent(SendMessage().In(us).WithMessage("from code")))
+		Eventually(w.b.Trace()).Should(HaveEvent(Response().In(us).WithMessage("ok")))
 		Expect(string(must(us.Eval(ctx, `Object.keys(chrome).sort()`)))).To(MatchJSON(`["csi", "loadTimes", "runtime"]`))
 	})
 

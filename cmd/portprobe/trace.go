@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/portprobe/portprobe/manifest"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portprobe/portprobe/diagram"
+	"github.com/portprobe/portprobe/manifest"
+	"github.com/portprobe/portprobe/trace"
 
 	"github.com/portprobe/portprobe/harness"
 )
@@ -168,7 +171,7 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("writing the diagram: %w", err)
 	}
-	if err := harness.WriteDiagram(file, "portprobe trace of "+ext.Name, events); err != nil {
+	if err := diagram.Write(file, "portprobe trace of "+ext.Name, events); err != nil {
 		file.Close()
 		return fmt.Errorf("writing the diagram %s: %w", f.html, err)
 	}
@@ -201,7 +204,7 @@ func workerStarted(ctx context.Context, ext *harness.Extension) error {
 
 // contextSummary says which of the extension's contexts the harness probed,
 // and which it saw only as the sender of a port or message (not probed).
-func contextSummary(b *harness.Browser, events []harness.Event) []string {
+func contextSummary(b *harness.Browser, events []trace.Event) []string {
 	var probed []string
 	urls := map[string]bool{}
 	for _, r := range b.RealmsSeen() {
@@ -215,8 +218,8 @@ func contextSummary(b *harness.Browser, events []harness.Event) []string {
 	var unprobed []string
 	for _, e := range events {
 		switch e.Kind {
-		case harness.KindOnConnect, harness.KindOnConnectExternal, harness.KindOnUserScriptConnect,
-			harness.KindOnMessage, harness.KindOnMessageExternal, harness.KindOnUserScriptMessage:
+		case trace.KindOnConnect, trace.KindOnConnectExternal, trace.KindOnUserScriptConnect,
+			trace.KindOnMessage, trace.KindOnMessageExternal, trace.KindOnUserScriptMessage:
 		default:
 			continue
 		}
@@ -227,7 +230,7 @@ func contextSummary(b *harness.Browser, events []harness.Event) []string {
 		}
 		urls[url] = true
 		verb := "connected to "
-		if e.Kind == harness.KindOnMessage || e.Kind == harness.KindOnMessageExternal || e.Kind == harness.KindOnUserScriptMessage {
+		if e.Kind == trace.KindOnMessage || e.Kind == trace.KindOnMessageExternal || e.Kind == trace.KindOnUserScriptMessage {
 			verb = "sent a message to "
 		}
 		unprobed = append(unprobed, "  "+url+" ("+verb+e.Realm.String()+")")
@@ -260,11 +263,11 @@ func clickWhenReady(ctx context.Context, b *harness.Browser, ext *harness.Extens
 	// that finds none. So wait until each of the tab's connects has reached
 	// a listener (or give up on it after a few seconds, and say so).
 	for _, e := range b.Trace().Events() {
-		if e.Kind != harness.KindConnect || e.Realm.Tab != tab {
+		if e.Kind != trace.KindConnect || e.Realm.Describe().Tab != tab.String() {
 			continue
 		}
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := b.Trace().Wait(wctx, harness.OnConnect().Named(e.Name))
+		_, err := b.Trace().Wait(wctx, trace.OnConnect().Named(e.Name))
 		cancel()
 		if err != nil {
 			p.say("the port %q of %s reached no onConnect in 5 s; clicking anyway", e.Name, e.Realm)
@@ -358,7 +361,7 @@ type printer struct {
 	wake chan struct{}
 
 	mu      sync.Mutex
-	pending []harness.Event
+	pending []trace.Event
 
 	outMu   sync.Mutex // one writer at a time
 	printed int        // guarded by outMu
@@ -371,7 +374,7 @@ func (p *printer) say(format string, args ...any) {
 	fmt.Fprintf(p.out, "# "+format+"\n", args...)
 }
 
-func (p *printer) add(e harness.Event) {
+func (p *printer) add(e trace.Event) {
 	p.mu.Lock()
 	p.pending = append(p.pending, e)
 	p.mu.Unlock()
@@ -426,7 +429,7 @@ func (p *printer) hasPending() bool {
 // flushBefore prints the pending events stamped before t, in time order.
 func (p *printer) flushBefore(t time.Time) {
 	p.mu.Lock()
-	var ready, later []harness.Event
+	var ready, later []trace.Event
 	for _, e := range p.pending {
 		if e.At.Before(t) {
 			ready = append(ready, e)
@@ -449,8 +452,8 @@ func (p *printer) flush() {
 }
 
 // print prints events in time order, numbered as printed.
-func (p *printer) print(events []harness.Event) {
-	slices.SortStableFunc(events, func(a, b harness.Event) int { return a.At.Compare(b.At) })
+func (p *printer) print(events []trace.Event) {
+	slices.SortStableFunc(events, func(a, b trace.Event) int { return a.At.Compare(b.At) })
 	p.outMu.Lock()
 	defer p.outMu.Unlock()
 	for _, e := range events {

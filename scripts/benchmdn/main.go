@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portprobe/portprobe/harness"
+	"github.com/portprobe/portprobe/trace"
 )
 
 func main() {
@@ -67,19 +68,19 @@ func run(ctx context.Context, dir string) (timings, error) {
 	if err != nil {
 		return t, err
 	}
-	if _, err := b.Trace().Wait(ctx, harness.Received().In(cs).WithField("greeting", "hi there content script!")); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(cs).WithField("greeting", "hi there content script!")); err != nil {
 		return t, err
 	}
 	tConnected := time.Now()
 	if err := tab.Click(ctx, "body"); err != nil {
 		return t, err
 	}
-	if _, err := b.Trace().Wait(ctx, harness.Received().In(worker).WithField("greeting", "they clicked the page!")); err != nil {
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(worker).WithField("greeting", "they clicked the page!")); err != nil {
 		return t, err
 	}
 	var got []string
 	for _, e := range b.Trace().Events() {
-		if e.Kind == harness.KindMessage && e.Realm == worker {
+		if e.Kind == trace.KindMessage && e.Realm == worker {
 			var m struct{ Greeting string }
 			json.Unmarshal(e.Message, &m)
 			got = append(got, m.Greeting)

@@ -1,11 +1,12 @@
-package harness
+package matchers
 
 import (
 	"fmt"
-	"sort"
+	"reflect"
 	"strings"
 
 	"github.com/onsi/gomega/types"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // HaveEvent succeeds when the trace (a *Trace or a []Event) has an event that
@@ -14,8 +15,8 @@ import (
 //	Eventually(b.Trace()).Should(HaveEvent(OnConnect().In(worker).Named("port-from-cs")))
 //
 // Its failure message shows the closest events and the whole trace.
-func HaveEvent(q *EventQuery) types.GomegaMatcher {
-	return &eventsMatcher{queries: []*EventQuery{q}}
+func HaveEvent(q *trace.Query) types.GomegaMatcher {
+	return &eventsMatcher{queries: []*trace.Query{q}}
 }
 
 // HaveEventsInOrder succeeds when the trace has, for each query in turn, a
@@ -27,7 +28,7 @@ func HaveEvent(q *EventQuery) types.GomegaMatcher {
 // a message before the reply it triggers). Events of two realms that merely
 // happen near each other race in Chrome: a content script's post right after
 // connect can come before or after the worker's onConnect.
-func HaveEventsInOrder(queries ...*EventQuery) types.GomegaMatcher {
+func HaveEventsInOrder(queries ...*trace.Query) types.GomegaMatcher {
 	if len(queries) == 0 {
 		panic("harness: HaveEventsInOrder needs at least one query")
 	}
@@ -35,30 +36,30 @@ func HaveEventsInOrder(queries ...*EventQuery) types.GomegaMatcher {
 }
 
 type eventsMatcher struct {
-	queries []*EventQuery
+	queries []*trace.Query
 	ordered bool
 
 	// Set by Match, for the messages.
-	events  []Event
-	matched []Event // the events matched so far, in order of the queries
+	events  []trace.Event
+	matched []trace.Event // the events matched so far, in order of the queries
 }
 
-func eventsOf(actual any) ([]Event, error) {
+func eventsOf(actual any) ([]trace.Event, error) {
 	switch a := actual.(type) {
-	case *Trace:
+	case *trace.Trace:
 		if a == nil {
-			return nil, fmt.Errorf("expected a *harness.Trace, got nil")
+			return nil, fmt.Errorf("expected a *trace.Trace, got nil")
 		}
 		return a.Events(), nil
-	case []Event:
+	case []trace.Event:
 		return a, nil
-	case *Browser:
-		if a == nil {
-			return nil, fmt.Errorf("expected a *harness.Browser, got nil")
+	case interface{ Trace() *trace.Trace }: // a *harness.Browser
+		if reflect.ValueOf(a).IsNil() {
+			return nil, fmt.Errorf("expected a %T, got nil", a)
 		}
 		return a.Trace().Events(), nil
 	}
-	return nil, fmt.Errorf("port event matchers need a *harness.Trace, a *harness.Browser or a []harness.Event, got %T", actual)
+	return nil, fmt.Errorf("event matchers need a *trace.Trace, a *harness.Browser or a []trace.Event, got %T", actual)
 }
 
 func (m *eventsMatcher) Match(actual any) (bool, error) {
@@ -110,13 +111,13 @@ func (m *eventsMatcher) FailureMessage(any) string {
 	} else {
 		fmt.Fprintf(&b, "Expected the trace to have an event %s\n", missing)
 	}
-	if closest := closestEvents(missing, m.events, 3); len(closest) > 0 {
+	if closest := missing.Closest(m.events, 3); len(closest) > 0 {
 		b.WriteString("Closest events:\n")
-		b.WriteString(FormatEvents(closest))
+		b.WriteString(trace.FormatEvents(closest))
 		b.WriteString("\n")
 	}
 	b.WriteString("Whole trace:\n")
-	b.WriteString(FormatEvents(m.events))
+	b.WriteString(trace.FormatEvents(m.events))
 	return b.String()
 }
 
@@ -127,29 +128,9 @@ func (m *eventsMatcher) NegatedFailureMessage(any) string {
 	} else {
 		b.WriteString("Expected the trace to have no event " + m.queries[0].String() + ", but it has:\n")
 	}
-	b.WriteString(FormatEvents(m.matched))
+	b.WriteString(trace.FormatEvents(m.matched))
 	b.WriteString("\nWhole trace:\n")
-	b.WriteString(FormatEvents(m.events))
+	b.WriteString(trace.FormatEvents(m.events))
 	return b.String()
 }
 
-// closestEvents returns up to n events that match the most parts of q, best
-// first, and none that match nothing.
-func closestEvents(q *EventQuery, events []Event, n int) []Event {
-	type scored struct {
-		e Event
-		s int
-	}
-	var all []scored
-	for _, e := range events {
-		if s := q.score(e); s > 0 {
-			all = append(all, scored{e, s})
-		}
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
-	var out []Event
-	for i := 0; i < len(all) && i < n; i++ {
-		out = append(out, all[i].e)
-	}
-	return out
-}

@@ -1,4 +1,4 @@
-package harness
+package diagram
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/portprobe/portprobe/internal/jsonx"
+	"github.com/portprobe/portprobe/trace"
 )
 
 //go:embed diagram.html.tmpl
@@ -21,9 +24,9 @@ var diagramSource string
 var diagramTemplate = template.Must(template.New("diagram").Parse(diagramSource))
 
 // noRealm is the lane of the events that have no realm.
-var noRealm = &Realm{Kind: "unknown"}
+var noRealm trace.Source = &trace.Place{Name: "(no realm)", Info: trace.SourceInfo{Kind: "unknown"}}
 
-// WriteDiagram writes events as a self-contained HTML page (no network, no
+// Write writes events as a self-contained HTML page (no network, no
 // external scripts or fonts): a sequence diagram with one lane per realm, in
 // the order the realms first appear, and one row per event, in the order of
 // Seq, with its time in a left gutter. The lane headers and the gutter stay
@@ -42,14 +45,14 @@ var noRealm = &Realm{Kind: "unknown"}
 // JSON, lastError (in red, or "no lastError") or exception; its full text is
 // in a tooltip. All text is escaped. The output depends only on title and
 // events, and costs about 1 KB per event.
-func WriteDiagram(w io.Writer, title string, events []Event) error {
+func Write(w io.Writer, title string, events []trace.Event) error {
 	events = slices.Clone(events)
 	for i := range events {
 		if events[i].Realm == nil {
 			events[i].Realm = noRealm // an Event made by hand
 		}
 	}
-	slices.SortStableFunc(events, func(a, b Event) int { return a.Seq - b.Seq })
+	slices.SortStableFunc(events, func(a, b trace.Event) int { return a.Seq - b.Seq })
 	if err := diagramTemplate.Execute(w, layoutDiagram(title, events)); err != nil {
 		return fmt.Errorf("writing the diagram %q of %d events: %w", title, len(events), err)
 	}
@@ -62,24 +65,28 @@ type diagramArrow struct{ from, to int }
 
 // portKey names one port: a realm and its handle of the port.
 type portKey struct {
-	realm *Realm
+	realm trace.Source
 	port  int
 }
 
-func portKeyOf(e Event) portKey { return portKey{e.Realm, e.Port} }
+func portKeyOf(e trace.Event) portKey { return portKey{e.Realm, e.Port} }
 
 // realmSlot is where a realm lives. A restarted worker or a reloaded page is
 // a new realm in the same slot, and one connect never reaches a slot twice.
 type realmSlot struct {
-	kind  RealmKind
+	kind  trace.RealmKind
 	extID string
-	tab   *Tab
+	tab   string
 	frame string
 }
 
-func slotOf(r *Realm) realmSlot {
-	return realmSlot{r.Kind, r.ExtensionID, r.Tab, string(r.FrameID)}
+func slotOf(r trace.Source) realmSlot {
+	i := r.Describe()
+	return realmSlot{i.Kind, i.ExtensionID, i.Tab, i.Frame}
 }
+
+// info describes an event's realm.
+func info(r trace.Source) trace.SourceInfo { return r.Describe() }
 
 // diagramArrows infers which events cause which, since ports have no global
 // ID, and returns the arrows in the order of their senders, then receivers.
@@ -98,7 +105,7 @@ func slotOf(r *Realm) realmSlot {
 // linked to its own, with the next unpaired message after it whose JSON is
 // equal; a disconnect with the next unpaired onDisconnect after it. Both ends
 // of a connection can send.
-func diagramArrows(events []Event) []diagramArrow {
+func diagramArrows(events []trace.Event) []diagramArrow {
 	var arrows []diagramArrow
 	links := map[portKey][]portKey{}
 	closed := map[portKey]bool{}
@@ -106,11 +113,11 @@ func diagramArrows(events []Event) []diagramArrow {
 	var connects []int
 	for i, e := range events {
 		switch e.Kind {
-		case KindConnect:
+		case trace.KindConnect:
 			if e.Port != 0 {
 				connects = append(connects, i)
 			}
-		case KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect:
+		case trace.KindOnConnect, trace.KindOnConnectExternal, trace.KindOnUserScriptConnect:
 			c := pickConnect(events, connects, i, closed, reached)
 			if c < 0 {
 				continue
@@ -120,7 +127,7 @@ func diagramArrows(events []Event) []diagramArrow {
 			links[a] = append(links[a], b)
 			links[b] = append(links[b], a)
 			arrows = append(arrows, diagramArrow{c, i})
-		case KindDisconnect, KindOnDisconnect:
+		case trace.KindDisconnect, trace.KindOnDisconnect:
 			closed[portKeyOf(e)] = true
 		}
 	}
@@ -129,12 +136,12 @@ func diagramArrows(events []Event) []diagramArrow {
 
 	paired := make([]bool, len(events))
 	for i, e := range events {
-		var want EventKind
+		var want trace.Kind
 		switch e.Kind {
-		case KindPost:
-			want = KindMessage
-		case KindDisconnect:
-			want = KindOnDisconnect
+		case trace.KindPost:
+			want = trace.KindMessage
+		case trace.KindDisconnect:
+			want = trace.KindOnDisconnect
 		default:
 			continue
 		}
@@ -144,7 +151,7 @@ func diagramArrows(events []Event) []diagramArrow {
 				if r.Kind != want || paired[j] || portKeyOf(r) != far {
 					continue
 				}
-				if want == KindMessage && !sameJSON(e.Message, r.Message) {
+				if want == trace.KindMessage && !sameJSON(e.Message, r.Message) {
 					continue
 				}
 				paired[j] = true
@@ -170,26 +177,26 @@ func diagramArrows(events []Event) []diagramArrow {
 // is the sender's url, else the earliest. A response is the far end of the
 // first reply, among the receivers of its message, that carries its value
 // or its error: Chrome gives the sender the first answer.
-func oneTimeArrows(events []Event) []diagramArrow {
+func oneTimeArrows(events []trace.Event) []diagramArrow {
 	var arrows []diagramArrow
 	var sends []int
 	reached := map[int][]realmSlot{}
 	receivers := map[portKey][]portKey{} // a sendMessage -> the dispatches it reached
 	for i, e := range events {
 		switch e.Kind {
-		case KindSendMessage:
+		case trace.KindSendMessage:
 			sends = append(sends, i)
-		case KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage:
+		case trace.KindOnMessage, trace.KindOnMessageExternal, trace.KindOnUserScriptMessage:
 			fromURL := senderURL(e)
 			pick := -1
 			for _, c := range sends {
 				ce := events[c]
 				if ce.Realm == e.Realm || !sameJSON(ce.Message, e.Message) ||
-					(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind != KindOnMessageExternal) ||
+					(info(ce.Realm).ExtensionID == info(e.Realm).ExtensionID) != (e.Kind != trace.KindOnMessageExternal) ||
 					slices.Contains(reached[c], slotOf(e.Realm)) {
 					continue
 				}
-				if fromURL != "" && ce.Realm.URL == fromURL {
+				if fromURL != "" && info(ce.Realm).URL == fromURL {
 					pick = c
 					break
 				}
@@ -203,11 +210,11 @@ func oneTimeArrows(events []Event) []diagramArrow {
 			reached[pick] = append(reached[pick], slotOf(e.Realm))
 			receivers[portKeyOf(events[pick])] = append(receivers[portKeyOf(events[pick])], portKeyOf(e))
 			arrows = append(arrows, diagramArrow{pick, i})
-		case KindResponse:
+		case trace.KindResponse:
 			far := receivers[portKeyOf(e)]
 			for j := 0; j < i; j++ {
 				r := events[j]
-				if r.Kind != KindReply || !slices.Contains(far, portKeyOf(r)) {
+				if r.Kind != trace.KindReply || !slices.Contains(far, portKeyOf(r)) {
 					continue
 				}
 				// The first reply is the one Chrome delivered; when it
@@ -232,15 +239,15 @@ func orUndefined(m json.RawMessage) []byte {
 
 // pickConnect returns the index of the connect whose far end is the
 // onConnect or onConnectExternal events[i], or -1; see diagramArrows.
-func pickConnect(events []Event, connects []int, i int, closed map[portKey]bool, reached map[int][]realmSlot) int {
+func pickConnect(events []trace.Event, connects []int, i int, closed map[portKey]bool, reached map[int][]realmSlot) int {
 	e := events[i]
 	fromURL := senderURL(e)
 	open, fromSender, latestClosed := -1, -1, -1
 	for _, c := range connects {
 		ce := events[c]
 		if ce.Name != e.Name || ce.Realm == e.Realm ||
-			(ce.Call == "connectNative") != (e.Realm.Kind == NativeHostRealm) ||
-			(ce.Realm.ExtensionID == e.Realm.ExtensionID) != (e.Kind != KindOnConnectExternal) ||
+			(ce.Call == "connectNative") != (info(e.Realm).Kind == trace.NativeHostRealm) ||
+			(info(ce.Realm).ExtensionID == info(e.Realm).ExtensionID) != (e.Kind != trace.KindOnConnectExternal) ||
 			slices.Contains(reached[c], slotOf(e.Realm)) {
 			continue
 		}
@@ -249,7 +256,7 @@ func pickConnect(events []Event, connects []int, i int, closed map[portKey]bool,
 			if open < 0 {
 				open = c
 			}
-			if fromSender < 0 && fromURL != "" && ce.Realm.URL == fromURL {
+			if fromSender < 0 && fromURL != "" && info(ce.Realm).URL == fromURL {
 				fromSender = c
 			}
 		case len(reached[c]) == 0:
@@ -267,7 +274,7 @@ func pickConnect(events []Event, connects []int, i int, closed map[portKey]bool,
 }
 
 // senderURL returns the port.sender.url of an onConnect event, or "".
-func senderURL(e Event) string {
+func senderURL(e trace.Event) string {
 	var url string
 	if raw, ok := e.SenderField("url"); !ok || json.Unmarshal(raw, &url) != nil {
 		return ""
@@ -277,7 +284,7 @@ func senderURL(e Event) string {
 
 // sameJSON reports whether two messages are the same JSON value.
 func sameJSON(a, b []byte) bool {
-	return bytes.Equal(a, b) || jsonEqual(a, b)
+	return bytes.Equal(a, b) || jsonx.Equal(a, b)
 }
 
 // The geometry of the diagram, in CSS pixels.
@@ -349,15 +356,15 @@ type arrowView struct {
 }
 
 // familyOf groups event kinds by what they are about, for colors.
-func familyOf(k EventKind) string {
+func familyOf(k trace.Kind) string {
 	switch k {
-	case KindConnect, KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect:
+	case trace.KindConnect, trace.KindOnConnect, trace.KindOnConnectExternal, trace.KindOnUserScriptConnect:
 		return "connect"
-	case KindPost, KindMessage:
+	case trace.KindPost, trace.KindMessage:
 		return "message"
-	case KindDisconnect, KindOnDisconnect:
+	case trace.KindDisconnect, trace.KindOnDisconnect:
 		return "disconnect"
-	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage, KindReply, KindResponse, KindKeepOpen:
+	case trace.KindSendMessage, trace.KindOnMessage, trace.KindOnMessageExternal, trace.KindOnUserScriptMessage, trace.KindReply, trace.KindResponse, trace.KindKeepOpen:
 		return "request"
 	default:
 		return "error"
@@ -365,9 +372,9 @@ func familyOf(k EventKind) string {
 }
 
 // layoutDiagram places the lanes, rows, labels and arrows of events.
-func layoutDiagram(title string, events []Event) diagramView {
-	var realms []*Realm
-	lane := map[*Realm]int{}
+func layoutDiagram(title string, events []trace.Event) diagramView {
+	var realms []trace.Source
+	lane := map[trace.Source]int{}
 	for _, e := range events {
 		if _, ok := lane[e.Realm]; !ok {
 			lane[e.Realm] = len(realms)
@@ -380,8 +387,8 @@ func layoutDiagram(title string, events []Event) diagramView {
 
 	v := diagramView{Title: title, Width: width, Lead: margin - step/2, Gutter: diagramGutter}
 	seen := map[string]int{}
-	for i, r := range realms {
-		name := r.String()
+	for i, realm := range realms {
+		name, r := realm.String(), realm.Describe()
 		seen[name]++
 		if n := seen[name]; n > 1 {
 			name += fmt.Sprintf(" [%d]", n) // a restarted worker, a reloaded page
@@ -456,20 +463,20 @@ func diagramGeometry(n int) (margin, step int) {
 }
 
 // labelFor returns the text of an event's label; placeLabel places it.
-func labelFor(e Event, events []Event, partners []int) labelView {
+func labelFor(e trace.Event, events []trace.Event, partners []int) labelView {
 	port := "#-"
 	if e.Port != 0 {
 		port = "#" + strconv.Itoa(e.Port)
 	}
 	l := labelView{Head: fmt.Sprintf("%s %s %s", e.Kind, port, strconv.Quote(e.Name)), DetailClass: "json", Lines: 1}
-	if !isPortKind(e.Kind) {
+	if !e.Kind.IsPort() {
 		l.Head = fmt.Sprintf("%s %s", e.Kind, port)
 		if e.Listener != 0 {
 			l.Head += fmt.Sprintf(" (listener %d)", e.Listener)
 		}
 	}
 	switch e.Kind {
-	case KindSendMessage, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage, KindReply, KindResponse:
+	case trace.KindSendMessage, trace.KindOnMessage, trace.KindOnMessageExternal, trace.KindOnUserScriptMessage, trace.KindReply, trace.KindResponse:
 		l.Detail = shorten(string(e.Message), 300)
 		if len(e.Message) == 0 {
 			l.Detail, l.DetailClass = "undefined", "none"
@@ -477,33 +484,33 @@ func labelFor(e Event, events []Event, partners []int) labelView {
 		if e.Error != "" {
 			l.Detail, l.DetailClass = e.Error, "err"
 		}
-	case KindKeepOpen:
+	case trace.KindKeepOpen:
 		l.Detail, l.DetailClass = "returned "+e.Call, "none"
 		if e.Call == "promise" {
 			l.Detail = "returned a promise"
 		}
-	case KindPost, KindMessage:
+	case trace.KindPost, trace.KindMessage:
 		l.Detail = shorten(string(e.Message), 300)
 		if len(e.Message) == 0 {
 			l.Detail = "undefined"
 		}
-	case KindOnConnect, KindOnConnectExternal, KindOnUserScriptConnect:
+	case trace.KindOnConnect, trace.KindOnConnectExternal, trace.KindOnUserScriptConnect:
 		if url := senderURL(e); url != "" {
 			l.Detail = "from " + shorten(url, 300)
 		}
-	case KindOnDisconnect:
+	case trace.KindOnDisconnect:
 		l.Detail, l.DetailClass = e.LastError, "err"
 		if e.LastError == "" {
 			l.Detail, l.DetailClass = "no lastError", "none"
 		}
-	case KindException:
+	case trace.KindException:
 		l.Head = fmt.Sprintf("exception in %s %s", e.Call, port)
 		l.Detail, l.DetailClass = e.Error, "err"
 	}
 
 	var tip strings.Builder
 	fmt.Fprintf(&tip, "#%d %s %s %s", e.Seq, e.At.Format("15:04:05.000000"), e.Kind, e.PortRef())
-	if isPortKind(e.Kind) {
+	if e.Kind.IsPort() {
 		fmt.Fprintf(&tip, "\nname: %s", strconv.Quote(e.Name))
 	} else if e.Call != "" {
 		fmt.Fprintf(&tip, "\nvia: %s", e.Call)
@@ -511,7 +518,7 @@ func labelFor(e Event, events []Event, partners []int) labelView {
 	if len(e.To) > 0 {
 		fmt.Fprintf(&tip, "\nto: %s", e.To)
 	}
-	if e.Error != "" && e.Kind != KindException {
+	if e.Error != "" && e.Kind != trace.KindException {
 		fmt.Fprintf(&tip, "\nerror: %s", e.Error)
 	}
 	if len(e.Message) > 0 {
@@ -520,10 +527,10 @@ func labelFor(e Event, events []Event, partners []int) labelView {
 	if len(e.Sender) > 0 {
 		fmt.Fprintf(&tip, "\nsender: %s", e.Sender)
 	}
-	if e.Kind == KindOnDisconnect {
+	if e.Kind == trace.KindOnDisconnect {
 		fmt.Fprintf(&tip, "\nlastError: %s", cmp.Or(e.LastError, "(none)"))
 	}
-	if e.Kind == KindException {
+	if e.Kind == trace.KindException {
 		fmt.Fprintf(&tip, "\ncall: %s\nerror: %s", e.Call, e.Error)
 	}
 	for _, j := range partners {

@@ -1,41 +1,42 @@
-package harness
+package trace
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portprobe/portprobe/internal/jsonx"
 )
 
-// EventKind names what happened to a port.
-type EventKind string
+// Kind names what happened to a port.
+type Kind string
 
 // The kinds of port events that the probe reports.
 const (
 	// KindConnect: runtime.connect or tabs.connect returned a port in the realm.
-	KindConnect EventKind = "connect"
+	KindConnect Kind = "connect"
 	// KindOnConnect: runtime.onConnect fired in the realm with a new port.
-	KindOnConnect EventKind = "onConnect"
+	KindOnConnect Kind = "onConnect"
 	// KindOnConnectExternal: runtime.onConnectExternal fired in the realm.
-	KindOnConnectExternal EventKind = "onConnectExternal"
+	KindOnConnectExternal Kind = "onConnectExternal"
 	// KindOnUserScriptConnect: runtime.onUserScriptConnect fired in the
 	// realm (a port from the extension's user script).
-	KindOnUserScriptConnect EventKind = "onUserScriptConnect"
+	KindOnUserScriptConnect Kind = "onUserScriptConnect"
 	// KindPost: the realm called port.postMessage, and the call returned.
-	KindPost EventKind = "post"
+	KindPost Kind = "post"
 	// KindMessage: port.onMessage fired in the realm.
-	KindMessage EventKind = "message"
+	KindMessage Kind = "message"
 	// KindDisconnect: the realm called port.disconnect, and the call returned.
-	KindDisconnect EventKind = "disconnect"
+	KindDisconnect Kind = "disconnect"
 	// KindOnDisconnect: port.onDisconnect fired in the realm.
-	KindOnDisconnect EventKind = "onDisconnect"
+	KindOnDisconnect Kind = "onDisconnect"
 	// KindException: a call (connect, postMessage, disconnect, sendMessage)
 	// or a message listener threw.
-	KindException EventKind = "exception"
+	KindException Kind = "exception"
 )
 
 // The kinds of one-time message events. The sender's sendMessage and its
@@ -44,26 +45,26 @@ const (
 const (
 	// KindSendMessage: the realm called runtime.sendMessage or
 	// tabs.sendMessage (Call), and the call returned; To says where to.
-	KindSendMessage EventKind = "sendMessage"
+	KindSendMessage Kind = "sendMessage"
 	// KindResponse: the sender got its response (Message) or its error
 	// (Error), by callback or promise (Call).
-	KindResponse EventKind = "response"
+	KindResponse Kind = "response"
 	// KindOnMessage: runtime.onMessage fired in the realm (once for all of
 	// its listeners).
-	KindOnMessage EventKind = "onMessage"
+	KindOnMessage Kind = "onMessage"
 	// KindOnMessageExternal: runtime.onMessageExternal fired in the realm.
-	KindOnMessageExternal EventKind = "onMessageExternal"
+	KindOnMessageExternal Kind = "onMessageExternal"
 	// KindOnUserScriptMessage: runtime.onUserScriptMessage fired in the
 	// realm (a message from the extension's user script).
-	KindOnUserScriptMessage EventKind = "onUserScriptMessage"
+	KindOnUserScriptMessage Kind = "onUserScriptMessage"
 	// KindReply: listener number Listener answered, by calling sendResponse
 	// or by settling the promise it returned (Call); a rejected promise
 	// sets Error. Only the first answer to a message reaches its sender.
-	KindReply EventKind = "reply"
+	KindReply Kind = "reply"
 	// KindKeepOpen: listener number Listener returned true or a promise
 	// (Call "true" or "promise"), which keeps the message's channel open
 	// for a later answer.
-	KindKeepOpen EventKind = "keepOpen"
+	KindKeepOpen Kind = "keepOpen"
 )
 
 // Event is one port event seen in one realm.
@@ -72,13 +73,13 @@ type Event struct {
 	Seq int
 	// At is the time of the event on the realm's clock.
 	At time.Time
-	// Realm is where the event happened.
-	Realm *Realm
+	// Realm is where the event happened: a *harness.Realm, or a Place.
+	Realm Source
 	// Port is the realm's handle of the port, from 1; 0 when no port was made
 	// (a connect call that threw).
 	Port int
 	// Kind is what happened.
-	Kind EventKind
+	Kind Kind
 	// Name is the port's name (port.name when the probe first saw the port).
 	Name string
 	// Message is the JSON of the message, for post and message events.
@@ -103,9 +104,9 @@ type Event struct {
 	Listener int
 }
 
-// isPortKind reports whether events of kind k are about a port (which has a
+// IsPort reports whether events of kind k are about a port (which has a
 // name), not a one-time message.
-func isPortKind(k EventKind) bool {
+func (k Kind) IsPort() bool {
 	switch k {
 	case KindSendMessage, KindResponse, KindOnMessage, KindOnMessageExternal, KindOnUserScriptMessage, KindReply, KindKeepOpen:
 		return false
@@ -122,26 +123,24 @@ func (e Event) PortRef() string {
 	return fmt.Sprintf("%s#%d", e.Realm, e.Port)
 }
 
-// PortOf returns the port of an event, so Go can drive a port that a realm
-// received: PortOf(onConnectEvent).Post(ctx, "reply").
-func PortOf(e Event) *Port {
-	return &Port{Realm: e.Realm, Handle: e.Port}
-}
+// Endpoint returns the event's realm and handle, so that a query can ask
+// for the other events of its port or message: OnPort(connectEvent).
+func (e Event) Endpoint() (Source, int) { return e.Realm, e.Port }
 
 // SenderField returns the JSON at a dotted path of the event's port.sender,
 // such as "tab.id" or "frameId", and whether it is there.
 func (e Event) SenderField(path string) (json.RawMessage, bool) {
-	return jsonAt(e.Sender, path)
+	return jsonx.At(e.Sender, path)
 }
 
 // String formats the event on one line, as the trace prints it.
 func (e Event) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%3d %s %-17s %s", e.Seq, e.At.Format("15:04:05.000000"), e.Kind, e.PortRef())
-	if e.Port != 0 && isPortKind(e.Kind) {
+	if e.Port != 0 && e.Kind.IsPort() {
 		fmt.Fprintf(&b, " name=%q", e.Name)
 	}
-	if !isPortKind(e.Kind) && e.Call != "" {
+	if !e.Kind.IsPort() && e.Call != "" {
 		fmt.Fprintf(&b, " via=%s", e.Call)
 	}
 	if e.Listener != 0 {
@@ -166,7 +165,7 @@ func (e Event) String() string {
 		}
 	}
 	switch {
-	case e.Error != "" && isPortKind(e.Kind):
+	case e.Error != "" && e.Kind.IsPort():
 		fmt.Fprintf(&b, " call=%s error=%q", e.Call, e.Error)
 	case e.Error != "":
 		fmt.Fprintf(&b, " error=%q", e.Error)
@@ -198,17 +197,31 @@ type Trace struct {
 	watchers  map[int]func(Event) // see Watch
 	nextWatch int
 
-	// timeout is the deadline of a Wait whose context has none (the
-	// browser's Options.Timeout; none for a trace made with NewTrace), and
-	// ended is closed when the browser that fills the trace closes.
-	timeout  time.Duration
-	ended    <-chan struct{}
-	endCause func() error
+	owner Owner // set by NewFor
 }
 
-// NewTrace returns an empty trace.
-func NewTrace() *Trace {
+// Owner ties a trace to what fills it (a browser): its waits' default
+// deadline, and their end when it ends.
+type Owner struct {
+	// Timeout is the deadline of a Wait whose context has none; zero means
+	// none.
+	Timeout time.Duration
+	// Done is closed when the owner ends; a Wait then fails with Cause().
+	Done <-chan struct{}
+	// Cause says why the owner ended.
+	Cause func() error
+}
+
+// New returns an empty trace, filled by Add and read by anyone.
+func New() *Trace {
 	return &Trace{changed: make(chan struct{})}
+}
+
+// NewFor returns an empty trace whose waits follow owner.
+func NewFor(owner Owner) *Trace {
+	t := New()
+	t.owner = owner
+	return t
 }
 
 // Add puts e in the trace at the place its time At gives it (after the events
@@ -231,9 +244,9 @@ func (t *Trace) Add(e Event) Event {
 	return *t.events[i]
 }
 
-// addAll adds events as Add does, with one wake-up of the waiters: a probe
-// sends its events in batches.
-func (t *Trace) addAll(events []Event) {
+// AddBatch adds events as Add does, with one wake-up of the waiters: a probe
+// sends its events in batches. It keeps the slice's storage.
+func (t *Trace) AddBatch(events []Event) {
 	if len(events) == 0 {
 		return
 	}
@@ -336,7 +349,7 @@ func (t *Trace) Len() int {
 }
 
 // Find returns the first event that q matches, and whether there is one.
-func (t *Trace) Find(q *EventQuery) (Event, bool) {
+func (t *Trace) Find(q *Query) (Event, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range t.events {
@@ -348,7 +361,7 @@ func (t *Trace) Find(q *EventQuery) (Event, bool) {
 }
 
 // Count returns how many events q matches.
-func (t *Trace) Count(q *EventQuery) int {
+func (t *Trace) Count(q *Query) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
@@ -383,12 +396,12 @@ func FormatEvents(events []Event) string {
 
 // Wait blocks until an event of the trace matches q, and returns it. It fails
 // when ctx ends, with an error that says what was awaited and prints the trace
-// so far. A trace of a browser applies its Options.Timeout to a ctx with no
-// deadline, and fails at once (ErrBrowserClosed) when the browser closes.
-func (t *Trace) Wait(ctx context.Context, q *EventQuery) (Event, error) {
-	if _, ok := ctx.Deadline(); !ok && t.timeout > 0 {
+// so far. A trace with an Owner applies its Timeout to a ctx with no deadline,
+// and fails at once when the owner ends.
+func (t *Trace) Wait(ctx context.Context, q *Query) (Event, error) {
+	if _, ok := ctx.Deadline(); !ok && t.owner.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		ctx, cancel = context.WithTimeout(ctx, t.owner.Timeout)
 		defer cancel()
 	}
 	for {
@@ -404,17 +417,13 @@ func (t *Trace) Wait(ctx context.Context, q *EventQuery) (Event, error) {
 		t.mu.Unlock()
 		select {
 		case <-changed:
-		case <-t.ended:
-			return Event{}, &WaitError{What: "event " + q.String(), Cause: t.endCause(), Trace: t.waitText()}
+		case <-t.owner.Done:
+			return Event{}, &WaitError{What: "event " + q.String(), Cause: t.owner.Cause(), Trace: t.WaitText()}
 		case <-ctx.Done():
-			return Event{}, &WaitError{What: "event " + q.String(), Cause: context.Cause(ctx), Trace: t.waitText()}
+			return Event{}, &WaitError{What: "event " + q.String(), Cause: context.Cause(ctx), Trace: t.WaitText()}
 		}
 	}
 }
-
-// ErrBrowserClosed is the cause of a wait that ended because the browser
-// closed.
-var ErrBrowserClosed = errors.New("the browser is closed")
 
 // WaitError is the error of a wait that ran out of time. It names what was
 // awaited, and carries the trace so far.

@@ -1,18 +1,20 @@
-package harness
+package trace
 
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
+	"sort"
 	"strings"
+
+	"github.com/portprobe/portprobe/internal/jsonx"
 )
 
-// EventQuery describes the port events a spec expects. Build one from a kind
-// (OnConnect, Received, ...) and narrow it with methods that read like the
+// Query describes the port events a spec expects. Build one from a kind
+// (OnConnect, Message, ...) and narrow it with methods that read like the
 // behavior: OnConnect().In(worker).Named("port-from-cs"). The zero parts match
 // anything. Each method returns a new query, so a query can be shared.
-type EventQuery struct {
-	kinds []EventKind
+type Query struct {
+	kinds []Kind
 	parts []queryPart
 }
 
@@ -21,127 +23,128 @@ type queryPart struct {
 	match func(Event) bool
 }
 
-func kindQuery(kinds ...EventKind) *EventQuery { return &EventQuery{kinds: kinds} }
+func kindQuery(kinds ...Kind) *Query { return &Query{kinds: kinds} }
 
 // AnyEvent matches every event.
-func AnyEvent() *EventQuery { return kindQuery() }
+func AnyEvent() *Query { return kindQuery() }
 
-// Connected matches a port returned by runtime.connect or tabs.connect.
-func Connected() *EventQuery { return kindQuery(KindConnect) }
+// Connect matches a port returned by runtime.connect or tabs.connect.
+func Connect() *Query { return kindQuery(KindConnect) }
 
 // OnConnect matches runtime.onConnect firing.
-func OnConnect() *EventQuery { return kindQuery(KindOnConnect) }
+func OnConnect() *Query { return kindQuery(KindOnConnect) }
 
 // OnConnectExternal matches runtime.onConnectExternal firing.
-func OnConnectExternal() *EventQuery { return kindQuery(KindOnConnectExternal) }
+func OnConnectExternal() *Query { return kindQuery(KindOnConnectExternal) }
 
-// Posted matches a postMessage call that returned.
-func Posted() *EventQuery { return kindQuery(KindPost) }
+// Post matches a postMessage call that returned.
+func Post() *Query { return kindQuery(KindPost) }
 
-// Received matches port.onMessage firing.
-func Received() *EventQuery { return kindQuery(KindMessage) }
+// Message matches port.onMessage firing.
+func Message() *Query { return kindQuery(KindMessage) }
 
-// Disconnected matches a disconnect() call that returned.
-func Disconnected() *EventQuery { return kindQuery(KindDisconnect) }
+// Disconnect matches a disconnect() call that returned.
+func Disconnect() *Query { return kindQuery(KindDisconnect) }
 
 // OnDisconnect matches port.onDisconnect firing.
-func OnDisconnect() *EventQuery { return kindQuery(KindOnDisconnect) }
+func OnDisconnect() *Query { return kindQuery(KindOnDisconnect) }
 
-// Threw matches a port call that threw.
-func Threw() *EventQuery { return kindQuery(KindException) }
+// Exception matches a port call that threw.
+func Exception() *Query { return kindQuery(KindException) }
 
-// SentMessage matches a runtime.sendMessage or tabs.sendMessage call that
+// SendMessage matches a runtime.sendMessage or tabs.sendMessage call that
 // returned.
-func SentMessage() *EventQuery { return kindQuery(KindSendMessage) }
+func SendMessage() *Query { return kindQuery(KindSendMessage) }
 
-// Responded matches a sender getting the response to its message, or its
+// Response matches a sender getting the response to its message, or its
 // error (narrow with WithError).
-func Responded() *EventQuery { return kindQuery(KindResponse) }
+func Response() *Query { return kindQuery(KindResponse) }
 
 // OnMessage matches runtime.onMessage firing.
-func OnMessage() *EventQuery { return kindQuery(KindOnMessage) }
+func OnMessage() *Query { return kindQuery(KindOnMessage) }
 
 // OnMessageExternal matches runtime.onMessageExternal firing.
-func OnMessageExternal() *EventQuery { return kindQuery(KindOnMessageExternal) }
+func OnMessageExternal() *Query { return kindQuery(KindOnMessageExternal) }
 
 // OnUserScriptMessage matches runtime.onUserScriptMessage firing.
-func OnUserScriptMessage() *EventQuery { return kindQuery(KindOnUserScriptMessage) }
+func OnUserScriptMessage() *Query { return kindQuery(KindOnUserScriptMessage) }
 
 // OnUserScriptConnect matches runtime.onUserScriptConnect firing.
-func OnUserScriptConnect() *EventQuery { return kindQuery(KindOnUserScriptConnect) }
+func OnUserScriptConnect() *Query { return kindQuery(KindOnUserScriptConnect) }
 
-// Replied matches a message listener answering (sendResponse, or the
+// Reply matches a message listener answering (sendResponse, or the
 // promise it returned settling).
-func Replied() *EventQuery { return kindQuery(KindReply) }
+func Reply() *Query { return kindQuery(KindReply) }
 
-// KeptOpen matches a message listener returning true or a promise.
-func KeptOpen() *EventQuery { return kindQuery(KindKeepOpen) }
+// KeepOpen matches a message listener returning true or a promise.
+func KeepOpen() *Query { return kindQuery(KindKeepOpen) }
 
 // Via narrows the query to events whose Call is call: "runtime.sendMessage"
 // or "tabs.sendMessage" for sendMessage, "callback" or "promise" for a
 // response, "sendResponse" or "promise" for a reply, "true" or "promise"
 // for keepOpen.
-func (q *EventQuery) Via(call string) *EventQuery {
+func (q *Query) Via(call string) *Query {
 	return q.with("via "+call, func(e Event) bool { return e.Call == call })
 }
 
 // ByListener narrows the query to events of message listener n (from 1, in
 // the order the realm added them).
-func (q *EventQuery) ByListener(n int) *EventQuery {
+func (q *Query) ByListener(n int) *Query {
 	return q.with(fmt.Sprintf("by listener %d", n), func(e Event) bool { return e.Listener == n })
 }
 
 // WithoutError narrows the query to events with no error: a response that
 // carried a value.
-func (q *EventQuery) WithoutError() *EventQuery {
+func (q *Query) WithoutError() *Query {
 	return q.with("without error", func(e Event) bool { return e.Error == "" })
 }
 
 // To narrows the query to sendMessage events whose target (Event.To) has v
 // at path, such as To("tabId", 3) or To("options.frameId", 0).
-func (q *EventQuery) To(path string, v any) *EventQuery {
+func (q *Query) To(path string, v any) *Query {
 	want, err := json.Marshal(v)
 	return q.with(fmt.Sprintf("to %s=%s", path, want), func(e Event) bool {
-		got, ok := jsonAt(e.To, path)
-		return err == nil && ok && jsonEqual(got, want)
+		got, ok := jsonx.At(e.To, path)
+		return err == nil && ok && jsonx.Equal(got, want)
 	})
 }
 
-func (q *EventQuery) with(desc string, match func(Event) bool) *EventQuery {
-	n := &EventQuery{kinds: q.kinds, parts: append(append([]queryPart(nil), q.parts...), queryPart{desc, match})}
+func (q *Query) with(desc string, match func(Event) bool) *Query {
+	n := &Query{kinds: q.kinds, parts: append(append([]queryPart(nil), q.parts...), queryPart{desc, match})}
 	return n
 }
 
 // In narrows the query to events of realm r.
-func (q *EventQuery) In(r *Realm) *EventQuery {
+func (q *Query) In(r Source) *Query {
 	return q.with("in "+r.String(), func(e Event) bool { return e.Realm == r })
 }
 
 // Named narrows the query to ports named name.
-func (q *EventQuery) Named(name string) *EventQuery {
+func (q *Query) Named(name string) *Query {
 	return q.with(fmt.Sprintf("named %q", name), func(e Event) bool { return e.Name == name })
 }
 
 // OnPort narrows the query to events of port p.
-func (q *EventQuery) OnPort(p *Port) *EventQuery {
-	return q.with("on "+p.String(), func(e Event) bool { return e.Realm == p.Realm && e.Port == p.Handle })
+func (q *Query) OnPort(p Endpoint) *Query {
+	r, handle := p.Endpoint()
+	return q.with(fmt.Sprintf("on %s#%d", r, handle), func(e Event) bool { return e.Realm == r && e.Port == handle })
 }
 
 // WithMessage narrows the query to messages equal to v once both are JSON:
 // WithMessage(map[string]any{"greeting": "hi"}) matches {"greeting":"hi"}.
-func (q *EventQuery) WithMessage(v any) *EventQuery {
+func (q *Query) WithMessage(v any) *Query {
 	want, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("harness: WithMessage(%#v): %v", v, err))
 	}
 	return q.with("with message "+string(want), func(e Event) bool {
-		return len(e.Message) > 0 && jsonEqual(e.Message, want)
+		return len(e.Message) > 0 && jsonx.Equal(e.Message, want)
 	})
 }
 
 // WithField narrows the query to messages whose top-level field key equals v
 // once both are JSON: WithField("greeting", "hi") matches {"greeting":"hi",...}.
-func (q *EventQuery) WithField(key string, v any) *EventQuery {
+func (q *Query) WithField(key string, v any) *Query {
 	want, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("harness: WithField(%q, %#v): %v", key, v, err))
@@ -152,73 +155,56 @@ func (q *EventQuery) WithField(key string, v any) *EventQuery {
 			return false
 		}
 		got, ok := m[key]
-		return ok && jsonEqual(got, want)
+		return ok && jsonx.Equal(got, want)
 	})
 }
 
 // WithSender narrows the query to onConnect events whose port.sender has v at
 // path, a dotted path of fields: WithSender("tab.url", url), WithSender("frameId", 0).
-func (q *EventQuery) WithSender(path string, v any) *EventQuery {
+func (q *Query) WithSender(path string, v any) *Query {
 	want, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("harness: WithSender(%q, %#v): %v", path, v, err))
 	}
 	return q.with(fmt.Sprintf("with sender.%s=%s", path, want), func(e Event) bool {
-		got, ok := jsonAt(e.Sender, path)
-		return ok && jsonEqual(got, want)
+		got, ok := jsonx.At(e.Sender, path)
+		return ok && jsonx.Equal(got, want)
 	})
 }
 
 // WithoutSender narrows the query to events whose port.sender has nothing at
 // path (the field is absent).
-func (q *EventQuery) WithoutSender(path string) *EventQuery {
+func (q *Query) WithoutSender(path string) *Query {
 	return q.with(fmt.Sprintf("without sender.%s", path), func(e Event) bool {
-		_, ok := jsonAt(e.Sender, path)
+		_, ok := jsonx.At(e.Sender, path)
 		return !ok
 	})
 }
 
-// jsonAt returns the JSON at a dotted path of object fields in doc.
-func jsonAt(doc json.RawMessage, path string) (json.RawMessage, bool) {
-	cur := doc
-	for _, key := range strings.Split(path, ".") {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(cur, &m) != nil {
-			return nil, false
-		}
-		next, ok := m[key]
-		if !ok {
-			return nil, false
-		}
-		cur = next
-	}
-	return cur, true
-}
-
 // WithLastError narrows the query to onDisconnect events whose
 // runtime.lastError.message is text.
-func (q *EventQuery) WithLastError(text string) *EventQuery {
+func (q *Query) WithLastError(text string) *Query {
 	return q.with(fmt.Sprintf("with lastError %q", text), func(e Event) bool { return e.Kind == KindOnDisconnect && e.LastError == text })
 }
 
 // WithoutLastError narrows the query to onDisconnect events with no
 // runtime.lastError.
-func (q *EventQuery) WithoutLastError() *EventQuery {
+func (q *Query) WithoutLastError() *Query {
 	return q.with("without lastError", func(e Event) bool { return e.Kind == KindOnDisconnect && e.LastError == "" })
 }
 
 // WithError narrows the query to exceptions whose text contains text.
-func (q *EventQuery) WithError(text string) *EventQuery {
+func (q *Query) WithError(text string) *Query {
 	return q.with(fmt.Sprintf("with error containing %q", text), func(e Event) bool { return strings.Contains(e.Error, text) })
 }
 
 // Where narrows the query with any test; desc says what it checks.
-func (q *EventQuery) Where(desc string, match func(Event) bool) *EventQuery {
+func (q *Query) Where(desc string, match func(Event) bool) *Query {
 	return q.with(desc, match)
 }
 
 // Match reports whether e matches every part of the query.
-func (q *EventQuery) Match(e Event) bool {
+func (q *Query) Match(e Event) bool {
 	if len(q.kinds) > 0 {
 		ok := false
 		for _, k := range q.kinds {
@@ -238,7 +224,7 @@ func (q *EventQuery) Match(e Event) bool {
 
 // score counts the parts of the query that e matches, the kind counting
 // double; the matchers use it to show the closest events.
-func (q *EventQuery) score(e Event) int {
+func (q *Query) score(e Event) int {
 	n := 0
 	if len(q.kinds) == 0 {
 		n += 2
@@ -257,7 +243,7 @@ func (q *EventQuery) score(e Event) int {
 }
 
 // String describes the query, such as `onConnect in worker(mdn) named "x"`.
-func (q *EventQuery) String() string {
+func (q *Query) String() string {
 	var b strings.Builder
 	if len(q.kinds) == 0 {
 		b.WriteString("any event")
@@ -275,10 +261,25 @@ func (q *EventQuery) String() string {
 	return b.String()
 }
 
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
+
+// Closest returns up to n of events that match the most parts of q, best
+// first, and none that match nothing: what a failure message shows when no
+// event matches.
+func (q *Query) Closest(events []Event, n int) []Event {
+	type scored struct {
+		e Event
+		s int
 	}
-	return reflect.DeepEqual(x, y)
+	var all []scored
+	for _, e := range events {
+		if s := q.score(e); s > 0 {
+			all = append(all, scored{e, s})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].s > all[j].s })
+	var out []Event
+	for i := 0; i < len(all) && i < n; i++ {
+		out = append(out, all[i].e)
+	}
+	return out
 }
