@@ -53,7 +53,7 @@ type Browser struct {
 	// probeSecret starts every call of the probe's binding: a call without
 	// it is ignored (see record).
 	probeSecret string
-	trace       *trace.Trace            // guarded by mu
+	trace       *trace.Trace      // guarded by mu
 	keep        func(*Realm) bool // which realms' events trace takes; nil: all
 	pages       *PageServer
 

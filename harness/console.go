@@ -77,4 +77,3 @@ func cdpTime(ts runtime.Timestamp) time.Time {
 	}
 	return time.UnixMicro(int64(ts.Float64() * 1000))
 }
-

@@ -84,7 +84,7 @@ func probeObject(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails, err e
 
 // probeEvent is what the probe sends through the binding.
 type probeEvent struct {
-	Kind      trace.Kind      `json:"k"`
+	Kind      trace.Kind     `json:"k"`
 	Port      int            `json:"p"`
 	Time      float64        `json:"t"` // ms since the epoch, on the realm's clock
 	Name      *string        `json:"n"`

@@ -133,4 +133,3 @@ func (m *eventsMatcher) NegatedFailureMessage(any) string {
 	b.WriteString(trace.FormatEvents(m.events))
 	return b.String()
 }
-

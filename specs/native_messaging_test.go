@@ -63,7 +63,9 @@ func nmEchoEach(ctx context.Context, c *NativeConn) error {
 
 // nmIsHost matches the events of the host processes of the host named name.
 func nmIsHost(name string) (string, func(Event) bool) {
-	return "in the host " + name, func(e Event) bool { return e.Realm.Describe().Kind == NativeHostRealm && e.Realm.Describe().URL == name }
+	return "in the host " + name, func(e Event) bool {
+		return e.Realm.Describe().Kind == NativeHostRealm && e.Realm.Describe().URL == name
+	}
 }
 
 // nmHostStarted matches each start of the host named name.

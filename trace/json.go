@@ -16,7 +16,7 @@ type eventJSON struct {
 	FrameID     string          `json:"frameId,omitempty"`
 	URL         string          `json:"url,omitempty"`
 	Port        int             `json:"port"`
-	Kind        Kind       `json:"kind"`
+	Kind        Kind            `json:"kind"`
 	Name        string          `json:"name,omitempty"`
 	Message     json.RawMessage `json:"message,omitempty"`
 	Sender      json.RawMessage `json:"sender,omitempty"`
@@ -38,4 +38,3 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(j)
 }
-

@@ -261,7 +261,6 @@ func (q *Query) String() string {
 	return b.String()
 }
 
-
 // Closest returns up to n of events that match the most parts of q, best
 // first, and none that match nothing: what a failure message shows when no
 // event matches.
