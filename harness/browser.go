@@ -47,6 +47,7 @@ import (
 //     taken under one, except Browser.mu and Tab.mu briefly.
 type Browser struct {
 	opts        Options
+	eng         engine // the browser engine (see engine.go); Chrome's
 	chromePath  string
 	version     string
 	bindingName string
@@ -194,6 +195,8 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		control:         make(chan struct{}),
 		prewarmed:       make(chan struct{}),
 	}
+
+	b.eng = chromeEngine{b}
 
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -416,6 +419,20 @@ func (b *Browser) newTrace() *trace.Trace {
 // ErrBrowserClosed is the cause of a wait that ended because the browser
 // closed.
 var ErrBrowserClosed = errors.New("the browser is closed")
+
+// Err returns nil while the browser runs, and why it ended once it has:
+// ErrBrowserClosed after Close, or how Chrome died.
+func (b *Browser) Err() error {
+	select {
+	case <-b.ended:
+		return b.endCause()
+	default:
+	}
+	if err := b.lost(); err != nil {
+		return b.endCause()
+	}
+	return nil
+}
 
 // endCause says why the browser ended: closed, or Chrome died (and how).
 func (b *Browser) endCause() error {

@@ -13,17 +13,19 @@
 // tab the harness opened, the toolbar popup, a tab or window that the
 // extension or a web page opened, an iframe, an offscreen document, the side
 // panel. Every page is a Tab, found with Browser.WaitTab, Extension.Popup,
-// Extension.SidePanel, Extension.DevToolsPage, Extension.Page and Tab.Frame. Before a realm runs its own first line of code, the harness pauses
+// Extension.SidePanel, Extension.DevToolsPage, Extension.Page and
+// Tab.Frame. Before a realm runs its own first line of code, the harness pauses
 // it and installs a small probe that reports every port event to Go by push
 // (a CDP binding that only that realm can reach) into one ordered Trace. The
 // probe also lets Go drive ports and messages from any realm: Connect, Post,
 // Disconnect, SendMessage, SendTabMessage, and answer a message from Go with
 // ListenMessages and ReplyTo.
 //
-// Specs assert on the trace with the Gomega matchers in this package:
+// The trace, its events and its queries are package trace; tests assert on
+// it with the Gomega matchers of package matchers:
 //
-//	Eventually(b.Trace()).Should(harness.HaveEvent(
-//		harness.OnConnect().In(worker).Named("port-from-cs")))
+//	Eventually(b.Trace()).Should(matchers.HaveEvent(
+//		trace.OnConnect().In(worker).Named("port-from-cs")))
 //
 // The probe only observes what the extension's own code does: it wraps the
 // listeners that the extension adds and the ports that connect returns, and
@@ -40,8 +42,15 @@
 // timeout applies; WorkerHistory follows them.
 //
 // When something fails, Browser.WriteArtifacts writes the trace as JSON and as
-// an HTML sequence diagram (WriteDiagram), the realms' console output and a
-// screenshot of each tab.
+// an HTML sequence diagram (package diagram), the realms' console output and
+// a screenshot of each tab. Package probetest does it for every failed test,
+// and gives tests a shared browser with each test isolated.
+//
+// Launch reads no environment variable: Options are the whole truth of a
+// launch. OptionsFromEnv applies PORTPROBE_HEADFUL, PORTPROBE_SLOWMO and the
+// others when asked (probetest and the portprobe command ask). Finding
+// Chrome is package locate; manifests and extension IDs are package
+// manifest.
 //
 // Every wait has a deadline (Options.Timeout when the context has none) and
 // fails with an error that names the realm, what was awaited and the trace so

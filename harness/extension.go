@@ -13,7 +13,6 @@ import (
 	"github.com/portprobe/portprobe/manifest"
 	"github.com/portprobe/portprobe/trace"
 
-	"github.com/chromedp/cdproto"
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/extensions"
@@ -97,22 +96,22 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 		delete(b.workerFailed, id)
 		b.mu.Unlock()
 	}
-	res, err := callBrowser(ctx, b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: abs})
+	id, err := b.eng.loadUnpacked(ctx, abs)
 	if err != nil {
-		var cerr *cdproto.Error
-		if !errors.As(err, &cerr) {
+		var refused *refusedError
+		if !errors.As(err, &refused) {
 			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 		}
-		return nil, &ExtensionLoadError{Dir: dir, Chrome: cerr.Message, Hint: explainLoadError(abs, cerr.Message)}
+		return nil, &ExtensionLoadError{Dir: dir, Chrome: refused.message, Hint: explainLoadError(abs, refused.message)}
 	}
 	m, err := manifest.Read(abs)
 	if err != nil {
-		return nil, fmt.Errorf("loading extension %q: Chrome loaded it as %s, but: %w", dir, res.ID, err)
+		return nil, fmt.Errorf("loading extension %q: Chrome loaded it as %s, but: %w", dir, id, err)
 	}
-	if b.extensionByID(res.ID) != nil {
-		return nil, b.alreadyLoaded(dir, res.ID)
+	if b.extensionByID(id) != nil {
+		return nil, b.alreadyLoaded(dir, id)
 	}
-	e := &Extension{ID: res.ID, Name: m.Name, Dir: abs, Manifest: m, b: b}
+	e := &Extension{ID: id, Name: m.Name, Dir: abs, Manifest: m, b: b}
 	b.mu.Lock()
 	b.extensions = append(b.extensions, e)
 	b.loaded[e.ID] = true

@@ -8,12 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/extensions"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
@@ -164,34 +162,11 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 			return fmt.Errorf("stopping the worker of %s: %w", e, err)
 		}
 	}
-	s, err := b.serviceWorkers(ctx)
-	if err != nil {
-		return fmt.Errorf("stopping the worker of %s: %w", e, err)
-	}
-	scope := "chrome-extension://" + e.ID + "/"
-	var version string
-	for version == "" {
-		updated := s.updated()
-		s.mu.Lock()
-		for id, v := range s.versions {
-			if strings.HasPrefix(s.regs[v.RegistrationID], scope) && v.RunningStatus == serviceworker.VersionRunningStatusRunning {
-				version = id
-			}
-		}
-		s.mu.Unlock()
-		if version != "" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("stopping the worker of %s: no running version reported by the ServiceWorker domain: %w", e, context.Cause(ctx))
-		case <-updated:
-		}
-	}
 	if old != nil {
+		// Its events so far reach the trace before it goes.
 		old.flush(ctx)
 	}
-	if _, err := callIn(ctx, b.controlCtx, serviceworker.StopWorker, serviceworker.StopWorkerParams{VersionID: version}); err != nil {
+	if err := b.eng.stopBackground(ctx, e.ID); err != nil {
 		return fmt.Errorf("stopping the worker of %s: %w", e, err)
 	}
 	if old == nil {
@@ -334,12 +309,12 @@ func (e *Extension) Reload(ctx context.Context) error {
 	if e.b.extensionByID(e.ID) != e {
 		return fmt.Errorf("reloading %s: it is not loaded (uninstalled, or replaced); load it with LoadExtension", e)
 	}
-	res, err := callBrowser(ctx, e.b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: e.Dir})
+	id, err := e.b.eng.loadUnpacked(ctx, e.Dir)
 	if err != nil {
 		return fmt.Errorf("reloading %s: %w", e, err)
 	}
-	if res.ID != e.ID {
-		return fmt.Errorf("reloading %s: Chrome gave it a new ID %s", e, res.ID)
+	if id != e.ID {
+		return fmt.Errorf("reloading %s: %s gave it a new ID %s", e, e.b.eng.name(), id)
 	}
 	return nil
 }
@@ -350,7 +325,7 @@ func (e *Extension) Reload(ctx context.Context) error {
 func (e *Extension) Uninstall(ctx context.Context) error {
 	ctx, cancel := e.b.bound(ctx)
 	defer cancel()
-	if _, err := callBrowser(ctx, e.b, extensions.Uninstall, extensions.UninstallParams{ID: e.ID}); err != nil {
+	if err := e.b.eng.uninstall(ctx, e.ID); err != nil {
 		return fmt.Errorf("uninstalling %s: %w", e, err)
 	}
 	e.workerGone()
@@ -405,11 +380,7 @@ func (e *Extension) Enable(ctx context.Context) error { return e.setEnabled(ctx,
 func (e *Extension) setEnabled(ctx context.Context, on bool) error {
 	ctx, cancel := e.b.bound(ctx)
 	defer cancel()
-	m, err := e.b.manager(ctx)
-	if err != nil {
-		return fmt.Errorf("setting %s enabled=%v: %w", e, on, err)
-	}
-	if _, err := m.Eval(ctx, fmt.Sprintf("chrome.management.setEnabled(%s, %v)", jsString(e.ID), on)); err != nil {
+	if err := e.b.eng.setEnabled(ctx, e.ID, on); err != nil {
 		return fmt.Errorf("setting %s enabled=%v: %w", e, on, err)
 	}
 	if !on {

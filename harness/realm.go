@@ -37,9 +37,7 @@ type Realm struct {
 	URL string
 
 	b        *Browser
-	sess     cdp.Session // the session with the realm's target
-	uniqueID string      // empty for a worker: it has one context
-	api      runtime.RemoteObjectID
+	conn realmConn // how the engine reaches the realm's JavaScript
 
 	gen      atomic.Int32 // how many realms had its baseName, itself included; set by addRealm
 	goneOnce sync.Once
@@ -152,17 +150,12 @@ func (r *Realm) Eval(ctx context.Context, expression string) (json.RawMessage, e
 	if err := r.alive(); err != nil {
 		return nil, err
 	}
-	res, err := callOn(ctx, r.sess, runtime.Evaluate, runtime.EvaluateParams{
-		Expression:      expression,
-		UniqueContextID: r.uniqueID,
-		AwaitPromise:    new(true),
-		ReturnByValue:   new(true),
-	})
+	value, exc, err := r.conn.evaluate(ctx, expression)
 	if err == nil {
 		// The events the expression made are in the trace when Eval returns.
 		r.flush(ctx)
 	}
-	return r.result(res.Result, res.ExceptionDetails, err, "evaluating "+abbreviate(expression, 80))
+	return r.result(value, exc, err, "evaluating "+abbreviate(expression, 80))
 }
 
 // EvalAs evaluates expression in r as Eval does and decodes the value into T.
@@ -200,29 +193,22 @@ func (r *Realm) callProbeFunc(ctx context.Context, decl, doing string, args ...a
 	if err := r.alive(); err != nil {
 		return nil, err
 	}
-	callArgs := make([]*runtime.CallArgument, 0, len(args))
-	for _, a := range args {
+	callArgs := make([]json.RawMessage, len(args))
+	for i, a := range args {
 		if _, ok := a.(undefinedArg); ok {
-			callArgs = append(callArgs, &runtime.CallArgument{})
-			continue
+			continue // nil: undefined
 		}
 		v, err := json.Marshal(a)
 		if err != nil {
 			return nil, fmt.Errorf("in %s: %s: encoding argument %#v: %w", r, doing, a, err)
 		}
-		callArgs = append(callArgs, &runtime.CallArgument{Value: v})
+		callArgs[i] = v
 	}
 	// The probe sends the call's events before the call returns, so they
 	// are in the trace when Go has the answer (Chrome delivers a session's
 	// events in order with its answers).
-	res, err := callOn(ctx, r.sess, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
-		FunctionDeclaration: "function (...args) { try { return (" + decl + ").apply(this, args); } finally { this.flush(); } }",
-		ObjectID:            r.api,
-		Arguments:           callArgs,
-		ReturnByValue:       new(true),
-		AwaitPromise:        new(true),
-	})
-	return r.result(res.Result, res.ExceptionDetails, err, doing)
+	value, exc, err := r.conn.callProbe(ctx, "function (...args) { try { return ("+decl+").apply(this, args); } finally { this.flush(); } }", callArgs)
+	return r.result(value, exc, err, doing)
 }
 
 // flush makes the probe send the events it holds, before a fault takes the
@@ -240,6 +226,9 @@ func (r *Realm) alive() error {
 	if r.Kind == trace.NativeHostRealm {
 		return fmt.Errorf("%s: a native host runs Go (its NativeHost.Serve), not JavaScript", r)
 	}
+	if r.conn == nil {
+		return fmt.Errorf("%s: the engine gave the realm no connection", r)
+	}
 	if r.Gone() {
 		if err := r.b.lost(); err != nil {
 			return fmt.Errorf("%s: %w: %w", r, ErrRealmGone, err)
@@ -250,7 +239,7 @@ func (r *Realm) alive() error {
 }
 
 // result turns the answer of an evaluation into its JSON value or an error.
-func (r *Realm) result(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails, err error, doing string) (json.RawMessage, error) {
+func (r *Realm) result(value json.RawMessage, exc string, err error, doing string) (json.RawMessage, error) {
 	if err != nil {
 		if lerr := r.b.lost(); lerr != nil {
 			return nil, fmt.Errorf("in %s: %s: %w", r, doing, lerr)
@@ -260,13 +249,10 @@ func (r *Realm) result(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails,
 		}
 		return nil, fmt.Errorf("in %s: %s: %w", r, doing, err)
 	}
-	if exc != nil {
-		return nil, &JSError{Realm: r, Text: exceptionText(exc)}
+	if exc != "" {
+		return nil, &JSError{Realm: r, Text: exc}
 	}
-	if obj == nil || obj.Type == "undefined" {
-		return nil, nil
-	}
-	return json.RawMessage(obj.Value), nil
+	return value, nil
 }
 
 // exceptionText returns "Name: message" for an exception.

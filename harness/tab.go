@@ -388,7 +388,7 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 	if err == nil {
 		r.Kind = trace.WebPageRealm
 		r.ExtensionID = ""
-		r.api, err = t.b.installProbeInContext(ctx, s.sess, desc.ID, desc.UniqueID)
+		r.cdp().api, err = t.b.installProbeInContext(ctx, s.sess, desc.ID, desc.UniqueID)
 	}
 	s.finishInstall(desc.ID, r, err)
 	if err != nil {
@@ -683,7 +683,7 @@ func (s *frameSession) listen(ev any) {
 		t.mu.Lock()
 		s.contexts[ev.Context.ID] = ev.Context
 		var old *Realm
-		if i := slices.IndexFunc(t.parked, func(r *Realm) bool { return r.uniqueID == ev.Context.UniqueID }); i >= 0 {
+		if i := slices.IndexFunc(t.parked, func(r *Realm) bool { return r.cdp().uniqueID == ev.Context.UniqueID }); i >= 0 {
 			old = t.parked[i]
 			t.parked = slices.Delete(t.parked, i, i+1)
 			s.probed[ev.Context.ID] = nil // being adopted
@@ -799,7 +799,7 @@ func (s *frameSession) park() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range s.probed {
-		if r != nil && r.uniqueID != "" {
+		if r != nil && r.cdp().uniqueID != "" {
 			t.parked = append(t.parked, r)
 		}
 	}
@@ -825,7 +825,7 @@ func (s *frameSession) adopt(old *Realm, desc *runtime.ExecutionContextDescripti
 		// Same document: Chrome reports the frame's navigation back to it
 		// only after the contexts.
 		r.Kind, r.ExtensionID, r.URL = old.Kind, old.ExtensionID, old.URL
-		r.api, err = s.t.b.findProbe(ctx, s.sess, desc.ID, desc.UniqueID)
+		r.cdp().api, err = s.t.b.findProbe(ctx, s.sess, desc.ID, desc.UniqueID)
 	}
 	s.finishInstall(desc.ID, r, err)
 	if err == nil {
@@ -952,7 +952,7 @@ func (s *frameSession) handlePause(p *debugger.EventPaused) {
 	r, err := s.realmFor(desc)
 	if err == nil {
 		var userScript bool
-		r.api, err = t.b.installProbeOnFrame(ctx, s.sess, desc.ID, frame.CallFrameID, &userScript)
+		r.cdp().api, err = t.b.installProbeOnFrame(ctx, s.sess, desc.ID, frame.CallFrameID, &userScript)
 		if userScript && r.Kind == trace.ContentScriptRealm {
 			// A USER_SCRIPT world looks like a content script's to
 			// DevTools (isolated, the extension's origin); the probe
@@ -1008,7 +1008,7 @@ func (t *Tab) probeQuietExtensionPages(ctx context.Context) {
 	for _, j := range todo {
 		r, err := j.s.realmFor(j.desc)
 		if err == nil {
-			r.api, err = t.b.installProbeInContext(ctx, j.s.sess, j.desc.ID, j.desc.UniqueID)
+			r.cdp().api, err = t.b.installProbeInContext(ctx, j.s.sess, j.desc.ID, j.desc.UniqueID)
 		}
 		j.s.finishInstall(j.desc.ID, r, err)
 	}
@@ -1060,8 +1060,7 @@ func (s *frameSession) realmFor(desc *runtime.ExecutionContextDescription) (*Rea
 	r := newRealm(t.b, kind, extensionIDOf(desc.Origin+"/"))
 	r.Tab = t
 	r.FrameID = aux.FrameID
-	r.sess = s.sess
-	r.uniqueID = desc.UniqueID
+	r.conn = &cdpRealm{sess: s.sess, uniqueID: desc.UniqueID}
 	r.URL = t.frameURL(aux.FrameID)
 	return r, nil
 }

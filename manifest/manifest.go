@@ -1,8 +1,5 @@
 package manifest
 
-// This file reads an extension's manifest.json and predicts the ID Chrome
-// will give the extension, so a test knows it before Chrome has loaded it.
-
 import (
 	"bytes"
 	"crypto/rand"

@@ -29,7 +29,7 @@ const (
 // argsWorker launches e and returns the browser and e's service worker.
 func argsWorker(ctx SpecContext, e ext) (*Browser, *Realm) {
 	GinkgoHelper()
-	built := e.build()
+	built := e.Build(GinkgoTB())
 	b := launch(ctx, built.Dir)
 	x := must(b.Extension(built.ID))
 	return b, must(x.Worker(ctx))

@@ -22,42 +22,42 @@ import (
 func everywhere(name string) ext {
 	const page = "<!doctype html><title>%s</title><button id=go>go</button><script src=\"ctx.js\"></script>\n"
 	return blank(name).
-		with("action", map[string]any{"default_popup": "popup.html"}).
-		with("side_panel", map[string]any{"default_path": "panel.html"}).
-		with("permissions", []string{"offscreen", "sidePanel"}).
-		with("web_accessible_resources", []any{map[string]any{
+		With("action", map[string]any{"default_popup": "popup.html"}).
+		With("side_panel", map[string]any{"default_path": "panel.html"}).
+		With("permissions", []string{"offscreen", "sidePanel"}).
+		With("web_accessible_resources", []any{map[string]any{
 			"resources": []string{"frame.html", "ctx.js"},
 			"matches":   []string{"http://127.0.0.1/*", "http://localhost/*"},
 		}}).
-		with("content_scripts", []any{map[string]any{
+		With("content_scripts", []any{map[string]any{
 			"matches":    []string{"http://127.0.0.1/*", "http://localhost/*"},
 			"js":         []string{"cs.js"},
 			"all_frames": true,
 		}}).
-		withFile("worker.js", `chrome.runtime.onConnect.addListener((port) => {
+		WithFile("worker.js", `chrome.runtime.onConnect.addListener((port) => {
   port.onMessage.addListener((m) => port.postMessage({echo: m}));
 });
 `).
-		withFile("ctx.js", `const port = chrome.runtime.connect({name: location.pathname + location.search});
+		WithFile("ctx.js", `const port = chrome.runtime.connect({name: location.pathname + location.search});
 port.postMessage("hello");
 port.onMessage.addListener(() => {});
 document.getElementById("go")?.addEventListener("click", () => port.postMessage("clicked"));
 document.getElementById("open-tab")?.addEventListener("click", () => chrome.tabs.create({url: "main-page.html"}));
 `).
-		withFile("cs.js", `const port = chrome.runtime.connect({name: "cs:" + location.host + location.pathname + location.search});
+		WithFile("cs.js", `const port = chrome.runtime.connect({name: "cs:" + location.host + location.pathname + location.search});
 port.postMessage("hello");
 port.onMessage.addListener(() => {});
 document.addEventListener("click", () => port.postMessage("clicked"));
 `).
-		withFile("popup.html", "<!doctype html><title>popup</title><button id=open-tab>open a tab</button><script src=\"ctx.js\"></script>\n").
-		withFile("panel.html", fmt.Sprintf(page, "panel")).
-		withFile("offscreen.html", fmt.Sprintf(page, "offscreen")).
-		withFile("main-page.html", fmt.Sprintf(page, "main page")).
-		withFile("frame.html", fmt.Sprintf(page, "frame")).
-		withFile("host.html", "<!doctype html><title>host</title><iframe src=\"frame.html\"></iframe>\n").
-		withFile("child.html", fmt.Sprintf(page, "child")).
-		withFile("opener.html", "<!doctype html><title>opener</title><button id=open>open</button><script src=\"opener.js\"></script>\n").
-		withFile("opener.js", `let n = 0;
+		WithFile("popup.html", "<!doctype html><title>popup</title><button id=open-tab>open a tab</button><script src=\"ctx.js\"></script>\n").
+		WithFile("panel.html", fmt.Sprintf(page, "panel")).
+		WithFile("offscreen.html", fmt.Sprintf(page, "offscreen")).
+		WithFile("main-page.html", fmt.Sprintf(page, "main page")).
+		WithFile("frame.html", fmt.Sprintf(page, "frame")).
+		WithFile("host.html", "<!doctype html><title>host</title><iframe src=\"frame.html\"></iframe>\n").
+		WithFile("child.html", fmt.Sprintf(page, "child")).
+		WithFile("opener.html", "<!doctype html><title>opener</title><button id=open>open</button><script src=\"opener.js\"></script>\n").
+		WithFile("opener.js", `let n = 0;
 document.getElementById("open").addEventListener("click", () => window.open("child.html?n=" + n++));
 `)
 }
@@ -227,8 +227,8 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 
 	It("reaches the side panel that sidePanel.open opens on a click in the extension's page", Label("side-panel"), func(ctx SpecContext) {
 		w := openWorld(ctx, everywhere("ctx-side-panel-open").
-			withFile("open-panel.html", "<!doctype html><title>open panel</title><button id=open>open</button><script src=\"open-panel.js\"></script>\n").
-			withFile("open-panel.js", `let tabId;
+			WithFile("open-panel.html", "<!doctype html><title>open panel</title><button id=open>open</button><script src=\"open-panel.js\"></script>\n").
+			WithFile("open-panel.js", `let tabId;
 chrome.tabs.getCurrent().then((tab) => { tabId = tab.id; });
 // sidePanel.open needs a user gesture, so it is called in the click itself.
 document.getElementById("open").addEventListener("click", () => chrome.sidePanel.open({tabId}));
@@ -316,7 +316,7 @@ document.getElementById("open").addEventListener("click", () => chrome.sidePanel
 	})
 
 	It("traces the first events of a content script restored from the back/forward cache that reconnects in pageshow", Label("bfcache-restore", "RL-09"), func(ctx SpecContext) {
-		w := openWorld(ctx, everywhere("ctx-bfcache").withFile("cs.js", `let port;
+		w := openWorld(ctx, everywhere("ctx-bfcache").WithFile("cs.js", `let port;
 function connect(why) {
   port = chrome.runtime.connect({name: why});
   port.postMessage("hello");
@@ -340,7 +340,7 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 	})
 
 	It("adopts the content script of a cross-site iframe restored from the back/forward cache", Label("bfcache-restore", "oopif", "RL-09"), func(ctx SpecContext) {
-		w := openWorld(ctx, everywhere("ctx-bfcache-oopif").withFile("cs.js", `let port;
+		w := openWorld(ctx, everywhere("ctx-bfcache-oopif").WithFile("cs.js", `let port;
 function connect(why) {
   port = chrome.runtime.connect({name: why + ":" + location.host + location.pathname});
   port.postMessage("hello");
@@ -365,11 +365,11 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 
 	It("leaves a content script in the page's own world (world MAIN) without a probe, and the page sees nothing", Label("main-world", "security"), func(ctx SpecContext) {
 		w := openWorld(ctx, everywhere("ctx-main-world").
-			with("content_scripts", []any{
+			With("content_scripts", []any{
 				map[string]any{"matches": []string{"http://127.0.0.1/*"}, "js": []string{"cs.js"}},
 				map[string]any{"matches": []string{"http://127.0.0.1/*"}, "js": []string{"main.js"}, "world": "MAIN"},
 			}).
-			withFile("main.js", "window.mainWorldRan = typeof chrome === 'undefined' || chrome.runtime === undefined ? 'without extension APIs' : 'with extension APIs';\n"))
+			WithFile("main.js", "window.mainWorldRan = typeof chrome === 'undefined' || chrome.runtime === undefined ? 'without extension APIs' : 'with extension APIs';\n"))
 		Eventually(func(ctx SpecContext) (string, error) {
 			v, err := w.tab.Eval(ctx, `window.mainWorldRan ?? ""`)
 			return string(v), err
@@ -394,12 +394,12 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 	// each time; Ginkgo reports such a spec as flaky, not as passing.
 	It("reaches the devtools page in the DevTools of a tab, in a visible Chrome", Label("devtools-page", "RS-05"), FlakeAttempts(2), func(ctx SpecContext) {
 		built := everywhere("ctx-devtools").
-			with("devtools_page", "devtools.html").
-			withFile("devtools.html", "<!doctype html><title>devtools</title><script src=\"devtools.js\"></script>\n").
-			withFile("devtools.js", `const port = chrome.runtime.connect({name: "devtools:" + chrome.devtools.inspectedWindow.tabId});
+			With("devtools_page", "devtools.html").
+			WithFile("devtools.html", "<!doctype html><title>devtools</title><script src=\"devtools.js\"></script>\n").
+			WithFile("devtools.js", `const port = chrome.runtime.connect({name: "devtools:" + chrome.devtools.inspectedWindow.tabId});
 port.postMessage("hello");
 port.onMessage.addListener(() => {});
-`).build()
+`).Build(GinkgoTB())
 		opts := options(built.Dir)
 		opts.DevTools = true
 		b := launchWith(ctx, opts)

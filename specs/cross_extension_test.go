@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/portprobe/portprobe/probetest"
 	"net/url"
 	"slices"
 	"strings"
@@ -33,22 +34,22 @@ const rxNothingSpecified = "'externally_connectable' specifies neither 'matches'
 // rxWorkerOnly is a keyed extension (its ID is known before launch) with only a
 // service worker, and more manifest keys. Without a content script, nothing of
 // it runs in web pages.
-func rxWorkerOnly(name string, manifest map[string]any) built {
+func rxWorkerOnly(name string, manifest map[string]any) probetest.Built {
 	GinkgoHelper()
 	m := map[string]any{"background": map[string]any{"service_worker": "worker.js"}}
 	for k, v := range manifest {
 		m[k] = v
 	}
-	return ext{Name: name, Manifest: m, Files: map[string]string{"worker.js": "void 'worker';\n"}, Keyed: true}.build()
+	return ext{Name: name, Manifest: m, Files: map[string]string{"worker.js": "void 'worker';\n"}, Keyed: true}.Build(GinkgoTB())
 }
 
 // rxCaller is a keyed extension with a worker and a content script on the
 // local page server, to open ports to another extension from both.
-func rxCaller(name string) built {
+func rxCaller(name string) probetest.Built {
 	GinkgoHelper()
 	e := blank(name)
 	e.Keyed = true
-	return e.build()
+	return e.Build(GinkgoTB())
 }
 
 // rxWorkerOf returns the service worker realm of the extension with this ID.
@@ -92,7 +93,7 @@ type rxWeb struct {
 // rxOpenWeb launches the extensions and opens the local page server's "/" with
 // the probe in the page's main world. Some extension must make the page
 // externally connectable, or the page has no chrome.runtime to probe.
-func rxOpenWeb(ctx context.Context, exts ...built) rxWeb {
+func rxOpenWeb(ctx context.Context, exts ...probetest.Built) rxWeb {
 	GinkgoHelper()
 	dirs := []string{}
 	for _, e := range exts {
@@ -145,7 +146,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 	It("with an ids allowlist, refuses other extensions with the same error as an ID that is not installed", Label("RX-03"), func(ctx SpecContext) {
 		listed := rxCaller("rx03-listed")
 		unlisted := rxCaller("rx03-unlisted")
-		w := openWorld(ctx, blank("rx03-target").with("externally_connectable", map[string]any{"ids": []string{listed.ID}}), listed, unlisted)
+		w := openWorld(ctx, blank("rx03-target").With("externally_connectable", map[string]any{"ids": []string{listed.ID}}), listed, unlisted)
 		Expect(w.worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 		must(rxWorkerOf(ctx, w.b, listed.ID).Connect(ctx, w.ext.ID, map[string]any{"name": "listed"}))
 		unlistedWorker := rxWorkerOf(ctx, w.b, unlisted.ID)
@@ -164,9 +165,9 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		func(ctx SpecContext, key func(listed string) map[string]any, listedAdmitted, otherAdmitted bool) {
 			listed := rxCaller("rx03-a")
 			other := rxCaller("rx03-b")
-			w := openWorld(ctx, blank("rx03-keys").with("externally_connectable", key(listed.ID)), listed, other)
+			w := openWorld(ctx, blank("rx03-keys").With("externally_connectable", key(listed.ID)), listed, other)
 			Expect(w.worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
-			for name, c := range map[string]built{"listed": listed, "other": other} {
+			for name, c := range map[string]probetest.Built{"listed": listed, "other": other} {
 				must(rxWorkerOf(ctx, w.b, c.ID).Connect(ctx, w.ext.ID, map[string]any{"name": name}))
 			}
 			var unexpected []types.GomegaMatcher
@@ -331,7 +332,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 		noKey := rxWorkerOnly("rx08-no-key", nil)
 		elsewhere := rxWorkerOnly("rx08-elsewhere", map[string]any{"externally_connectable": map[string]any{"matches": []string{"http://example.com/*"}}})
 		web := rxOpenWeb(ctx, listing, noKey, elsewhere)
-		for _, e := range []built{listing, noKey, elsewhere} {
+		for _, e := range []probetest.Built{listing, noKey, elsewhere} {
 			Expect(rxWorkerOf(ctx, web.b, e.ID).ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 		}
 		must(web.page.Connect(ctx, noKey.ID, map[string]any{"name": "no-key"}))
@@ -401,7 +402,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 			Label("RX-11"),
 			func(ctx SpecContext, key map[string]any, chromeSays string) {
 				b := launch(ctx)
-				bad := ext{Name: "rx11-bad", Manifest: map[string]any{"externally_connectable": key}, Keyed: true}.build()
+				bad := ext{Name: "rx11-bad", Manifest: map[string]any{"externally_connectable": key}, Keyed: true}.Build(GinkgoTB())
 				_, err := b.LoadExtension(ctx, bad.Dir)
 				var loadErr *ExtensionLoadError
 				Expect(errors.As(err, &loadErr)).To(BeTrue(), "want a load error, got %v", err)
@@ -460,7 +461,7 @@ var _ = Describe("connecting to another extension", Label("cross-extension"), fu
 
 		It("loads a key with neither matches nor ids with a warning, and then nothing can connect", Label("RX-11"), func(ctx SpecContext) {
 			caller := rxCaller("rx11-caller")
-			w := openWorld(ctx, blank("rx11-empty").with("externally_connectable", map[string]any{}), caller)
+			w := openWorld(ctx, blank("rx11-empty").With("externally_connectable", map[string]any{}), caller)
 			Expect(rxManifestWarnings(ctx, w.b, w.ext.ID)).To(Equal([]string{rxNothingSpecified}))
 			Expect(w.worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 			port := must(rxWorkerOf(ctx, w.b, caller.ID).Connect(ctx, w.ext.ID, map[string]any{"name": "refused"}))

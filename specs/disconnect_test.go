@@ -4,6 +4,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/portprobe/portprobe/manifest"
+	"github.com/portprobe/portprobe/probetest"
 
 	. "github.com/portprobe/portprobe/harness"
 	. "github.com/portprobe/portprobe/matchers"
@@ -162,7 +163,7 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 	DescribeTable("reports each failed connection as NO_RECEIVER in onDisconnect's lastError",
 		Label("RD-07"),
 		func(ctx SpecContext, connect func(SpecContext, world) *Port) {
-			w := openWorld(ctx, blank("rd-errors").with("permissions", []string{"tabs"}))
+			w := openWorld(ctx, blank("rd-errors").With("permissions", []string{"tabs"}))
 			port := connect(ctx, w)
 			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithLastError(noReceiver)))
 			Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
@@ -183,11 +184,11 @@ var _ = Describe("disconnect and onDisconnect", Label("disconnect"), func() {
 	)
 
 	It("reports NO_RECEIVER, as for a missing extension, when externally_connectable refuses the caller", Label("RD-07"), func(ctx SpecContext) {
-		target := func(name string, manifest map[string]any) built {
+		target := func(name string, manifest map[string]any) probetest.Built {
 			manifest["background"] = map[string]any{"service_worker": "worker.js"}
 			return ext{Name: name, Keyed: true, Manifest: manifest, Files: map[string]string{
 				"worker.js": "chrome.runtime.onConnectExternal.addListener(() => {});\n",
-			}}.build()
+			}}.Build(GinkgoTB())
 		}
 		// A key with only matches lets no extension connect; no key lets all.
 		refusing := target("rd-refusing", map[string]any{"externally_connectable": map[string]any{"matches": []string{"http://127.0.0.1/*"}}})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/portprobe/portprobe/probetest"
 	"net/url"
 	"slices"
 	"strings"
@@ -49,7 +50,7 @@ func mxListen(ctx SpecContext, r *Realm, listener string, on ...string) {
 // mxWebTarget is a keyed extension with only a worker, whose
 // externally_connectable key admits the local page server, with more manifest
 // keys.
-func mxWebTarget(name string, manifest map[string]any) built {
+func mxWebTarget(name string, manifest map[string]any) probetest.Built {
 	GinkgoHelper()
 	m := map[string]any{"externally_connectable": map[string]any{"matches": []string{"http://127.0.0.1/*"}}}
 	for k, v := range manifest {
@@ -219,7 +220,7 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		func(ctx SpecContext, key func(listed string) map[string]any, listedAdmitted, otherAdmitted bool) {
 			listed := rxCaller("mx09-listed")
 			other := rxCaller("mx09-other")
-			w := openWorld(ctx, blank("mx09-target").with("externally_connectable", key(listed.ID)), listed, other)
+			w := openWorld(ctx, blank("mx09-target").With("externally_connectable", key(listed.ID)), listed, other)
 			mxListen(ctx, w.worker, mxEchoExternal)
 			for name, c := range map[string]struct {
 				id       string
@@ -307,7 +308,7 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 		noKey := rxWorkerOnly("mx13-no-key", nil)
 		elsewhere := rxWorkerOnly("mx13-elsewhere", map[string]any{"externally_connectable": map[string]any{"matches": []string{"http://example.com/*"}}})
 		web := rxOpenWeb(ctx, listing, noKey, elsewhere)
-		for _, e := range []built{listing, noKey, elsewhere} {
+		for _, e := range []probetest.Built{listing, noKey, elsewhere} {
 			mxListen(ctx, rxWorkerOf(ctx, web.b, e.ID), mxEchoExternal)
 		}
 		for name, id := range map[string]string{"no key": noKey.ID, "other matches": elsewhere.ID, "not installed": strings.Repeat("c", 32)} {
@@ -406,7 +407,7 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 			DescribeTable("falls back to JSON toward an extension the page cannot reach, and then fails with NO_RECEIVER, never FORMAT_MISMATCH",
 				func(ctx SpecContext, notConnectable bool) {
 					helper := mxWebTarget("rm14-helper", nil) // gives the page chrome.runtime
-					exts := []built{helper}
+					exts := []probetest.Built{helper}
 					id := strings.Repeat("c", 32)
 					if notConnectable {
 						hidden := rxWorkerOnly("rm14-hidden", map[string]any{"message_serialization": "structured_clone"})
@@ -439,14 +440,14 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 				sendResponse({got: m, incognito: sender.tab.incognito});
 			});
 			`
-			target := func(name string) built {
-				e := blank(name).withFile("worker.js", worker)
+			target := func(name string) probetest.Built {
+				e := blank(name).WithFile("worker.js", worker)
 				e.Manifest = map[string]any{
 					"background":             map[string]any{"service_worker": "worker.js"},
 					"externally_connectable": map[string]any{"matches": []string{"http://127.0.0.1/*"}},
 				}
 				e.Keyed = true
-				return e.build()
+				return e.Build(GinkgoTB())
 			}
 			allowed, denied := target("rx12-allowed"), target("rx12-denied")
 			b := launchAlone(ctx, allowed.Dir, denied.Dir)
@@ -495,7 +496,7 @@ var _ = Describe("external one-time messages", Label("external-message"), func()
 			mv2 := ext{Name: "rl17-event-page", Manifest: map[string]any{
 				"manifest_version": 2,
 				"background":       map[string]any{"scripts": []string{"background.js"}, "persistent": false},
-			}, Files: map[string]string{"background.js": "chrome.runtime.onConnect.addListener(function () {});\n"}}.build()
+			}, Files: map[string]string{"background.js": "chrome.runtime.onConnect.addListener(function () {});\n"}}.Build(GinkgoTB())
 			_, err := b.LoadExtension(ctx, mv2.Dir)
 			var loadErr *ExtensionLoadError
 			Expect(errors.As(err, &loadErr)).To(BeTrue(), "want a load error, got %v", err)

@@ -3,11 +3,9 @@ package specs_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 
-	"github.com/portprobe/portprobe/manifest"
 	"github.com/portprobe/portprobe/matchers"
+	"github.com/portprobe/portprobe/probetest"
 	"github.com/portprobe/portprobe/trace"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -16,67 +14,9 @@ import (
 	"github.com/portprobe/portprobe/harness"
 )
 
-// ext describes an extension that a spec writes into a temporary folder: a
-// variant generated in Go rather than a folder copied by hand.
-type ext struct {
-	// Name is the manifest's name; it names the realms in traces.
-	Name string
-	// Manifest holds keys to add to or override in the manifest.
-	Manifest map[string]any
-	// Files are the extension's files besides manifest.json.
-	Files map[string]string
-	// Keyed gives the extension a fresh manifest key, so its ID is known
-	// before launch (cross-extension specs put it in the other's code).
-	Keyed bool
-	// Alone asks openWorld for a browser of the spec's own, not the shared
-	// one, for behaviors that depend on the browser's history.
-	Alone bool
-}
-
-// alone returns e with a browser of its own in openWorld.
-func (e ext) alone() ext {
-	e.Alone = true
-	return e
-}
-
-// built is an extension written to disk, with the ID Chrome will give it.
-type built struct {
-	Dir string
-	ID  string
-}
-
-// build writes e into a new temporary folder.
-func (e ext) build() built {
-	GinkgoHelper()
-	m := map[string]any{
-		"manifest_version": 3,
-		"name":             e.Name,
-		"version":          "1.0",
-	}
-	for k, v := range e.Manifest {
-		m[k] = v
-	}
-	var id string
-	if e.Keyed {
-		key, keyID, _, err := manifest.NewKey()
-		Expect(err).NotTo(HaveOccurred())
-		m["key"], id = key, keyID
-	}
-	dir := GinkgoT().TempDir()
-	data, err := json.MarshalIndent(m, "", "  ")
-	Expect(err).NotTo(HaveOccurred())
-	Expect(os.WriteFile(filepath.Join(dir, "manifest.json"), data, 0o644)).To(Succeed())
-	for name, content := range e.Files {
-		path := filepath.Join(dir, name)
-		Expect(os.MkdirAll(filepath.Dir(path), 0o755)).To(Succeed())
-		Expect(os.WriteFile(path, []byte(content), 0o644)).To(Succeed())
-	}
-	if id == "" {
-		id, err = manifest.PredictID(dir)
-		Expect(err).NotTo(HaveOccurred())
-	}
-	return built{Dir: dir, ID: id}
-}
+// ext is an extension that a spec writes into a temporary folder with
+// Build(GinkgoTB()).
+type ext = probetest.Extension
 
 // blank is an extension with every kind of realm and no messaging code of its
 // own: a service worker, a content script on the local page server, and an
@@ -102,28 +42,6 @@ func blank(name string) ext {
 	}
 }
 
-// with returns e with more manifest keys (or files, for names with a dot).
-func (e ext) with(key string, value any) ext {
-	m := map[string]any{}
-	for k, v := range e.Manifest {
-		m[k] = v
-	}
-	m[key] = value
-	e.Manifest = m
-	return e
-}
-
-// withFile returns e with one more file, or a file replaced.
-func (e ext) withFile(name, content string) ext {
-	f := map[string]string{}
-	for k, v := range e.Files {
-		f[k] = v
-	}
-	f[name] = content
-	e.Files = f
-	return e
-}
-
 // world is a browser with realms ready for a spec: the blank extension's
 // worker, a tab on the local page and the content script in it.
 type world struct {
@@ -134,17 +52,29 @@ type world struct {
 	cs     *harness.Realm
 }
 
-// openWorld launches e (and the other extensions, loaded first) and opens a
-// tab on the local page server with e's content script.
-func openWorld(ctx SpecContext, e ext, others ...built) world {
+// openWorld loads e (and the other extensions, loaded first) in the shared
+// browser and opens a tab on the local page server with e's content script.
+func openWorld(ctx SpecContext, e ext, others ...probetest.Built) world {
+	GinkgoHelper()
+	return openWorldIn(ctx, false, e, others...)
+}
+
+// openWorldAlone is openWorld in a browser of the spec's own, for behaviors
+// that depend on the browser's history.
+func openWorldAlone(ctx SpecContext, e ext, others ...probetest.Built) world {
+	GinkgoHelper()
+	return openWorldIn(ctx, true, e, others...)
+}
+
+func openWorldIn(ctx SpecContext, alone bool, e ext, others ...probetest.Built) world {
 	GinkgoHelper()
 	dirs := []string{}
 	for _, o := range others {
 		dirs = append(dirs, o.Dir)
 	}
-	main := e.build()
+	main := e.Build(GinkgoTB())
 	var b *harness.Browser
-	if e.Alone {
+	if alone {
 		b = launchAlone(ctx, append(dirs, main.Dir)...)
 	} else {
 		b = launch(ctx, append(dirs, main.Dir)...)

@@ -25,7 +25,7 @@ var _ = Describe("the service worker's idle timeout", Label("lifecycle", "slow")
 	// script.
 	idleWorld := func(ctx SpecContext, name string) (w world) {
 		GinkgoHelper()
-		main := blank(name).withFile("worker.js", topLevelEcho).build()
+		main := blank(name).WithFile("worker.js", topLevelEcho).Build(GinkgoTB())
 		opts := options(main.Dir)
 		opts.IdleWorkers = true
 		w.b = launchWith(ctx, opts)

@@ -20,7 +20,7 @@ const topLevelEcho = `chrome.runtime.onConnect.addListener((port) => {
 // crashed renderers, disabled extensions) change the browser for what follows.
 var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	It("disconnects the worker's ports without lastError when the worker is stopped, and a new connect wakes it", Label("RL-03", "RC-10"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-stop").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-stop").WithFile("worker.js", topLevelEcho))
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "before-stop"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("before-stop")))
 
@@ -40,7 +40,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("closes the worker's port without lastError when the opener's tab closes", Label("RL-06"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-close-tab").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-close-tab").WithFile("worker.js", topLevelEcho))
 		must(w.cs.Connect(ctx, map[string]any{"name": "doomed"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("doomed")))
 		Expect(w.tab.Close(ctx)).To(Succeed())
@@ -48,7 +48,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("closes the worker's port without lastError when the opener's frame navigates to a new document", Label("RL-07"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-navigate").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-navigate").WithFile("worker.js", topLevelEcho))
 		must(w.cs.Connect(ctx, map[string]any{"name": "navigating"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("navigating")))
 		// A page with an unload handler never enters the back/forward cache.
@@ -61,7 +61,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// Not in the catalog: a same-document navigation (a fragment, a
 	// pushState route) keeps the document, so its realms and ports stay.
 	It("keeps the port open through same-document navigations (hash, pushState)", func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-same-document").withFile("worker.js", topLevelEcho))
+		w := openWorld(ctx, blank("lifecycle-same-document").WithFile("worker.js", topLevelEcho))
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "routing"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("routing")))
 
@@ -76,7 +76,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("closes the channel with the bfcache lastError when the opener's page enters the back/forward cache", Label("RL-09"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-bfcache").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-bfcache").WithFile("worker.js", topLevelEcho))
 		must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
@@ -92,7 +92,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// page's own end of the port never learns it: no onDisconnect, and
 	// postMessage neither throws nor reaches anyone. A new connect works.
 	It("restores the content script's world from the back/forward cache with a port that is silently dead, and it can connect again", Label("RL-09"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-bfcache-restore").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-bfcache-restore").WithFile("worker.js", topLevelEcho))
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
 		// The content script's own record, independent of the probe.
@@ -126,7 +126,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("delivers nothing to a page in the back/forward cache: a tabs.connect meanwhile reaches only the current page, not even after the restore", Label("RL-11"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-bfcache-deliver").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-bfcache-deliver").WithFile("worker.js", topLevelEcho))
 		must(w.cs.Connect(ctx, map[string]any{"name": "hello"}))
 		tabID := int(senderOf(w.b, OnConnect().In(w.worker).Named("hello"))["tab"].(map[string]any)["id"].(float64))
 		// The cached page's own record, independent of the probe.
@@ -148,7 +148,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("disconnects the extension side when the opener's renderer crashes", Label("RL-12"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-crash").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-crash").WithFile("worker.js", topLevelEcho))
 		must(w.cs.Connect(ctx, map[string]any{"name": "crashing"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("crashing")))
 		Expect(w.tab.Crash(ctx)).To(Succeed())
@@ -157,7 +157,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	})
 
 	It("closes the other end without lastError when an extension page closes", Label("RL-15"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-close-page").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-close-page").WithFile("worker.js", topLevelEcho))
 		pageTab, page := must2(w.ext.OpenPage(ctx, "page.html"))
 		must(page.Connect(ctx, map[string]any{"name": "from-page"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("from-page")))
@@ -171,7 +171,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// gone from the content script's world altogether.
 	DescribeTable("orphans the content scripts of an extension that is reloaded, disabled or uninstalled", Label("RL-13", "differs"),
 		func(ctx SpecContext, fault func(SpecContext, *Extension) error, runtimeType string) {
-			w := openWorld(ctx, blank("lifecycle-orphan").withFile("worker.js", topLevelEcho).alone())
+			w := openWorldAlone(ctx, blank("lifecycle-orphan").WithFile("worker.js", topLevelEcho))
 			port := must(w.cs.Connect(ctx, map[string]any{"name": "orphan"}))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("orphan")))
 
@@ -193,7 +193,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	)
 
 	It("closes the ports the worker opened when the worker stops", Label("RL-04"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("lifecycle-worker-opener").withFile("worker.js", topLevelEcho).alone())
+		w := openWorldAlone(ctx, blank("lifecycle-worker-opener").WithFile("worker.js", topLevelEcho))
 		Expect(w.cs.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		// The content script tells the worker its tab; the worker connects back.
 		must(w.cs.Connect(ctx, map[string]any{"name": "hello"}))
@@ -210,8 +210,8 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 			target := ext{Name: "lifecycle-target", Keyed: true,
 				Manifest: map[string]any{"background": map[string]any{"service_worker": "worker.js"}},
 				Files:    map[string]string{"worker.js": "chrome.runtime.onConnectExternal.addListener((port) => {});\n"},
-			}.build()
-			w := openWorld(ctx, blank("lifecycle-caller").alone(), target)
+			}.Build(GinkgoTB())
+			w := openWorldAlone(ctx, blank("lifecycle-caller"), target)
 			port := must(w.worker.Connect(ctx, target.ID, map[string]any{"name": "external"}))
 			targetExt := must(w.b.Extension(target.ID))
 			targetWorker := must(targetExt.Worker(ctx))
@@ -232,7 +232,7 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// waiting for a context that will not answer.
 	DescribeTable("fails calls on a realm that a fault took away with ErrRealmGone",
 		func(ctx SpecContext, fault func(SpecContext, world) error, stale func(world) *Realm) {
-			w := openWorld(ctx, blank("lifecycle-stale").withFile("worker.js", topLevelEcho).alone())
+			w := openWorldAlone(ctx, blank("lifecycle-stale").WithFile("worker.js", topLevelEcho))
 			must(w.cs.Connect(ctx, map[string]any{"name": "before"}))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("before")))
 

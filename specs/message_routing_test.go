@@ -38,14 +38,14 @@ const mtEcho = `chrome.runtime.onMessage.addListener((m, s, respond) => { respon
 // is there so the hello has a receiver.
 func mtFramesExt(name string) ext {
 	return blank(name).
-		with("content_scripts", []any{map[string]any{
+		With("content_scripts", []any{map[string]any{
 			"matches":    []string{"http://127.0.0.1/*"},
 			"js":         []string{"cs.js"},
 			"all_frames": true,
 		}}).
-		with("permissions", []string{"tabs"}).
-		withFile("cs.js", "chrome.runtime.sendMessage({hello: location.pathname});\n").
-		withFile("worker.js", "chrome.runtime.onMessage.addListener(() => {});\n")
+		With("permissions", []string{"tabs"}).
+		WithFile("cs.js", "chrome.runtime.sendMessage({hello: location.pathname});\n").
+		WithFile("worker.js", "chrome.runtime.onMessage.addListener(() => {});\n")
 }
 
 // mtFrame is one frame of the frames page: its path, its content script, and
@@ -448,8 +448,8 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		// {"$type":"String"}).
 		sizedAnswers := func(name string) ext {
 			return blank(name).
-				with("externally_connectable", map[string]any{"matches": []string{"http://127.0.0.1/*"}}).
-				withFile("worker.js", `chrome.runtime.onMessageExternal.addListener((n, s, respond) => {
+				With("externally_connectable", map[string]any{"matches": []string{"http://127.0.0.1/*"}}).
+				WithFile("worker.js", `chrome.runtime.onMessageExternal.addListener((n, s, respond) => {
 	try {
 		respond(new String("a".repeat(n)));
 	} catch (e) {
@@ -477,7 +477,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 	})
 
 	It("wakes a stopped worker, whose top-level listener gets the message and answers", Label("MT-14"), func(ctx SpecContext) {
-		w := openWorld(ctx, blank("mt14-wake").withFile("worker.js", mtEcho+"\n"))
+		w := openWorld(ctx, blank("mt14-wake").WithFile("worker.js", mtEcho+"\n"))
 		Expect(w.ext.StopWorker(ctx)).To(Succeed())
 		Expect(w.worker.Gone()).To(BeTrue())
 		Expect(must(w.cs.SendMessage(ctx, "wake up"))).To(MatchJSON(`{"echo": "wake up"}`))
@@ -547,9 +547,8 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		// Chrome does not prerender while DevTools is attached to the page
 		// targets (Preload.prerenderStatusUpdated: PrerenderingDisabledByDevTools).
 		e := blank("rt06-primary-only").
-			withFile("cs.js", `self.got = []; chrome.runtime.onMessage.addListener((m, s, respond) => { self.got.push(m); respond(location.pathname); });`+"\n").
-			alone()
-		w := openWorld(ctx, e)
+			WithFile("cs.js", `self.got = []; chrome.runtime.onMessage.addListener((m, s, respond) => { self.got.push(m); respond(location.pathname); });`+"\n")
+		w := openWorldAlone(ctx, e)
 		tabID := must(w.tab.ChromeID(ctx))
 		Expect(must(w.worker.SendTabMessage(ctx, tabID, "before"))).To(MatchJSON(`"/"`))
 

@@ -25,7 +25,7 @@ const (
 
 // structuredClone is the blank extension opted in to structured clone.
 func structuredClone(name string) ext {
-	return blank(name).with("message_serialization", "structured_clone")
+	return blank(name).With("message_serialization", "structured_clone")
 }
 
 // msgChannel opens a world for e and a port from its content script to its
@@ -167,7 +167,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		// only {"$type":"String"} and never copies 64 MiB into the trace.
 		DescribeTable("accepts a message whose JSON is exactly 64 MiB",
 			func(ctx SpecContext, message string, wantLength int, wantChar string) {
-				e := blank("msg-at-limit").with("externally_connectable", map[string]any{"matches": []string{"http://127.0.0.1/*"}})
+				e := blank("msg-at-limit").With("externally_connectable", map[string]any{"matches": []string{"http://127.0.0.1/*"}})
 				w := openWorld(ctx, e)
 				Expect(w.worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 				// The receiver is the web page, which has no probe: its onMessage
@@ -379,7 +379,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		})
 
 		It(`treats "json" as the default: a Map still arrives as {}`, func(ctx SpecContext) {
-			w, port := msgChannel(ctx, blank("msg-json-explicit").with("message_serialization", "json"))
+			w, port := msgChannel(ctx, blank("msg-json-explicit").With("message_serialization", "json"))
 			Expect(port.PostJS(ctx, `new Map([[1, 2]])`)).To(Succeed())
 			Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).WithMessage(map[string]any{})))
 		})
@@ -389,7 +389,7 @@ var _ = Describe("messages on a port", Label("messages"), func() {
 		Label("RM-13"),
 		func(ctx SpecContext, opener, target ext) {
 			target.Keyed = true
-			t := target.build()
+			t := target.Build(GinkgoTB())
 			w := openWorld(ctx, opener, t)
 			targetWorker := must(must(w.b.Extension(t.ID)).Worker(ctx))
 			Expect(targetWorker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())

@@ -37,7 +37,7 @@ const (
 
 // nmExt is the blank extension with the nativeMessaging permission.
 func nmExt(name string) ext {
-	return blank(name).with("permissions", []string{"nativeMessaging"})
+	return blank(name).With("permissions", []string{"nativeMessaging"})
 }
 
 // nmInstall installs a host named name in b; serve nil is an echo host. Every
@@ -380,7 +380,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		})
 
 		It("reports a host whose allowed_origins leave the extension out as 'Access to the specified native messaging host is forbidden.'", Label("MN-11"), func(ctx SpecContext) {
-			other := nmExt("nm-allowed").build()
+			other := nmExt("nm-allowed").Build(GinkgoTB())
 			w := openWorld(ctx, nmExt("nm-forbidden"), other)
 			const host = "com.portprobe.nm11"
 			Expect(w.b.InstallNativeHost(ctx, NativeHost{Name: host, AllowedOrigins: []string{"chrome-extension://" + other.ID + "/"}})).To(Succeed())
@@ -551,7 +551,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 	})
 
 	It("is always JSON, even in an extension with message_serialization structured_clone", Label("RM-11"), func(ctx SpecContext) {
-		w := openWorld(ctx, nmExt("nm-structured-clone").with("message_serialization", "structured_clone"))
+		w := openWorld(ctx, nmExt("nm-structured-clone").With("message_serialization", "structured_clone"))
 		const host = "com.portprobe.rm11"
 		nmInstall(ctx, w.b, host, nil)
 		// A Map becomes {}, a Date its ISO string, an undefined field goes.
@@ -572,13 +572,13 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		// idle_test.go: the content script asks it to connect, and the
 		// host's side and the worker's status are what the spec sees.
 		const host = "com.portprobe.rl05"
-		main := nmExt("nm-keepalive").withFile("worker.js", `chrome.runtime.onMessage.addListener((m, sender, sendResponse) => {
+		main := nmExt("nm-keepalive").WithFile("worker.js", `chrome.runtime.onMessage.addListener((m, sender, sendResponse) => {
   if (m === "connect native") {
     self.nativePort = chrome.runtime.connectNative("`+host+`");
     sendResponse("connected");
   }
 });
-`).build()
+`).Build(GinkgoTB())
 		opts := options(main.Dir)
 		opts.IdleWorkers = true
 		b := launchWith(ctx, opts)

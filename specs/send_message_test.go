@@ -29,7 +29,7 @@ const (
 // listeners under test, added before the probe's first flush.
 func msWorld(ctx SpecContext, name, worker string) world {
 	GinkgoHelper()
-	return openWorld(ctx, blank(name).withFile("worker.js", worker))
+	return openWorld(ctx, blank(name).WithFile("worker.js", worker))
 }
 
 // msSend calls runtime.sendMessage(args), args written in JavaScript, in r

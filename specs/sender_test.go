@@ -1,6 +1,7 @@
 package specs_test
 
 import (
+	"github.com/portprobe/portprobe/probetest"
 	"strconv"
 	"strings"
 
@@ -40,13 +41,13 @@ func senderPageOrigin(b *Browser) string { return strings.TrimSuffix(b.Pages().U
 // up through the worker's onConnect.
 func framesCS(name string) ext {
 	return blank(name).
-		with("content_scripts", []any{map[string]any{
+		With("content_scripts", []any{map[string]any{
 			"matches":    []string{"http://127.0.0.1/*"},
 			"js":         []string{"cs.js"},
 			"all_frames": true,
 		}}).
-		withFile("cs.js", "chrome.runtime.connect({name: location.pathname});\n").
-		withFile("worker.js", "chrome.runtime.onConnect.addListener(function () {});\n")
+		WithFile("cs.js", "chrome.runtime.connect({name: location.pathname});\n").
+		WithFile("worker.js", "chrome.runtime.onConnect.addListener(function () {});\n")
 }
 
 // port.sender, a runtime.MessageSender (catalog section C).
@@ -125,10 +126,10 @@ var _ = Describe("port.sender", Label("sender"), func() {
 
 	It("of an extension page outside any tab (an offscreen document) is only id, url and origin", Label("RS-05"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("sender-offscreen").
-			with("permissions", []string{"offscreen"}).
-			withFile("worker.js", "chrome.runtime.onConnect.addListener(function () {});\n").
-			withFile("offscreen.html", "<!doctype html><script src=\"offscreen.js\"></script>\n").
-			withFile("offscreen.js", "chrome.runtime.connect({name: 'from-offscreen'});\n"))
+			With("permissions", []string{"offscreen"}).
+			WithFile("worker.js", "chrome.runtime.onConnect.addListener(function () {});\n").
+			WithFile("offscreen.html", "<!doctype html><script src=\"offscreen.js\"></script>\n").
+			WithFile("offscreen.js", "chrome.runtime.connect({name: 'from-offscreen'});\n"))
 		must(w.worker.Eval(ctx, `chrome.offscreen.createDocument({
 			url: "offscreen.html", reasons: ["DOM_PARSER"], justification: "a sender outside any tab"})`))
 		Expect(senderOf(w.b, OnConnect().In(w.worker).Named("from-offscreen"))).To(gs.MatchAllKeys(gs.Keys{
@@ -195,7 +196,7 @@ var _ = Describe("port.sender", Label("sender"), func() {
 
 	It("of a web page (externally_connectable) has no id, but url, origin, the frame fields and tab", Label("RS-10"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("sender-web").
-			with("externally_connectable", map[string]any{"matches": []string{"http://127.0.0.1/*"}}))
+			With("externally_connectable", map[string]any{"matches": []string{"http://127.0.0.1/*"}}))
 		Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		Expect(w.worker.ListenConnect(ctx, KindOnConnectExternal)).To(Succeed())
 		web := must(w.tab.ProbeWebPage(ctx))
@@ -219,7 +220,7 @@ var _ = Describe("port.sender", Label("sender"), func() {
 		func(ctx SpecContext, externallyConnectable map[string]any, connectInfo map[string]any, tlsChannelID types.GomegaMatcher) {
 			e := blank("sender-tls")
 			if externallyConnectable != nil {
-				e = e.with("externally_connectable", externallyConnectable)
+				e = e.With("externally_connectable", externallyConnectable)
 			}
 			w := openWorld(ctx, e)
 			Expect(w.worker.ListenConnect(ctx, KindOnConnect)).To(Succeed())
@@ -284,11 +285,11 @@ var _ = Describe("port.sender", Label("sender"), func() {
 
 // senderOtherExtension is a second extension, with a known ID, that has a
 // worker and a content script on the local page server and no messaging code.
-func senderOtherExtension() built {
+func senderOtherExtension() probetest.Built {
 	GinkgoHelper()
 	other := blank("other")
 	other.Keyed = true
-	return other.build()
+	return other.Build(GinkgoTB())
 }
 
 // extPageInTabSender matches the sender of the blank extension's page.html

@@ -5,22 +5,19 @@
 package specs_test
 
 import (
-	"bufio"
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/portprobe/portprobe/locate"
+	"github.com/portprobe/portprobe/probetest"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -70,12 +67,19 @@ var timeScale = sync.OnceValue(func() float64 {
 	return scale
 })
 
-// options are the harness options of every browser of the suite.
+// suite gives the specs their browsers: one shared by the specs of a Ginkgo
+// process, each spec isolated from the others, or one of a spec's own (see
+// probetest). Its options come from the debugging flags above and the
+// environment (harness.OptionsFromEnv).
+// BeforeSuite makes it, once the flags are parsed.
+var suite *probetest.Suite
+
+// options are the harness options of a browser of the spec's own, with the
+// extensions in dirs.
 func options(dirs ...string) harness.Options {
-	opts, err := harness.OptionsFromEnv(harness.Options{Extensions: dirs, Logf: harnessLogf, Headful: *headfulFlag, SlowMo: *slowMoFlag, DevTools: *devToolsFlag, Timeout: scaled(harness.DefaultTimeout)})
-	if err != nil {
-		panic(err)
-	}
+	GinkgoHelper()
+	opts := suite.Options(GinkgoTB())
+	opts.Extensions = append(opts.Extensions, dirs...)
 	return opts
 }
 
@@ -100,14 +104,21 @@ var _ = BeforeSuite(func() {
 		AddReportEntry("timeout scale", timeScale())
 	}
 
-	path, err := locate.ChromeFromEnv()
-	Expect(err).NotTo(HaveOccurred())
+	suite = probetest.New(probetest.Config{Options: harness.Options{
+		Logf:     harnessLogf,
+		Headful:  *headfulFlag,
+		SlowMo:   *slowMoFlag,
+		DevTools: *devToolsFlag,
+		Timeout:  scaled(harness.DefaultTimeout),
+	}})
+	path := options().ChromePath
+	if path == "" {
+		var err error
+		path, err = locate.Chrome()
+		Expect(err).NotTo(HaveOccurred())
+	}
 	AddReportEntry("browser", browserVersion(path)+" ("+path+")")
-	DeferCleanup(func() {
-		if shared != nil {
-			shared.Close()
-		}
-	})
+	DeferCleanup(suite.Close)
 })
 
 // browserVersion names the browser at path for reports, such as "Chromium
@@ -131,65 +142,17 @@ func fixture(name string) string {
 	return filepath.Join("..", "fixtures", "extensions", name)
 }
 
-// shared is the browser of this Ginkgo process, reused by every spec that
-// calls launch (see there). PORTPROBE_FRESH_BROWSER=1 gives each spec its own.
-var shared *harness.Browser
-
-func freshBrowsers() bool { return os.Getenv("PORTPROBE_FRESH_BROWSER") == "1" }
-
 func harnessLogf(format string, args ...any) {
 	GinkgoWriter.Printf("portprobe: "+format+"\n", args...)
 }
 
-// launch gives the spec a browser with the extensions in dirs loaded.
-//
-// The browser is the process's shared one: a launch costs about a second, a
-// load a few milliseconds. The spec is isolated from the ones before it: its
-// trace starts empty and takes only the events of extensions loaded during
-// the spec (and of web pages), and when the spec ends the harness empties the
-// tabs it opened (about:blank, kept for the next spec) and uninstalls the
-// extensions it loaded, which ends their workers and state. A spec that needs a browser of its own (other flags, a
-// failing launch) calls harness.Launch itself.
+// launch gives the spec the shared browser with the extensions in dirs
+// loaded, isolated from the specs before it (probetest.Suite.Browser). A
+// spec that needs a browser of its own (other flags, a failing launch)
+// calls launchWith.
 func launch(ctx context.Context, dirs ...string) *harness.Browser {
 	GinkgoHelper()
-	if freshBrowsers() {
-		return launchAlone(ctx, dirs...)
-	}
-	if shared == nil {
-		b, err := harness.Launch(context.Background(), options())
-		Expect(err).NotTo(HaveOccurred(), "launching Chrome")
-		shared = b
-	}
-	b := shared
-	before := map[string]bool{}
-	for _, e := range b.Extensions() {
-		before[e.ID] = true
-	}
-	tabsBefore := b.Tabs()
-	DeferCleanup(func(ctx SpecContext) {
-		for _, t := range b.Tabs() {
-			if !slices.Contains(tabsBefore, t) {
-				t.Recycle(ctx) // the next spec's OpenTab reuses it
-			}
-		}
-		for _, e := range b.Extensions() {
-			if !before[e.ID] {
-				Expect(e.Uninstall(ctx)).To(Succeed(), "uninstalling the spec's extension %s", e)
-			}
-		}
-	})
-	whenFailed(b)
-	b.ResetTrace(func(r *harness.Realm) bool {
-		if r.ExtensionID == "" {
-			return true // a web page of this spec's tabs
-		}
-		return !before[r.ExtensionID] && r.Extension() != nil
-	})
-	for _, dir := range dirs {
-		_, err := b.LoadExtension(ctx, dir)
-		Expect(err).NotTo(HaveOccurred(), "loading %s", dir)
-	}
-	return b
+	return suite.Browser(ctx, GinkgoTB(), dirs...)
 }
 
 // launchAlone gives the spec a browser of its own, closed when the spec ends.
@@ -199,81 +162,10 @@ func launchAlone(ctx context.Context, dirs ...string) *harness.Browser {
 }
 
 // launchWith gives the spec a browser of its own with opts, closed when the
-// spec ends.
+// spec ends, after its artifacts are written if it failed.
 func launchWith(ctx context.Context, opts harness.Options) *harness.Browser {
 	GinkgoHelper()
-	b, err := harness.Launch(ctx, opts)
-	Expect(err).NotTo(HaveOccurred(), "launching Chrome")
-	DeferCleanup(b.Close)
-	whenFailed(b)
-	return b
-}
-
-// whenFailed makes a failed spec leave artifacts of b (the trace as JSON and
-// as a sequence diagram, the realms' console, a screenshot of each tab) under
-// PORTPROBE_ARTIFACTS (default specs/artifacts), one folder per spec, with
-// their paths in the report; and, with PORTPROBE_PAUSE_ON_FAILURE=1 outside
-// CI, waits for Enter before the browser is emptied or closed. Cleanups run
-// last-registered first, so this runs before the spec's other cleanups. It
-// has no node timeout, so a person can take their time; writing the
-// artifacts is bounded by the harness's own deadlines.
-func whenFailed(b *harness.Browser) {
-	DeferCleanup(func(ctx SpecContext) {
-		report := CurrentSpecReport()
-		if !report.Failed() {
-			return
-		}
-		root, err := filepath.Abs(cmp.Or(os.Getenv("PORTPROBE_ARTIFACTS"), "artifacts"))
-		Expect(err).NotTo(HaveOccurred())
-		dir := filepath.Join(root, specSlug(report))
-		paths, err := b.WriteArtifacts(ctx, dir)
-		if err != nil {
-			GinkgoWriter.Printf("portprobe: %v\n", err)
-		}
-		if len(paths) > 0 {
-			AddReportEntry("artifacts", strings.Join(paths, "\n"))
-		}
-		pauseOnFailure(report)
-	})
-}
-
-// specSlug names a spec's artifact folder: its text, made safe for a path.
-func specSlug(report SpecReport) string {
-	text := strings.ToLower(report.FullText())
-	slug := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '-'
-	}, text)
-	for strings.Contains(slug, "--") {
-		slug = strings.ReplaceAll(slug, "--", "-")
-	}
-	slug = strings.Trim(slug, "-")
-	if len(slug) > 100 {
-		slug = strings.TrimRight(slug[:100], "-")
-	}
-	return fmt.Sprintf("%s-line%d", slug, report.LeafNodeLocation.LineNumber)
-}
-
-// pauseOnFailure keeps a failed spec's browser open until the person at the
-// terminal presses Enter, when PORTPROBE_PAUSE_ON_FAILURE=1 and CI is unset.
-func pauseOnFailure(report SpecReport) {
-	if v := os.Getenv("PORTPROBE_PAUSE_ON_FAILURE"); v == "" || v == "0" || v == "false" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		GinkgoWriter.Println("portprobe: PORTPROBE_PAUSE_ON_FAILURE is ignored in CI")
-		return
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		GinkgoWriter.Printf("portprobe: cannot pause on failure without a terminal: %v\n", err)
-		return
-	}
-	defer tty.Close()
-	fmt.Fprintf(tty, "\nportprobe: %q failed at %s.\nThe browser stays open; press Enter to go on.\n", report.FullText(), report.FailureLocation())
-	bufio.NewReader(tty).ReadString('\n')
+	return suite.Launch(ctx, GinkgoTB(), opts)
 }
 
 // must returns v, failing the spec when err is not nil.

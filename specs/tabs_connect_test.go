@@ -16,12 +16,12 @@ import (
 // the tabs permission so the worker can find tabs by URL.
 func rtExt(name string) ext {
 	return blank(name).
-		with("content_scripts", []any{map[string]any{
+		With("content_scripts", []any{map[string]any{
 			"matches":    []string{"http://127.0.0.1/*"},
 			"js":         []string{"cs.js"},
 			"all_frames": true,
 		}}).
-		with("permissions", []string{"tabs"})
+		With("permissions", []string{"tabs"})
 }
 
 // rtFrame is one frame of the frames page: its content script's realm and

@@ -30,10 +30,10 @@ const (
 // when us.js pauses at its first statement).
 func usExt(name, worker string) ext {
 	return blank(name).
-		with("permissions", []string{"userScripts"}).
-		with("host_permissions", []string{"http://127.0.0.1/*"}).
-		withFile("worker.js", worker).
-		withFile("us.js", "void 'user script';\n")
+		With("permissions", []string{"userScripts"}).
+		With("host_permissions", []string{"http://127.0.0.1/*"}).
+		WithFile("worker.js", worker).
+		WithFile("us.js", "void 'user script';\n")
 }
 
 // usRegister is the worker's code that configures the default world with
@@ -46,7 +46,7 @@ const usRegister = `chrome.userScripts.configureWorld({messaging: true}).then(()
 // world has no content-script realm (w.cs is nil).
 func usOpen(ctx SpecContext, e ext, setup, path string) world {
 	GinkgoHelper()
-	built := e.build()
+	built := e.Build(GinkgoTB())
 	b := launch(ctx, built.Dir)
 	w := world{b: b}
 	w.ext = must(b.Extension(built.ID))
@@ -224,12 +224,12 @@ chrome.runtime.onConnect.addListener(() => {});`), usRegister, "/mu-06")
 	})
 
 	It("a user script's connect and sendMessage to another extension throw a TypeError at once", Label("RX-13"), func(ctx SpecContext) {
-		other := blank("rx13-other").withFile("worker.js", `chrome.runtime.onConnectExternal.addListener(() => { self.reached = true; });
+		other := blank("rx13-other").WithFile("worker.js", `chrome.runtime.onConnectExternal.addListener(() => { self.reached = true; });
 chrome.runtime.onMessageExternal.addListener(() => { self.reached = true; });`)
 		other.Keyed = true
-		o := other.build()
+		o := other.Build(GinkgoTB())
 		e := usExt("rx13-us", `chrome.runtime.onUserScriptConnect.addListener(() => {});`)
-		built := e.build()
+		built := e.Build(GinkgoTB())
 		b := launch(ctx, o.Dir, built.Dir)
 		w := world{b: b}
 		w.ext = must(b.Extension(built.ID))

@@ -20,7 +20,7 @@ type ConsoleEntry struct {
 }
 
 func (c ConsoleEntry) String() string {
-	return fmt.Sprintf("%s %-9s %s: %s", c.At.Format("15:04:05.000000"), c.Level, c.Realm, c.Text)
+	return fmt.Sprintf("%s %-9s %s: %s", c.At.Format("15:04:05.000000"), c.Level, nameOf(c.Realm), c.Text)
 }
 
 // maxConsole bounds the console entries a trace keeps; later ones are

@@ -118,9 +118,17 @@ func (k Kind) IsPort() bool {
 // "worker(mdn-example)#1".
 func (e Event) PortRef() string {
 	if e.Port == 0 {
-		return e.Realm.String() + "#-"
+		return nameOf(e.Realm) + "#-"
 	}
-	return fmt.Sprintf("%s#%d", e.Realm, e.Port)
+	return fmt.Sprintf("%s#%d", nameOf(e.Realm), e.Port)
+}
+
+// nameOf names a source, or says there is none (an event made by hand).
+func nameOf(s Source) string {
+	if s == nil {
+		return "(no realm)"
+	}
+	return s.String()
 }
 
 // Endpoint returns the event's realm and handle, so that a query can ask

@@ -261,13 +261,13 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 	b := ws.b
 	realm := newRealm(b, trace.WorkerRealm, ws.extID)
 	realm.URL = url
-	realm.sess = chromedp.FromContext(ws.ctx).Target
+	realm.conn = &cdpRealm{sess: chromedp.FromContext(ws.ctx).Target}
 	if !waiting {
 		api, err := b.installProbeInContext(ctx, chromedp.FromContext(ws.ctx).Target, 0, "")
 		if err != nil {
 			return err
 		}
-		realm.api = api
+		realm.cdp().api = api
 		ws.realm.Store(realm)
 		b.addRealm(realm)
 		return nil
@@ -318,7 +318,7 @@ func (ws *workerSession) instrument(ctx context.Context, waiting bool, url strin
 	if err != nil {
 		return err
 	}
-	realm.api = api
+	realm.cdp().api = api
 	ws.realm.Store(realm)
 	b.addRealm(realm)
 	return nil

@@ -1,0 +1,133 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/chromedp/cdproto"
+	"github.com/chromedp/cdproto/cdp"
+	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
+	"github.com/chromedp/cdproto/extensions"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/serviceworker"
+)
+
+// chromeEngine is the engine of Chrome and Chromium, over the DevTools
+// protocol (see engine.go).
+type chromeEngine struct{ b *Browser }
+
+var _ engine = chromeEngine{}
+
+func (c chromeEngine) name() string { return c.b.version }
+
+func (c chromeEngine) loadUnpacked(ctx context.Context, dir string) (string, error) {
+	res, err := callBrowser(ctx, c.b, extensions.LoadUnpacked, extensions.LoadUnpackedParams{Path: dir})
+	if cerr := (*cdproto.Error)(nil); errors.As(err, &cerr) {
+		return "", &refusedError{cerr.Message}
+	}
+	return res.ID, err
+}
+
+func (c chromeEngine) uninstall(ctx context.Context, id string) error {
+	_, err := callBrowser(ctx, c.b, extensions.Uninstall, extensions.UninstallParams{ID: id})
+	return err
+}
+
+// setEnabled goes through chrome.management in the harness's helper
+// extension: CDP has no command for it.
+func (c chromeEngine) setEnabled(ctx context.Context, id string, on bool) error {
+	m, err := c.b.manager(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = m.Eval(ctx, fmt.Sprintf("chrome.management.setEnabled(%s, %v)", jsString(id), on))
+	return err
+}
+
+// stopBackground stops the running version of the extension's service
+// worker, which the ServiceWorker domain reports on the control page.
+func (c chromeEngine) stopBackground(ctx context.Context, id string) error {
+	s, err := c.b.serviceWorkers(ctx)
+	if err != nil {
+		return err
+	}
+	scope := "chrome-extension://" + id + "/"
+	var version string
+	for version == "" {
+		updated := s.updated()
+		s.mu.Lock()
+		for vid, v := range s.versions {
+			if strings.HasPrefix(s.regs[v.RegistrationID], scope) && v.RunningStatus == serviceworker.VersionRunningStatusRunning {
+				version = vid
+			}
+		}
+		s.mu.Unlock()
+		if version != "" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no running version reported by the ServiceWorker domain: %w", context.Cause(ctx))
+		case <-updated:
+		}
+	}
+	_, err = callIn(ctx, c.b.controlCtx, serviceworker.StopWorker, serviceworker.StopWorkerParams{VersionID: version})
+	return err
+}
+
+// cdpRealm reaches a realm of Chrome: an execution context on the session
+// of its target.
+type cdpRealm struct {
+	sess     cdp.Session // the session with the realm's target
+	uniqueID string      // empty for a worker: it has one context
+	api      runtime.RemoteObjectID
+}
+
+var _ realmConn = (*cdpRealm)(nil)
+
+func (c *cdpRealm) evaluate(ctx context.Context, expression string) (json.RawMessage, string, error) {
+	res, err := callOn(ctx, c.sess, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:      expression,
+		UniqueContextID: c.uniqueID,
+		AwaitPromise:    new(true),
+		ReturnByValue:   new(true),
+	})
+	return cdpValue(res.Result, res.ExceptionDetails, err)
+}
+
+func (c *cdpRealm) callProbe(ctx context.Context, decl string, args []json.RawMessage) (json.RawMessage, string, error) {
+	callArgs := make([]*runtime.CallArgument, len(args))
+	for i, a := range args {
+		callArgs[i] = &runtime.CallArgument{Value: jsonv2.Value(a)}
+	}
+	res, err := callOn(ctx, c.sess, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+		FunctionDeclaration: decl,
+		ObjectID:            c.api,
+		Arguments:           callArgs,
+		ReturnByValue:       new(true),
+		AwaitPromise:        new(true),
+	})
+	return cdpValue(res.Result, res.ExceptionDetails, err)
+}
+
+// cdpValue turns the answer of an evaluation into a value or an exception.
+func cdpValue(obj *runtime.RemoteObject, exc *runtime.ExceptionDetails, err error) (json.RawMessage, string, error) {
+	switch {
+	case err != nil:
+		return nil, "", err
+	case exc != nil:
+		return nil, exceptionText(exc), nil
+	case obj == nil || obj.Type == "undefined":
+		return nil, "", nil
+	}
+	return json.RawMessage(obj.Value), "", nil
+}
+
+// cdp returns the Chrome side of a realm.
+func (r *Realm) cdp() *cdpRealm {
+	c, _ := r.conn.(*cdpRealm)
+	return c
+}
