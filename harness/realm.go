@@ -36,7 +36,7 @@ type Realm struct {
 	// installed.
 	URL string
 
-	b        *Browser
+	b    *Browser
 	conn realmConn // how the engine reaches the realm's JavaScript
 
 	gen      atomic.Int32 // how many realms had its baseName, itself included; set by addRealm
