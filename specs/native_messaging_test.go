@@ -214,7 +214,14 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 				Message().Where(nmIsHost(host)).WithMessage(map[string]any{}),
 				Post().Where(nmIsHost(host)).WithMessage("first"),
 				Post().Where(nmIsHost(host)).WithMessage("second"),
-				OnDisconnect().Where(nmIsHost(host)),
+				// Chrome closes the host's input and ends the process at
+				// once: the host's end of input (onDisconnect) usually
+				// reaches the harness first, but under load the process
+				// was gone 8 ms after its answer, before its relay passed
+				// the end of input on. The Go host reads io.EOF either way.
+				AnyEvent().Where(nmIsHost(host)).Where("whose input ended, or that Chrome ended", func(e Event) bool {
+					return e.Kind == KindOnDisconnect || (e.Kind == KindDisconnect && e.Call == "ended")
+				}),
 			))
 			Consistently(countOf(w.b, Response().In(w.worker))).Should(Equal(1))
 			Expect(w.b.Trace()).NotTo(HaveEvent(Response().In(w.worker).WithMessage("second")))
