@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -32,23 +33,16 @@ type swState struct {
 	mu       sync.Mutex
 	versions map[string]*serviceworker.Version // by version ID
 	regs     map[serviceworker.RegistrationID]string
-	changed  chan struct{} // closed and replaced at each update
+	changed  wake.Signal // notified at each update
 
 	last    map[string]WorkerStatus   // by version ID
 	history map[string][]WorkerChange // by extension ID
-}
-
-func (s *swState) updated() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
 }
 
 func newSWState() swState {
 	return swState{
 		versions: map[string]*serviceworker.Version{},
 		regs:     map[serviceworker.RegistrationID]string{},
-		changed:  make(chan struct{}),
 		last:     map[string]WorkerStatus{},
 		history:  map[string][]WorkerChange{},
 	}
@@ -138,8 +132,7 @@ func (b *Browser) openControl() {
 		default:
 			return
 		}
-		close(s.changed)
-		s.changed = make(chan struct{})
+		s.changed.Notify()
 	}); err != nil {
 		b.controlErr = fmt.Errorf("enabling the ServiceWorker domain: %w", err)
 		return
@@ -169,24 +162,19 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 		return fmt.Errorf("stopping the worker of %s: %w", e, err)
 	}
 	scope := "chrome-extension://" + e.ID + "/"
-	var version string
-	for version == "" {
-		updated := s.updated()
+	version, err := wake.Until(ctx, &s.changed, nil, func() (string, bool, error) {
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		var version string
 		for id, v := range s.versions {
 			if strings.HasPrefix(s.regs[v.RegistrationID], scope) && v.RunningStatus == serviceworker.VersionRunningStatusRunning {
 				version = id
 			}
 		}
-		s.mu.Unlock()
-		if version != "" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("stopping the worker of %s: no running version reported by the ServiceWorker domain: %w", e, context.Cause(ctx))
-		case <-updated:
-		}
+		return version, version != "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("stopping the worker of %s: no running version reported by the ServiceWorker domain: %w", e, err)
 	}
 	if old != nil {
 		old.flush(ctx)
@@ -359,7 +347,7 @@ func (e *Extension) Uninstall(ctx context.Context) error {
 	// Its realms are gone with it: a long-lived browser (a suite's) forgets
 	// them rather than keep every spec's.
 	e.b.realms = slices.DeleteFunc(e.b.realms, func(r *Realm) bool { return r.ExtensionID == e.ID && r.Gone() })
-	e.b.notifyLocked()
+	e.b.changed.Notify()
 	e.b.mu.Unlock()
 	return nil
 }
