@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/locate"
 	"github.com/portprobe/portprobe/trace"
 
@@ -37,7 +38,12 @@ import (
 //   - Tab.mu guards the tab's sessions, frames and each frameSession's maps.
 //   - Trace.mu and swState.mu are leaves: nothing else is taken under them
 //     (a Trace.Watch callback runs under Trace.mu and must not call the
-//     trace).
+//     trace), but for the lock of a wake.Signal.
+//   - A wake.Signal's lock (Browser.changed, the Trace's and swState's
+//     signals, NativeConn.pushed) is below every other: Notify takes it
+//     alone and may be called under any of them, after the change it
+//     announces. Every wait for a state is a wake.Until, which takes it
+//     briefly before each check; the check takes the state's own lock.
 //   - No mu above is held across a browser round trip. The serializing
 //     locks are: tabMu (one tab creation at a time, so its tab target is
 //     known), managerMu (one load of the helper extension),
@@ -65,6 +71,12 @@ type Browser struct {
 	tabMu     sync.Mutex    // serializes the creation of tabs, see OpenTab
 	prewarmed chan struct{} // closed when the tab that Launch opens ahead is pooled
 
+	// changed is notified after each change that a wait of the browser
+	// checks: its extensions, tabs, realms, frames and page targets (see
+	// waitRealm, WaitTab, Tab.Frame). It has a lock of its own; mu need
+	// not be held.
+	changed wake.Signal
+
 	mu         sync.Mutex
 	closed     bool
 	ended      chan struct{} // closed when the browser closes or dies: its traces' waits end
@@ -74,7 +86,6 @@ type Browser struct {
 	tabs       []*Tab
 	realms     []*Realm
 	realmNames map[string]int // how many realms had each name, see Realm.String
-	changed    chan struct{}  // closed and replaced when realms change
 	nextTab    int
 	pool       []*Tab  // recycled tabs, see Tab.Recycle
 	sw         swState // the ServiceWorker domain, on the control page
@@ -181,7 +192,6 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		bindingName: "__portprobe_" + randomHex(8),
 		probeSecret: randomHex(16),
 		ended:       make(chan struct{}),
-		changed:     make(chan struct{}),
 		workers:     map[target.ID]target.SessionID{},
 		loaded:      map[string]bool{},
 
@@ -553,14 +563,8 @@ func (b *Browser) addRealm(r *Realm) {
 	b.realmNames[name]++
 	r.gen.Store(int32(b.realmNames[name]))
 	b.realms = append(b.realms, r)
-	b.notifyLocked()
 	b.mu.Unlock()
-}
-
-// notifyLocked wakes the goroutines that wait for a change of realms.
-func (b *Browser) notifyLocked() {
-	close(b.changed)
-	b.changed = make(chan struct{})
+	b.changed.Notify()
 }
 
 // waitRealm waits until a live realm satisfies match. what names the realm
@@ -574,30 +578,31 @@ func (b *Browser) waitRealm(ctx context.Context, what string, match func(*Realm)
 func (b *Browser) waitRealmUnless(ctx context.Context, what string, match func(*Realm) bool, failed func() error) (*Realm, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
-	for {
+	var failure error // why the realm cannot come
+	r, err := wake.Until(ctx, &b.changed, b.ended, func() (*Realm, bool, error) {
 		b.mu.Lock()
+		defer b.mu.Unlock()
 		if failed != nil {
-			if err := failed(); err != nil {
-				b.mu.Unlock()
-				return nil, fmt.Errorf("%s: %w", what, err)
+			if failure = failed(); failure != nil {
+				return nil, true, nil
 			}
 		}
 		for _, r := range b.realms {
 			if !r.Gone() && match(r) {
-				b.mu.Unlock()
-				return r, nil
+				return r, true, nil
 			}
 		}
-		changed := b.changed
-		b.mu.Unlock()
-		select {
-		case <-changed:
-		case <-b.ended:
-			return nil, &trace.WaitError{What: what, Cause: b.endCause(), Detail: b.describeRealms(), Trace: b.Trace().WaitText()}
-		case <-ctx.Done():
-			return nil, &trace.WaitError{What: what, Cause: context.Cause(ctx), Detail: b.describeRealms(), Trace: b.Trace().WaitText()}
-		}
+		return nil, false, nil
+	})
+	switch {
+	case err == nil && failure != nil:
+		return nil, fmt.Errorf("%s: %w", what, failure)
+	case err == nil:
+		return r, nil
+	case err == wake.ErrDone:
+		err = b.endCause()
 	}
+	return nil, &trace.WaitError{What: what, Cause: err, Detail: b.describeRealms(), Trace: b.Trace().WaitText()}
 }
 
 func (b *Browser) describeRealms() string {

@@ -38,7 +38,7 @@ func (b *Browser) claim(parent *rawSession, ev *target.EventAttachedToTarget, se
 		t.n = b.nextTab
 		b.pageTabs[info.TargetID] = t
 		b.tabs = append(b.tabs, t)
-		b.notifyLocked()
+		b.changed.Notify()
 		b.mu.Unlock()
 		return b.follow(t, sess, info.TargetID, ev.WaitingForDebugger)
 	}
@@ -86,13 +86,6 @@ func (b *Browser) markInternal(id target.ID) {
 	if t := b.pageTabs[id]; t != nil {
 		t.internal.Store(true)
 	}
-}
-
-// notify wakes the goroutines that wait for a change of realms or tabs.
-func (b *Browser) notify() {
-	b.mu.Lock()
-	b.notifyLocked()
-	b.mu.Unlock()
 }
 
 // callOn runs one command on a session (a raw session of the relay, or a

@@ -371,7 +371,7 @@ func (ws *workerSession) failedToStart(d *runtime.ExceptionDetails) {
 	b := ws.b
 	b.mu.Lock()
 	b.workerFailed[ws.extID] = err
-	b.notifyLocked()
+	b.changed.Notify()
 	b.mu.Unlock()
 	ws.failOnce.Do(func() { close(ws.failed) })
 	b.logf("the service worker of extension %s did not start: %v", ws.extID, err)

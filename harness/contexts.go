@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -68,24 +69,24 @@ func (t *Tab) ChromeID(ctx context.Context) (int, error) {
 func (b *Browser) WaitTab(ctx context.Context, url string) (*Tab, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
-	for {
+	t, err := wake.Until(ctx, &b.changed, b.ended, func() (*Tab, bool, error) {
 		b.mu.Lock()
 		tabs := slices.Clone(b.tabs)
-		changed := b.changed
 		b.mu.Unlock()
 		for _, t := range tabs {
 			if !t.internal.Load() && !t.Closed() && urlMatches(url, t.URL()) {
-				return t, nil
+				return t, true, nil
 			}
 		}
-		select {
-		case <-changed:
-		case <-b.ended:
-			return nil, &trace.WaitError{What: "a tab showing " + url, Cause: b.endCause(), Detail: b.describeTabs()}
-		case <-ctx.Done():
-			return nil, &trace.WaitError{What: "a tab showing " + url, Cause: context.Cause(ctx), Detail: b.describeTabs(), Trace: b.Trace().WaitText()}
-		}
+		return nil, false, nil
+	})
+	switch {
+	case err == nil:
+		return t, nil
+	case err == wake.ErrDone:
+		return nil, &trace.WaitError{What: "a tab showing " + url, Cause: b.endCause(), Detail: b.describeTabs()}
 	}
+	return nil, &trace.WaitError{What: "a tab showing " + url, Cause: err, Detail: b.describeTabs(), Trace: b.Trace().WaitText()}
 }
 
 func (b *Browser) describeTabs() string {
@@ -189,29 +190,27 @@ func (e *Extension) DevToolsPage(ctx context.Context, tab *Tab) (*Realm, error) 
 	}
 	want := e.URL(path)
 	inspects := map[*Realm]int{}
-	for {
-		e.b.mu.Lock()
-		changed := e.b.changed
-		e.b.mu.Unlock()
+	r, err := wake.Until(ctx, &e.b.changed, e.b.ended, func() (*Realm, bool, error) {
 		for _, r := range e.b.Realms() {
 			if r.Kind != trace.PageRealm || r.ExtensionID != e.ID || stripQuery(r.URL) != want {
 				continue
 			}
-			if _, asked := inspects[r]; !asked {
+			if _, asked := inspects[r]; !asked { // a round trip, with no lock held
 				inspects[r], _ = EvalAs[int](ctx, r, "chrome.devtools.inspectedWindow.tabId")
 			}
 			if inspects[r] == tabID {
-				return r, nil
+				return r, true, nil
 			}
 		}
-		select {
-		case <-changed:
-		case <-e.b.ended:
-			return nil, fmt.Errorf("the devtools page %s of %s: %w", path, e, e.b.endCause())
-		case <-ctx.Done():
-			return nil, &trace.WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: context.Cause(ctx), Detail: e.b.describeRealms(), Trace: e.b.Trace().WaitText()}
-		}
+		return nil, false, nil
+	})
+	switch {
+	case err == nil:
+		return r, nil
+	case err == wake.ErrDone:
+		return nil, fmt.Errorf("the devtools page %s of %s: %w", path, e, e.b.endCause())
 	}
+	return nil, &trace.WaitError{What: fmt.Sprintf("the devtools page %s of %s in the DevTools of %s", path, e, tab), Cause: err, Detail: e.b.describeRealms(), Trace: e.b.Trace().WaitText()}
 }
 
 // stripQuery returns url without its query and fragment.
@@ -228,26 +227,32 @@ func stripQuery(url string) string {
 func (t *Tab) Frame(ctx context.Context, url string) (Frame, error) {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
-	for {
-		t.b.mu.Lock()
-		changed := t.b.changed
-		t.b.mu.Unlock()
+	f, err := wake.Until(ctx, &t.b.changed, t.b.ended, func() (Frame, bool, error) {
 		for _, f := range t.Frames() {
 			if urlMatches(url, f.URL) {
-				return f, nil
+				return f, true, nil
 			}
 		}
 		select {
-		case <-changed:
-		case <-t.b.ended:
-			return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: %w", t, url, t.b.endCause())
-		case <-t.gone:
-			return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: the tab closed", t, url)
-		case <-ctx.Done():
-			return Frame{}, &trace.WaitError{What: fmt.Sprintf("a frame of %s showing %s", t, url), Cause: context.Cause(ctx), Detail: t.describeFrames(), Trace: t.b.Trace().WaitText()}
+		case <-t.gone: // targetGone notifies after closing it
+			return Frame{}, false, errTabClosed
+		default:
+			return Frame{}, false, nil
 		}
+	})
+	switch {
+	case err == nil:
+		return f, nil
+	case err == wake.ErrDone:
+		return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: %w", t, url, t.b.endCause())
+	case err == errTabClosed:
+		return Frame{}, fmt.Errorf("%s: waiting for a frame showing %s: the tab closed", t, url)
 	}
+	return Frame{}, &trace.WaitError{What: fmt.Sprintf("a frame of %s showing %s", t, url), Cause: err, Detail: t.describeFrames(), Trace: t.b.Trace().WaitText()}
 }
+
+// errTabClosed ends Tab.Frame's wait when the tab closes.
+var errTabClosed = errors.New("the tab closed")
 
 func (t *Tab) describeFrames() string {
 	var s strings.Builder

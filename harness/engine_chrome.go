@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/extensions"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/portprobe/portprobe/internal/wake"
 )
 
 // chromeEngine is the engine of Chrome and Chromium, over the DevTools
@@ -55,24 +56,19 @@ func (c chromeEngine) stopBackground(ctx context.Context, id string) error {
 		return err
 	}
 	scope := "chrome-extension://" + id + "/"
-	var version string
-	for version == "" {
-		updated := s.updated()
+	version, err := wake.Until(ctx, &s.changed, nil, func() (string, bool, error) {
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		var version string
 		for vid, v := range s.versions {
 			if strings.HasPrefix(s.regs[v.RegistrationID], scope) && v.RunningStatus == serviceworker.VersionRunningStatusRunning {
 				version = vid
 			}
 		}
-		s.mu.Unlock()
-		if version != "" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no running version reported by the ServiceWorker domain: %w", context.Cause(ctx))
-		case <-updated:
-		}
+		return version, version != "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("no running version reported by the ServiceWorker domain: %w", err)
 	}
 	_, err = callIn(ctx, c.b.controlCtx, serviceworker.StopWorker, serviceworker.StopWorkerParams{VersionID: version})
 	return err

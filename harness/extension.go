@@ -115,7 +115,7 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	b.mu.Lock()
 	b.extensions = append(b.extensions, e)
 	b.loaded[e.ID] = true
-	b.notifyLocked()
+	b.changed.Notify()
 	b.mu.Unlock()
 	return e, nil
 }

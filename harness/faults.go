@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -30,23 +31,16 @@ type swState struct {
 	mu       sync.Mutex
 	versions map[string]*serviceworker.Version // by version ID
 	regs     map[serviceworker.RegistrationID]string
-	changed  chan struct{} // closed and replaced at each update
+	changed  wake.Signal // notified at each update
 
 	last    map[string]WorkerStatus   // by version ID
 	history map[string][]WorkerChange // by extension ID
-}
-
-func (s *swState) updated() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
 }
 
 func newSWState() swState {
 	return swState{
 		versions: map[string]*serviceworker.Version{},
 		regs:     map[serviceworker.RegistrationID]string{},
-		changed:  make(chan struct{}),
 		last:     map[string]WorkerStatus{},
 		history:  map[string][]WorkerChange{},
 	}
@@ -136,8 +130,7 @@ func (b *Browser) openControl() {
 		default:
 			return
 		}
-		close(s.changed)
-		s.changed = make(chan struct{})
+		s.changed.Notify()
 	}); err != nil {
 		b.controlErr = fmt.Errorf("enabling the ServiceWorker domain: %w", err)
 		return
@@ -334,7 +327,7 @@ func (e *Extension) Uninstall(ctx context.Context) error {
 	// Its realms are gone with it: a long-lived browser (a suite's) forgets
 	// them rather than keep every spec's.
 	e.b.realms = slices.DeleteFunc(e.b.realms, func(r *Realm) bool { return r.ExtensionID == e.ID && r.Gone() })
-	e.b.notifyLocked()
+	e.b.changed.Notify()
 	e.b.mu.Unlock()
 	return nil
 }

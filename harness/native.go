@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -258,12 +259,12 @@ type NativeConn struct {
 	wmu  sync.Mutex // guards writes to conn
 
 	// mu guards the messages from Chrome that Serve has not read, and eof
-	// (Chrome closed the host's input, or the process went); notify is
-	// closed and replaced when either changes.
+	// (Chrome closed the host's input, or the process went); pushed is
+	// notified when either changes.
 	mu     sync.Mutex
 	queue  []json.RawMessage
 	eof    bool
-	notify chan struct{}
+	pushed wake.Signal
 
 	closed chan struct{} // closed when the host process has gone
 	ended  atomic.Bool   // the host's end is in the trace (Serve returned, Exit, Kill)
@@ -273,25 +274,26 @@ type NativeConn struct {
 // Chrome closed the host's input (the port disconnected, or the one answer
 // of sendNativeMessage arrived).
 func (c *NativeConn) Read(ctx context.Context) (json.RawMessage, error) {
-	for {
+	m, err := wake.Until(ctx, &c.pushed, nil, func() (json.RawMessage, bool, error) {
 		c.mu.Lock()
-		if len(c.queue) > 0 {
+		defer c.mu.Unlock()
+		switch {
+		case len(c.queue) > 0:
 			m := c.queue[0]
 			c.queue = c.queue[1:]
-			c.mu.Unlock()
-			return m, nil
+			return m, true, nil
+		case c.eof:
+			return nil, false, io.EOF
 		}
-		eof, notify := c.eof, c.notify
-		c.mu.Unlock()
-		if eof {
-			return nil, io.EOF
-		}
-		select {
-		case <-notify:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%s: reading a message from Chrome: %w", c.Realm, context.Cause(ctx))
-		}
+		return nil, false, nil
+	})
+	switch {
+	case err == io.EOF:
+		return nil, io.EOF
+	case err != nil:
+		return nil, fmt.Errorf("%s: reading a message from Chrome: %w", c.Realm, err)
 	}
+	return m, nil
 }
 
 // push queues a message from Chrome for Read, or marks the end (m nil).
@@ -303,8 +305,7 @@ func (c *NativeConn) push(m json.RawMessage) {
 	} else {
 		c.queue = append(c.queue, m)
 	}
-	close(c.notify)
-	c.notify = make(chan struct{})
+	c.pushed.Notify()
 }
 
 // Write sends v, encoded as JSON, to Chrome as one message.
@@ -400,7 +401,7 @@ func (b *Browser) runNativeHost(conn net.Conn, h NativeHost) {
 		b.logf("native host %s: a bad hello: %v", h.Name, err)
 		return
 	}
-	c := &NativeConn{b: b, conn: conn, Args: hello.Args, notify: make(chan struct{}), closed: make(chan struct{})}
+	c := &NativeConn{b: b, conn: conn, Args: hello.Args, closed: make(chan struct{})}
 	if len(hello.Args) > 0 {
 		c.Origin = hello.Args[0]
 	}

@@ -126,9 +126,7 @@ func (r *Realm) Done() <-chan struct{} { return r.gone }
 func (r *Realm) markGone() {
 	r.goneOnce.Do(func() {
 		close(r.gone)
-		r.b.mu.Lock()
-		r.b.notifyLocked()
-		r.b.mu.Unlock()
+		r.b.changed.Notify()
 	})
 }
 

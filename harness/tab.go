@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -237,24 +238,20 @@ func (b *Browser) openTab(ctx context.Context) (*Tab, error) {
 // waitClaimedTab waits until the page target id has its tab: Chrome
 // attaches a new page to the harness as it makes it.
 func (b *Browser) waitClaimedTab(ctx context.Context, id target.ID) (*Tab, error) {
-	for {
+	t, err := wake.Until(ctx, &b.changed, nil, func() (*Tab, bool, error) {
 		b.mu.Lock()
+		defer b.mu.Unlock()
 		t := b.pageTabs[id]
-		changed := b.changed
-		b.mu.Unlock()
-		if t != nil {
-			select {
-			case <-t.main.ready():
-				return t, nil
-			case <-ctx.Done():
-				return nil, fmt.Errorf("waiting for the harness's session with page %s to be set up: %w", id, context.Cause(ctx))
-			}
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for Chrome to attach page %s to the harness: %w", id, context.Cause(ctx))
-		}
+		return t, t != nil, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("waiting for Chrome to attach page %s to the harness: %w", id, err)
+	}
+	select {
+	case <-t.main.ready():
+		return t, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the harness's session with page %s to be set up: %w", id, context.Cause(ctx))
 	}
 }
 
@@ -503,6 +500,7 @@ func (t *Tab) targetGone() {
 		delete(b.pageTabs, t.TargetID)
 	}
 	b.mu.Unlock()
+	b.changed.Notify() // a wait for a frame of the tab ends
 	t.driverMu.Lock()
 	if t.cancel != nil {
 		t.cancel()
@@ -671,7 +669,7 @@ func (t *Tab) addFrames(tree *page.FrameTree) {
 	for _, child := range tree.ChildFrames {
 		t.addFrames(child)
 	}
-	t.b.notify()
+	t.b.changed.Notify()
 }
 
 // listen runs in the session's event loop (chromedp's or the relay's): it
@@ -769,7 +767,7 @@ func (s *frameSession) listen(ev any) {
 		t.mu.Lock()
 		delete(t.frames, ev.FrameID)
 		t.mu.Unlock()
-		t.b.notify()
+		t.b.changed.Notify()
 	case *page.EventFrameStoppedLoading:
 		if string(ev.FrameID) == string(s.targetID) {
 			s.enableRuntime() // a page that stays on about:blank
@@ -788,7 +786,7 @@ func (s *frameSession) listen(ev any) {
 		t.mu.Lock()
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment
 		t.mu.Unlock()
-		t.b.notify()
+		t.b.changed.Notify()
 	}
 }
 

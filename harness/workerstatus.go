@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -76,26 +77,26 @@ func (e *Extension) WaitWorkerStatus(ctx context.Context, status WorkerStatus) (
 	if err != nil {
 		return WorkerChange{}, fmt.Errorf("waiting for the worker of %s to be %s: %w", e, status, err)
 	}
-	for {
-		updated := s.updated()
-		h := e.WorkerHistory()
+	var h []WorkerChange // the history at the last check
+	last, err := wake.Until(ctx, &s.changed, nil, func() (WorkerChange, bool, error) {
+		h = e.WorkerHistory()
 		if len(h) > 0 && h[len(h)-1].Status == status {
-			return h[len(h)-1], nil
+			return h[len(h)-1], true, nil
 		}
-		select {
-		case <-updated:
-		case <-ctx.Done():
-			var lines []string
-			for _, c := range h {
-				lines = append(lines, c.String())
-			}
-			return WorkerChange{}, &trace.WaitError{
-				What:   fmt.Sprintf("the service worker of %s to be %s", e, status),
-				Cause:  context.Cause(ctx),
-				Detail: "its status so far: " + orNone(lines),
-				Trace:  e.b.Trace().WaitText(),
-			}
-		}
+		return WorkerChange{}, false, nil
+	})
+	if err == nil {
+		return last, nil
+	}
+	var lines []string
+	for _, c := range h {
+		lines = append(lines, c.String())
+	}
+	return WorkerChange{}, &trace.WaitError{
+		What:   fmt.Sprintf("the service worker of %s to be %s", e, status),
+		Cause:  err,
+		Detail: "its status so far: " + orNone(lines),
+		Trace:  e.b.Trace().WaitText(),
 	}
 }
 
@@ -106,10 +107,11 @@ func (b *Browser) waitWorkersStopped(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	for {
-		updated := s.updated()
-		var busy []string
+	var busy []string // at the last check
+	_, err = wake.Until(ctx, &s.changed, nil, func() (struct{}, bool, error) {
+		busy = nil
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		for vid, v := range s.versions {
 			// A redundant version (the uninstalled one) still counts
 			// until it has stopped.
@@ -117,19 +119,15 @@ func (b *Browser) waitWorkersStopped(ctx context.Context, id string) error {
 				busy = append(busy, fmt.Sprintf("version %s %s", vid, v.RunningStatus))
 			}
 		}
-		s.mu.Unlock()
-		if len(busy) == 0 {
-			return nil
-		}
-		select {
-		case <-updated:
-		case <-ctx.Done():
-			return &trace.WaitError{
-				What:   fmt.Sprintf("the service worker of the uninstalled extension %s to stop", id),
-				Cause:  context.Cause(ctx),
-				Detail: "still: " + orNone(busy),
-				Trace:  b.Trace().WaitText(),
-			}
+		return struct{}{}, len(busy) == 0, nil
+	})
+	if err != nil {
+		return &trace.WaitError{
+			What:   fmt.Sprintf("the service worker of the uninstalled extension %s to stop", id),
+			Cause:  err,
+			Detail: "still: " + orNone(busy),
+			Trace:  b.Trace().WaitText(),
 		}
 	}
+	return nil
 }

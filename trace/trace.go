@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portprobe/portprobe/internal/jsonx"
+	"github.com/portprobe/portprobe/internal/wake"
 )
 
 // Kind names what happened to a port.
@@ -197,7 +198,7 @@ type Trace struct {
 	// events are pointers so that growing and merging move 8 bytes an
 	// event, not the whole event: a flood traces hundreds of thousands.
 	events  []*Event
-	changed chan struct{} // closed and replaced at each Add
+	changed wake.Signal // notified at each Add and AddBatch
 
 	console        []ConsoleEntry
 	consoleDropped int
@@ -222,7 +223,7 @@ type Owner struct {
 
 // New returns an empty trace, filled by Add and read by anyone.
 func New() *Trace {
-	return &Trace{changed: make(chan struct{})}
+	return &Trace{}
 }
 
 // NewFor returns an empty trace whose waits follow owner.
@@ -244,8 +245,7 @@ func (t *Trace) Add(e Event) Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	i := t.insertLocked(e)
-	close(t.changed)
-	t.changed = make(chan struct{})
+	t.changed.Notify()
 	for _, fn := range t.watchers {
 		fn(*t.events[i])
 	}
@@ -294,8 +294,7 @@ func (t *Trace) AddBatch(events []Event) {
 			fn(*t.events[k])
 		}
 	}
-	close(t.changed)
-	t.changed = make(chan struct{})
+	t.changed.Notify()
 }
 
 // insertLocked puts e at its place and returns its index.
@@ -412,25 +411,23 @@ func (t *Trace) Wait(ctx context.Context, q *Query) (Event, error) {
 		ctx, cancel = context.WithTimeout(ctx, t.owner.Timeout)
 		defer cancel()
 	}
-	for {
+	found, err := wake.Until(ctx, &t.changed, t.owner.Done, func() (Event, bool, error) {
 		t.mu.Lock()
+		defer t.mu.Unlock()
 		for _, e := range t.events {
 			if q.Match(*e) {
-				found := *e // the stored event changes (its Seq) once unlocked
-				t.mu.Unlock()
-				return found, nil
+				return *e, true, nil // a copy: the stored event changes (its Seq) once unlocked
 			}
 		}
-		changed := t.changed
-		t.mu.Unlock()
-		select {
-		case <-changed:
-		case <-t.owner.Done:
-			return Event{}, &WaitError{What: "event " + q.String(), Cause: t.owner.Cause(), Trace: t.WaitText()}
-		case <-ctx.Done():
-			return Event{}, &WaitError{What: "event " + q.String(), Cause: context.Cause(ctx), Trace: t.WaitText()}
-		}
+		return Event{}, false, nil
+	})
+	if err == nil {
+		return found, nil
 	}
+	if err == wake.ErrDone {
+		err = t.owner.Cause()
+	}
+	return Event{}, &WaitError{What: "event " + q.String(), Cause: err, Trace: t.WaitText()}
 }
 
 // WaitError is the error of a wait that ran out of time. It names what was
