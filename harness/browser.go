@@ -397,6 +397,11 @@ func (b *Browser) Close() error {
 // "Chrome/156.0.8078.73".
 func (b *Browser) Version() string { return b.version }
 
+// Engine says which browser engine runs, so that a test states what each
+// engine does where they differ (a connect that reaches no listener ends
+// with runtime.lastError in Chrome, with port.error in Firefox).
+func (b *Browser) Engine() Engine { return b.eng.kind() }
+
 // ChromePath returns the binary that runs.
 func (b *Browser) ChromePath() string { return b.chromePath }
 

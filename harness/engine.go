@@ -27,8 +27,21 @@ import (
 // What an engine does not support is an error that names the engine and
 // the call, never a silent no-op.
 
+// Engine names a browser engine, for tests whose expectations differ by
+// engine (Browser.Engine).
+type Engine string
+
+// The engines.
+const (
+	// Chrome is Chrome, Chromium, Edge and the other Chromium browsers,
+	// driven over the DevTools protocol.
+	Chrome Engine = "chrome"
+)
+
 // engine is what the core asks of a browser engine for an extension.
 type engine interface {
+	// kind says which engine this is.
+	kind() Engine
 	// name names the engine and its version for messages, such as
 	// "Chromium 156.0.8078.79".
 	name() string

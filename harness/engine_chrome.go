@@ -22,6 +22,7 @@ type chromeEngine struct{ b *Browser }
 
 var _ engine = chromeEngine{}
 
+func (c chromeEngine) kind() Engine { return Chrome }
 func (c chromeEngine) name() string { return c.b.version }
 
 func (c chromeEngine) loadUnpacked(ctx context.Context, dir string) (string, error) {
