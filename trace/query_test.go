@@ -2,9 +2,13 @@ package trace
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	g "github.com/onsi/gomega"
 )
 
 func TestQueryKinds(t *testing.T) {
@@ -312,4 +316,162 @@ func TestQueryClosestEvents(t *testing.T) {
 	if got := seqs(AnyEvent().Named("zzz").Closest(events, 10)); len(got) != len(events) {
 		t.Errorf("Closest(any event) = %v, want all", got)
 	}
+}
+
+// upperMatcher is a Matcher of this package's own, not Gomega's, that
+// describes itself.
+type upperMatcher struct{}
+
+func (upperMatcher) Match(actual any) (bool, error) {
+	s, ok := actual.(string)
+	if !ok {
+		return false, fmt.Errorf("want a string, got %T", actual)
+	}
+	return s != "" && strings.ToUpper(s) == s, nil
+}
+func (upperMatcher) FailureMessage(any) string        { return "not upper case" }
+func (upperMatcher) NegatedFailureMessage(any) string { return "upper case" }
+func (upperMatcher) String() string                   { return "upper case" }
+
+func TestQueryMatchers(t *testing.T) {
+	sender := json.RawMessage(`{"id":"` + otherExtID + `","frameId":3,"tab":{"id":5,"url":"https://example.com/"}}`)
+	top := json.RawMessage(`{"frameId":0,"tab":{"id":5}}`)
+	msg := json.RawMessage(`{"greeting":"hi there","n":4,"list":[1,2]}`)
+	tests := []struct {
+		name  string
+		q     *Query
+		e     Event
+		match bool
+	}{
+		// WithSender
+		{"WithSender Not(BeZero)", OnConnect().WithSender("frameId", g.Not(g.BeZero())), Event{Kind: KindOnConnect, Sender: sender}, true},
+		{"WithSender Not(BeZero) of 0", OnConnect().WithSender("frameId", g.Not(g.BeZero())), Event{Kind: KindOnConnect, Sender: top}, false},
+		{"WithSender BeNumerically", OnConnect().WithSender("tab.id", g.BeNumerically(">=", 5)), Event{Kind: KindOnConnect, Sender: sender}, true},
+		{"WithSender HavePrefix", OnConnect().WithSender("tab.url", g.HavePrefix("https://example.com")), Event{Kind: KindOnConnect, Sender: sender}, true},
+		{"WithSender HaveKey of an object", OnConnect().WithSender("tab", g.HaveKey("url")), Event{Kind: KindOnConnect, Sender: sender}, true},
+		{"WithSender HaveKey, key absent", OnConnect().WithSender("tab", g.HaveKey("url")), Event{Kind: KindOnConnect, Sender: top}, false},
+		{"WithSender absent is no match", OnConnect().WithSender("origin", g.Not(g.BeZero())), Event{Kind: KindOnConnect, Sender: sender}, false},
+		{"WithSender absent is no match, even for BeNil", OnConnect().WithSender("origin", g.BeNil()), Event{Kind: KindOnConnect, Sender: sender}, false},
+		{"WithSender null", OnConnect().WithSender("tab", g.BeNil()), Event{Kind: KindOnConnect, Sender: json.RawMessage(`{"tab":null}`)}, true},
+		{"WithSender error is no match", OnConnect().WithSender("tab.url", g.BeNumerically(">", 0)), Event{Kind: KindOnConnect, Sender: sender}, false},
+		{"WithSender no sender", OnConnect().WithSender("frameId", g.BeZero()), Event{Kind: KindOnConnect}, false},
+		// WithField
+		{"WithField ContainSubstring", Message().WithField("greeting", g.ContainSubstring("there")), Event{Kind: KindMessage, Message: msg}, true},
+		{"WithField ContainSubstring other", Message().WithField("greeting", g.ContainSubstring("bye")), Event{Kind: KindMessage, Message: msg}, false},
+		{"WithField number is float64", Message().WithField("n", g.Equal(4.0)), Event{Kind: KindMessage, Message: msg}, true},
+		{"WithField And", Message().WithField("n", g.And(g.BeNumerically(">", 1), g.BeNumerically("<", 5))), Event{Kind: KindMessage, Message: msg}, true},
+		{"WithField And, one fails", Message().WithField("n", g.And(g.BeNumerically(">", 1), g.BeNumerically("<", 4))), Event{Kind: KindMessage, Message: msg}, false},
+		{"WithField array", Message().WithField("list", g.ConsistOf(2.0, 1.0)), Event{Kind: KindMessage, Message: msg}, true},
+		{"WithField absent", Message().WithField("other", g.BeNil()), Event{Kind: KindMessage, Message: msg}, false},
+		{"WithField own matcher", Message().WithField("greeting", upperMatcher{}), Event{Kind: KindMessage, Message: json.RawMessage(`{"greeting":"HI"}`)}, true},
+		{"WithField own matcher's error", Message().WithField("n", upperMatcher{}), Event{Kind: KindMessage, Message: msg}, false},
+		// WithMessage
+		{"WithMessage HaveKeyWithValue", Message().WithMessage(g.HaveKeyWithValue("greeting", "hi there")), Event{Kind: KindMessage, Message: msg}, true},
+		{"WithMessage HaveKey absent", Message().WithMessage(g.HaveKey("x")), Event{Kind: KindMessage, Message: msg}, false},
+		{"WithMessage MatchJSON of a decoded value is an error", Message().WithMessage(g.MatchJSON(msg)), Event{Kind: KindMessage, Message: msg}, false},
+		{"WithMessage string", Post().WithMessage(g.HaveSuffix("!")), Event{Kind: KindPost, Message: json.RawMessage(`"hi!"`)}, true},
+		{"WithMessage none", Post().WithMessage(g.BeNil()), Event{Kind: KindPost}, false},
+		{"WithMessage bad JSON in event", Post().WithMessage(g.Not(g.BeNil())), Event{Kind: KindPost, Message: json.RawMessage(`{`)}, false},
+		// To
+		{"To BeNumerically", SendMessage().To("tabId", g.BeNumerically(">", 0)), Event{Kind: KindSendMessage, To: json.RawMessage(`{"tabId":3}`)}, true},
+		{"To BeNumerically of 0", SendMessage().To("tabId", g.BeNumerically(">", 0)), Event{Kind: KindSendMessage, To: json.RawMessage(`{"tabId":0}`)}, false},
+		{"To absent", SendMessage().To("options.frameId", g.BeZero()), Event{Kind: KindSendMessage, To: json.RawMessage(`{"tabId":0}`)}, false},
+		// Named
+		{"Named HavePrefix", OnConnect().Named(g.HavePrefix("port-")), Event{Kind: KindOnConnect, Name: "port-from-cs"}, true},
+		{"Named HavePrefix other", OnConnect().Named(g.HavePrefix("port-")), Event{Kind: KindOnConnect, Name: "x"}, false},
+		{"Named BeEmpty", OnConnect().Named(g.BeEmpty()), Event{Kind: KindOnConnect}, true},
+		// WithLastError
+		{"WithLastError ContainSubstring", OnDisconnect().WithLastError(g.ContainSubstring("Receiving end")),
+			Event{Kind: KindOnDisconnect, LastError: "Could not establish connection. Receiving end does not exist."}, true},
+		{"WithLastError unset", OnDisconnect().WithLastError(g.Not(g.ContainSubstring("x"))), Event{Kind: KindOnDisconnect}, false},
+		{"WithLastError needs onDisconnect", AnyEvent().WithLastError(g.ContainSubstring("x")), Event{Kind: KindException, LastError: "x"}, false},
+		// WithError
+		{"WithError MatchRegexp", Exception().WithError(g.MatchRegexp(`^TypeError: `)), Event{Kind: KindException, Error: "TypeError: x"}, true},
+		{"WithError MatchRegexp other", Exception().WithError(g.MatchRegexp(`^TypeError: `)), Event{Kind: KindException, Error: "Error: x"}, false},
+		{"WithError no error", Response().WithError(g.Not(g.ContainSubstring("x"))), Event{Kind: KindResponse}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.q.Match(tt.e); got != tt.match {
+				t.Errorf("(%s).Match(%+v) = %v, want %v", tt.q, tt.e, got, tt.match)
+			}
+		})
+	}
+}
+
+func TestQueryMatcherString(t *testing.T) {
+	tests := []struct {
+		q    *Query
+		want string
+	}{
+		{OnConnect().WithSender("frameId", g.Not(g.BeZero())), `onConnect with sender.frameId matching Not(BeZero())`},
+		{SendMessage().To("tabId", g.BeNumerically(">", 0)), `sendMessage to tabId matching BeNumerically(">", 0)`},
+		{Message().WithField("n", g.BeNumerically("~", 3.0, 0.1)), `message with n matching BeNumerically("~", 3, 0.1)`},
+		{Message().WithField("greeting", g.ContainSubstring("hi")), `message with greeting matching ContainSubstring("hi")`},
+		{Message().WithMessage(g.HaveKey("greeting")), `message with message matching HaveKey("greeting")`},
+		{Message().WithMessage(g.And(g.HaveKey("a"), g.Not(g.HaveKey("b")))), `message with message matching And(HaveKey("a"), Not(HaveKey("b")))`},
+		{Message().WithMessage(g.MatchJSON(`{"a":1}`)), "message with message matching MatchJSON(`{\"a\":1}`)"},
+		{Message().WithField("ok", g.BeTrue()), `message with ok matching BeTrue()`},
+		{Message().WithField("s", g.WithTransform(strings.ToUpper, g.Equal("HI"))), `message with s matching WithTransform(func(string) string, Equal("HI"))`},
+		{Message().WithField("s", upperMatcher{}), `message with s matching upper case`},
+		{OnConnect().Named(g.HavePrefix("port-")), `onConnect with name matching HavePrefix("port-")`},
+		{OnDisconnect().WithLastError(g.ContainSubstring("gone")), `onDisconnect with lastError matching ContainSubstring("gone")`},
+		{Exception().WithError(g.MatchRegexp("^TypeError")), `exception with error matching MatchRegexp("^TypeError")`},
+		// Values read as before.
+		{OnConnect().WithSender("frameId", 0).Named("x"), `onConnect with sender.frameId=0 named "x"`},
+	}
+	for _, tt := range tests {
+		if got := tt.q.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+	long := Message().WithField("s", g.ContainSubstring(strings.Repeat("x", 300))).String()
+	if len(long) > 200 || !strings.HasSuffix(long, "…") {
+		t.Errorf("String() of a query with a long matcher = %q, want it cut short", long)
+	}
+}
+
+func TestQueryTextArgPanics(t *testing.T) {
+	tests := []struct {
+		name string
+		make func()
+		want string
+	}{
+		{"Named", func() { OnConnect().Named(5) }, "Named(5): want a string or a Matcher, got int"},
+		{"WithLastError", func() { OnDisconnect().WithLastError(nil) }, "WithLastError(<nil>): want a string or a Matcher"},
+		{"WithError", func() { Exception().WithError([]byte("x")) }, "WithError([]byte{0x78}): want a string or a Matcher, got []uint8"},
+		{"To", func() { SendMessage().To("tabId", make(chan int)) }, `To("tabId", `},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				s, _ := r.(string)
+				if !strings.Contains(s, tt.want) {
+					t.Errorf("panic = %v, want a message containing %q", r, tt.want)
+				}
+			}()
+			tt.make()
+		})
+	}
+}
+
+// TestQueryMatcherShared matches one query with a stateful matcher (And
+// remembers which of its matchers failed) from several goroutines; run it
+// with -race.
+func TestQueryMatcherShared(t *testing.T) {
+	q := Message().WithField("n", g.And(g.BeNumerically(">", 1), g.BeNumerically("<", 100)))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for n := range 200 {
+				m, _ := json.Marshal(map[string]int{"n": n + i})
+				want := n+i > 1 && n+i < 100
+				if got := q.Match(Event{Kind: KindMessage, Message: m}); got != want {
+					t.Errorf("Match(n=%d) = %v, want %v", n+i, got, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
