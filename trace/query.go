@@ -284,6 +284,9 @@ func (q *Query) String() string {
 	return b.String()
 }
 
+// GomegaString is String, for Gomega's failure messages.
+func (q *Query) GomegaString() string { return q.String() }
+
 // Closest returns up to n of events that match the most parts of q, best
 // first, and none that match nothing: what a failure message shows when no
 // event matches.

@@ -173,6 +173,10 @@ func (e Event) String() string {
 	return b.String()
 }
 
+// GomegaString keeps Gomega's failure messages short: String, not the
+// event's fields and raw JSON bytes.
+func (e Event) GomegaString() string { return e.String() }
+
 func abbreviate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -378,6 +382,17 @@ func (t *Trace) String() string {
 	return FormatEvents(t.Events())
 }
 
+// GomegaString describes the trace on one line, such as "trace of 12
+// events", so that a failure message about the trace itself (BeIdenticalTo,
+// BeNil) does not print every event and the trace's lock. The event
+// matchers print the events they looked at in their own messages.
+func (t *Trace) GomegaString() string {
+	if n := t.Len(); n != 1 {
+		return fmt.Sprintf("trace of %d events", n)
+	}
+	return "trace of 1 event"
+}
+
 // FormatEvents prints events one per line, or "(no events)".
 func FormatEvents(events []Event) string {
 	if len(events) == 0 {
@@ -451,3 +466,9 @@ func (e *WaitError) Error() string {
 }
 
 func (e *WaitError) Unwrap() error { return e.Cause }
+
+// GomegaString is the first line of the error, as Gomega prints the whole
+// error (and the trace in it) already.
+func (e *WaitError) GomegaString() string {
+	return fmt.Sprintf("waiting for %s: %v", e.What, e.Cause)
+}
