@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/portprobe/portprobe/internal/jsonx"
 )
@@ -87,7 +88,11 @@ func describeMatcher(m Matcher) string {
 		s = describeCall(reflect.ValueOf(m), 0)
 	}
 	if len(s) > maxMatcherDesc {
-		s = s[:maxMatcherDesc] + "…"
+		n := maxMatcherDesc
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
 	}
 	return s
 }
