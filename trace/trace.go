@@ -115,12 +115,16 @@ func (k Kind) IsPort() bool {
 }
 
 // PortRef returns a label for the event's port, such as
-// "worker(mdn-example)#1".
+// "worker(mdn-example)#1"; an event with no Realm is "(no realm)#1".
 func (e Event) PortRef() string {
-	if e.Port == 0 {
-		return e.Realm.String() + "#-"
+	realm := "(no realm)"
+	if e.Realm != nil {
+		realm = e.Realm.String()
 	}
-	return fmt.Sprintf("%s#%d", e.Realm, e.Port)
+	if e.Port == 0 {
+		return realm + "#-"
+	}
+	return fmt.Sprintf("%s#%d", realm, e.Port)
 }
 
 // Endpoint returns the event's realm and handle, so that a query can ask

@@ -208,6 +208,12 @@ func TestTraceEventString(t *testing.T) {
 			[]string{"name="},
 		},
 		{
+			"no realm",
+			Event{Seq: 1, At: at(0), Port: 2, Kind: KindPost},
+			[]string{"(no realm)#2"},
+			nil,
+		},
+		{
 			"exception on a port",
 			Event{Seq: 1, At: at(0), Realm: worker, Port: 2, Kind: KindException, Name: "p", Call: "postMessage", Error: "Error: gone"},
 			[]string{w + `#2 name="p"`, `call=postMessage error="Error: gone"`},
