@@ -405,6 +405,35 @@ func (b *Browser) Engine() Engine { return b.eng.kind() }
 // ChromePath returns the binary that runs.
 func (b *Browser) ChromePath() string { return b.chromePath }
 
+// String describes the browser on one line, such as
+// "browser HeadlessChrome/139.0.7258.5 (2 extensions, 1 tab)". It asks
+// Chrome nothing, and holds the browser's lock only to count.
+func (b *Browser) String() string {
+	b.mu.Lock()
+	closed, extensions := b.closed, len(b.extensions)
+	b.mu.Unlock()
+	version := b.version
+	if version == "" {
+		version = "(version unknown)"
+	}
+	if closed {
+		return "browser " + version + " (closed)"
+	}
+	return fmt.Sprintf("browser %s (%s, %s)", version, count(extensions, "extension"), count(len(b.Tabs()), "tab"))
+}
+
+// GomegaString keeps Gomega's failure messages short: String, not the
+// browser's fields.
+func (b *Browser) GomegaString() string { return b.String() }
+
+// count says n things, as "1 tab" or "2 tabs".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 // Trace returns the trace of every port event in this browser.
 func (b *Browser) Trace() *trace.Trace {
 	b.mu.Lock()

@@ -32,7 +32,12 @@ type Extension struct {
 	b *Browser
 }
 
+// String names the extension, such as `extension "mdn-example" (abcd…)`.
 func (e *Extension) String() string { return fmt.Sprintf("extension %q (%s)", e.Name, e.ID) }
+
+// GomegaString keeps Gomega's failure messages short: String, not the
+// manifest and the browser.
+func (e *Extension) GomegaString() string { return e.String() }
 
 // ExtensionLoadError is the error of an extension that Chrome did not load.
 type ExtensionLoadError struct {

@@ -68,7 +68,12 @@ type Responder struct {
 // onMessageExternal event.
 func ReplyTo(e trace.Event) *Responder { return &Responder{Realm: realmOf(e.Realm), Handle: e.Port} }
 
+// String names the message the responder answers, such as
+// "the reply to worker(mdn-example)#3".
 func (rp *Responder) String() string { return fmt.Sprintf("the reply to %s#%d", rp.Realm, rp.Handle) }
+
+// GomegaString keeps Gomega's failure messages short.
+func (rp *Responder) GomegaString() string { return rp.String() }
 
 // Send calls sendResponse(response) for the message: the first answer to a
 // message reaches its sender, later ones are ignored (Chrome's rule). The

@@ -270,6 +270,20 @@ type NativeConn struct {
 	ended  atomic.Bool   // the host's end is in the trace (Serve returned, Exit, Kill)
 }
 
+// String names the host process by its realm and the extension that
+// started it, such as
+// "native-host(com.example.echo)~2 started by chrome-extension://abcd…/".
+func (c *NativeConn) String() string {
+	if c.Origin == "" {
+		return c.Realm.String()
+	}
+	return c.Realm.String() + " started by " + c.Origin
+}
+
+// GomegaString keeps Gomega's failure messages short: String, not the
+// connection and its queue.
+func (c *NativeConn) GomegaString() string { return c.String() }
+
 // Read returns the next message Chrome sent to the host, or io.EOF once
 // Chrome closed the host's input (the port disconnected, or the one answer
 // of sendNativeMessage arrived).

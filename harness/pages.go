@@ -64,5 +64,17 @@ func (ps *PageServer) URL(path string) string {
 	return ps.srv.URL + "/" + strings.TrimPrefix(path, "/")
 }
 
+// String says where the server is, such as
+// "page server at http://127.0.0.1:40123".
+func (ps *PageServer) String() string {
+	if ps.srv == nil {
+		return "page server (not started)"
+	}
+	return "page server at " + ps.srv.URL
+}
+
+// GomegaString keeps Gomega's failure messages short: String, not the pages.
+func (ps *PageServer) GomegaString() string { return ps.String() }
+
 // Close stops the server.
 func (ps *PageServer) Close() { ps.srv.Close() }

@@ -189,6 +189,7 @@ type Port struct {
 	Handle int
 }
 
+// String names the port as the trace does, such as "worker(mdn-example)#1".
 func (p *Port) String() string { return fmt.Sprintf("%s#%d", p.Realm, p.Handle) }
 
 // GomegaString keeps Gomega's failure messages short.

@@ -33,9 +33,14 @@ type WorkerChange struct {
 	Version string
 }
 
+// String formats the change on one line, such as
+// "03:04:05.123 running (version 7)".
 func (c WorkerChange) String() string {
 	return fmt.Sprintf("%s %s (version %s)", c.At.Format("15:04:05.000"), c.Status, c.Version)
 }
+
+// GomegaString keeps Gomega's failure messages short.
+func (c WorkerChange) GomegaString() string { return c.String() }
 
 // recordWorkerStatus notes v's status when it changed. s.mu is held.
 func (s *swState) recordWorkerStatus(v *serviceworker.Version, at time.Time) {

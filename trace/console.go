@@ -19,6 +19,7 @@ type ConsoleEntry struct {
 	Text string
 }
 
+// String formats the entry on one line, as the artifacts print it.
 func (c ConsoleEntry) String() string {
 	return fmt.Sprintf("%s %-9s %s: %s", c.At.Format("15:04:05.000000"), c.Level, nameOf(c.Realm), c.Text)
 }
@@ -72,3 +73,6 @@ func (t *Trace) WaitText() string {
 	}
 	return text + "\nuncaught exceptions:\n" + strings.Join(exc, "\n")
 }
+
+// GomegaString keeps Gomega's failure messages short.
+func (c ConsoleEntry) GomegaString() string { return c.String() }

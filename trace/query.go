@@ -13,6 +13,10 @@ import (
 // (OnConnect, Message, ...) and narrow it with methods that read like the
 // behavior: OnConnect().In(worker).Named("port-from-cs"). The zero parts match
 // anything. Each method returns a new query, so a query can be shared.
+//
+// The methods that test a field against a value (Named, WithMessage,
+// WithField, WithSender, To, WithLastError, WithError) also take a Matcher,
+// such as a Gomega matcher: WithSender("frameId", Not(BeZero())).
 type Query struct {
 	kinds []Kind
 	parts []queryPart
@@ -100,12 +104,13 @@ func (q *Query) WithoutError() *Query {
 }
 
 // To narrows the query to sendMessage events whose target (Event.To) has v
-// at path, such as To("tabId", 3) or To("options.frameId", 0).
+// at path, such as To("tabId", 3) or To("options.frameId", 0). v may be a
+// Matcher: To("tabId", BeNumerically(">", 0)).
 func (q *Query) To(path string, v any) *Query {
-	want, err := json.Marshal(v)
-	return q.with(fmt.Sprintf("to %s=%s", path, want), func(e Event) bool {
+	desc, match := jsonPart(fmt.Sprintf("To(%q, ", path), v, "=")
+	return q.with("to "+path+desc, func(e Event) bool {
 		got, ok := jsonx.At(e.To, path)
-		return err == nil && ok && jsonx.Equal(got, want)
+		return ok && match(got)
 	})
 }
 
@@ -119,9 +124,15 @@ func (q *Query) In(r Source) *Query {
 	return q.with("in "+r.String(), func(e Event) bool { return e.Realm == r })
 }
 
-// Named narrows the query to ports named name.
-func (q *Query) Named(name string) *Query {
-	return q.with(fmt.Sprintf("named %q", name), func(e Event) bool { return e.Name == name })
+// Named narrows the query to ports named name, a string or a Matcher of
+// the name: Named("port-from-cs"), Named(HavePrefix("port-")).
+func (q *Query) Named(name any) *Query {
+	if m, ok := name.(Matcher); ok {
+		match := matchValue(m)
+		return q.with("with name matching "+describeMatcher(m), func(e Event) bool { return match(e.Name) })
+	}
+	s := textArg("Named", name)
+	return q.with(fmt.Sprintf("named %q", s), func(e Event) bool { return e.Name == s })
 }
 
 // OnPort narrows the query to events of port p.
@@ -132,43 +143,40 @@ func (q *Query) OnPort(p Endpoint) *Query {
 
 // WithMessage narrows the query to messages equal to v once both are JSON:
 // WithMessage(map[string]any{"greeting": "hi"}) matches {"greeting":"hi"}.
+// v may be a Matcher, given the message as JSON decodes into Go:
+// WithMessage(HaveKeyWithValue("greeting", "hi")).
 func (q *Query) WithMessage(v any) *Query {
-	want, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("harness: WithMessage(%#v): %v", v, err))
-	}
-	return q.with("with message "+string(want), func(e Event) bool {
-		return len(e.Message) > 0 && jsonx.Equal(e.Message, want)
+	desc, match := jsonPart("WithMessage(", v, " ")
+	return q.with("with message"+desc, func(e Event) bool {
+		return len(e.Message) > 0 && match(e.Message)
 	})
 }
 
 // WithField narrows the query to messages whose top-level field key equals v
 // once both are JSON: WithField("greeting", "hi") matches {"greeting":"hi",...}.
+// v may be a Matcher of the field, which must be there:
+// WithField("greeting", ContainSubstring("hi")).
 func (q *Query) WithField(key string, v any) *Query {
-	want, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("harness: WithField(%q, %#v): %v", key, v, err))
-	}
-	return q.with(fmt.Sprintf("with %s=%s", key, want), func(e Event) bool {
+	desc, match := jsonPart(fmt.Sprintf("WithField(%q, ", key), v, "=")
+	return q.with("with "+key+desc, func(e Event) bool {
 		var m map[string]json.RawMessage
 		if json.Unmarshal(e.Message, &m) != nil {
 			return false
 		}
 		got, ok := m[key]
-		return ok && jsonx.Equal(got, want)
+		return ok && match(got)
 	})
 }
 
 // WithSender narrows the query to onConnect events whose port.sender has v at
 // path, a dotted path of fields: WithSender("tab.url", url), WithSender("frameId", 0).
+// v may be a Matcher of the field, which must be there:
+// WithSender("frameId", Not(BeZero())).
 func (q *Query) WithSender(path string, v any) *Query {
-	want, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("harness: WithSender(%q, %#v): %v", path, v, err))
-	}
-	return q.with(fmt.Sprintf("with sender.%s=%s", path, want), func(e Event) bool {
+	desc, match := jsonPart(fmt.Sprintf("WithSender(%q, ", path), v, "=")
+	return q.with("with sender."+path+desc, func(e Event) bool {
 		got, ok := jsonx.At(e.Sender, path)
-		return ok && jsonx.Equal(got, want)
+		return ok && match(got)
 	})
 }
 
@@ -182,9 +190,17 @@ func (q *Query) WithoutSender(path string) *Query {
 }
 
 // WithLastError narrows the query to onDisconnect events whose
-// runtime.lastError.message is text.
-func (q *Query) WithLastError(text string) *Query {
-	return q.with(fmt.Sprintf("with lastError %q", text), func(e Event) bool { return e.Kind == KindOnDisconnect && e.LastError == text })
+// runtime.lastError.message is text, a string or a Matcher of the message
+// (which is set): WithLastError(ContainSubstring("Receiving end")).
+func (q *Query) WithLastError(text any) *Query {
+	if m, ok := text.(Matcher); ok {
+		match := matchValue(m)
+		return q.with("with lastError matching "+describeMatcher(m), func(e Event) bool {
+			return e.Kind == KindOnDisconnect && e.LastError != "" && match(e.LastError)
+		})
+	}
+	s := textArg("WithLastError", text)
+	return q.with(fmt.Sprintf("with lastError %q", s), func(e Event) bool { return e.Kind == KindOnDisconnect && e.LastError == s })
 }
 
 // WithoutLastError narrows the query to onDisconnect events with no
@@ -193,9 +209,16 @@ func (q *Query) WithoutLastError() *Query {
 	return q.with("without lastError", func(e Event) bool { return e.Kind == KindOnDisconnect && e.LastError == "" })
 }
 
-// WithError narrows the query to exceptions whose text contains text.
-func (q *Query) WithError(text string) *Query {
-	return q.with(fmt.Sprintf("with error containing %q", text), func(e Event) bool { return strings.Contains(e.Error, text) })
+// WithError narrows the query to events whose error (Event.Error) contains
+// text, or, when text is a Matcher, to events with an error that it matches:
+// WithError(MatchRegexp("^TypeError: ")).
+func (q *Query) WithError(text any) *Query {
+	if m, ok := text.(Matcher); ok {
+		match := matchValue(m)
+		return q.with("with error matching "+describeMatcher(m), func(e Event) bool { return e.Error != "" && match(e.Error) })
+	}
+	s := textArg("WithError", text)
+	return q.with(fmt.Sprintf("with error containing %q", s), func(e Event) bool { return strings.Contains(e.Error, s) })
 }
 
 // Where narrows the query with any test; desc says what it checks.
@@ -260,6 +283,9 @@ func (q *Query) String() string {
 	}
 	return b.String()
 }
+
+// GomegaString is String, for Gomega's failure messages.
+func (q *Query) GomegaString() string { return q.String() }
 
 // Closest returns up to n of events that match the most parts of q, best
 // first, and none that match nothing: what a failure message shows when no

@@ -116,7 +116,7 @@ func (k Kind) IsPort() bool {
 }
 
 // PortRef returns a label for the event's port, such as
-// "worker(mdn-example)#1".
+// "worker(mdn-example)#1"; an event with no Realm is "(no realm)#1".
 func (e Event) PortRef() string {
 	if e.Port == 0 {
 		return nameOf(e.Realm) + "#-"
@@ -181,6 +181,10 @@ func (e Event) String() string {
 	}
 	return b.String()
 }
+
+// GomegaString keeps Gomega's failure messages short: String, not the
+// event's fields and raw JSON bytes.
+func (e Event) GomegaString() string { return e.String() }
 
 func abbreviate(s string, n int) string {
 	if len(s) <= n {
@@ -385,6 +389,17 @@ func (t *Trace) String() string {
 	return FormatEvents(t.Events())
 }
 
+// GomegaString describes the trace on one line, such as "trace of 12
+// events", so that a failure message about the trace itself (BeIdenticalTo,
+// BeNil) does not print every event and the trace's lock. The event
+// matchers print the events they looked at in their own messages.
+func (t *Trace) GomegaString() string {
+	if n := t.Len(); n != 1 {
+		return fmt.Sprintf("trace of %d events", n)
+	}
+	return "trace of 1 event"
+}
+
 // FormatEvents prints events one per line, or "(no events)".
 func FormatEvents(events []Event) string {
 	if len(events) == 0 {
@@ -456,3 +471,9 @@ func (e *WaitError) Error() string {
 }
 
 func (e *WaitError) Unwrap() error { return e.Cause }
+
+// GomegaString is the first line of the error, as Gomega prints the whole
+// error (and the trace in it) already.
+func (e *WaitError) GomegaString() string {
+	return fmt.Sprintf("waiting for %s: %v", e.What, e.Cause)
+}
