@@ -43,7 +43,7 @@ func TestFormatIsOneLine(t *testing.T) {
 		{"Realm", cs, "content-script(mdn-example)@tab1"},
 		{"Port", &Port{Realm: worker, Handle: 2}, "worker(mdn-example)#2"},
 		{"Responder", &Responder{Realm: worker, Handle: 3}, "the reply to worker(mdn-example)#3"},
-		{"NativeConn", &NativeConn{Realm: host, Origin: "chrome-extension://" + testExtID + "/", notify: make(chan struct{})},
+		{"NativeConn", &NativeConn{Realm: host, Origin: "chrome-extension://" + testExtID + "/"},
 			"native-host(com.example.echo) started by chrome-extension://" + testExtID + "/"},
 		{"PageServer", pages, "page server at http://127.0.0.1:"},
 		{"PageServer not started", &PageServer{}, "page server (not started)"},
