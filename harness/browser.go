@@ -19,6 +19,7 @@ import (
 
 	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/locate"
+	"github.com/portprobe/portprobe/pages"
 	"github.com/portprobe/portprobe/trace"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
@@ -62,7 +63,7 @@ type Browser struct {
 	probeSecret string
 	trace       *trace.Trace      // guarded by mu
 	keep        func(*Realm) bool // which realms' events trace takes; nil: all
-	pages       *PageServer
+	pages       *pages.Server
 
 	allocCancel context.CancelFunc
 	ctx         context.Context // the chromedp context of the browser
@@ -302,16 +303,16 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	// starting: the calls below go out together rather than one after the
 	// other.
 	var (
-		wg    sync.WaitGroup
-		ver   cdpbrowser.GetVersionResult
-		pages *PageServer
-		errs  [3]error
+		wg   sync.WaitGroup
+		ver  cdpbrowser.GetVersionResult
+		srv  *pages.Server
+		errs [3]error
 	)
 	wg.Go(func() { ver, errs[0] = callBrowser(lctx, b, cdpbrowser.GetVersion, cdp.Empty{}) })
 	wg.Go(func() { errs[1] = b.pauseWorkers(lctx) })
-	wg.Go(func() { pages, errs[2] = NewPageServer() })
+	wg.Go(func() { srv, errs[2] = pages.NewServer() })
 	wg.Wait()
-	b.pages = pages
+	b.pages = srv
 	switch {
 	case errs[0] != nil:
 		return fail(fmt.Errorf("launching Chrome %q: reading its version: %w", path, errs[0]))
@@ -517,7 +518,7 @@ func (b *Browser) Tabs() []*Tab {
 }
 
 // Pages returns the harness's local page server.
-func (b *Browser) Pages() *PageServer { return b.pages }
+func (b *Browser) Pages() *pages.Server { return b.pages }
 
 // Realms returns every realm that has a probe and is still alive. The
 // harness's own helper extension (see manager) is not listed.

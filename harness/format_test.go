@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/onsi/gomega/format"
 	"github.com/portprobe/portprobe/manifest"
+	"github.com/portprobe/portprobe/pages"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -26,11 +27,11 @@ func TestFormatIsOneLine(t *testing.T) {
 	cs.Tab = tab
 	host := newRealm(b, trace.NativeHostRealm, "")
 	host.URL = "com.example.echo"
-	pages, err := NewPageServer()
+	srv, err := pages.NewServer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pages.Close()
+	defer srv.Close()
 
 	tests := []struct {
 		name  string
@@ -45,8 +46,8 @@ func TestFormatIsOneLine(t *testing.T) {
 		{"Responder", &Responder{Realm: worker, Handle: 3}, "the reply to worker(mdn-example)#3"},
 		{"NativeConn", &NativeConn{Realm: host, Origin: "chrome-extension://" + testExtID + "/"},
 			"native-host(com.example.echo) started by chrome-extension://" + testExtID + "/"},
-		{"PageServer", pages, "page server at http://127.0.0.1:"},
-		{"PageServer not started", &PageServer{}, "page server (not started)"},
+		{"PageServer", srv, "page server at http://127.0.0.1:"},
+		{"PageServer not started", &pages.Server{}, "page server (not started)"},
 		{"WorkerChange", WorkerChange{Status: "running", At: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Version: "7"}, "03:04:05.000 running (version 7)"},
 		{"Trace", b.Trace(), "trace of 0 events"},
 	}

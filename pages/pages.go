@@ -1,4 +1,7 @@
-package harness
+// Package pages is the local web server of a test's pages: it serves HTML
+// on 127.0.0.1 (a default page, and any page a test hands it), so no test
+// needs the network. Every harness.Browser has one (Browser.Pages).
+package pages
 
 import (
 	"fmt"
@@ -17,28 +20,28 @@ const DefaultPage = `<!doctype html>
 <body><h1>portprobe test page</h1><p id="text">A page for content scripts to run in.</p></body></html>
 `
 
-// PageServer serves test pages on 127.0.0.1, so no spec needs the network.
+// Server serves test pages on 127.0.0.1, so no spec needs the network.
 // Extensions' content scripts match it with "http://127.0.0.1/*".
-type PageServer struct {
+type Server struct {
 	srv *httptest.Server
 
 	mu    sync.Mutex
 	pages map[string]string
 }
 
-// NewPageServer starts a page server on a free port of 127.0.0.1.
-func NewPageServer() (*PageServer, error) {
+// NewServer starts a page server on a free port of 127.0.0.1.
+func NewServer() (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("starting the page server: %w", err)
 	}
-	ps := &PageServer{pages: map[string]string{}}
+	ps := &Server{pages: map[string]string{}}
 	ps.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(ps.serve)}}
 	ps.srv.Start()
 	return ps, nil
 }
 
-func (ps *PageServer) serve(w http.ResponseWriter, r *http.Request) {
+func (ps *Server) serve(w http.ResponseWriter, r *http.Request) {
 	ps.mu.Lock()
 	html, ok := ps.pages[r.URL.Path]
 	ps.mu.Unlock()
@@ -53,20 +56,20 @@ func (ps *PageServer) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // Handle serves html at path (such as "/frames.html").
-func (ps *PageServer) Handle(path, html string) {
+func (ps *Server) Handle(path, html string) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	ps.pages["/"+strings.TrimPrefix(path, "/")] = html
 }
 
 // URL returns the address of path on the server.
-func (ps *PageServer) URL(path string) string {
+func (ps *Server) URL(path string) string {
 	return ps.srv.URL + "/" + strings.TrimPrefix(path, "/")
 }
 
 // String says where the server is, such as
 // "page server at http://127.0.0.1:40123".
-func (ps *PageServer) String() string {
+func (ps *Server) String() string {
 	if ps.srv == nil {
 		return "page server (not started)"
 	}
@@ -74,7 +77,7 @@ func (ps *PageServer) String() string {
 }
 
 // GomegaString keeps Gomega's failure messages short: String, not the pages.
-func (ps *PageServer) GomegaString() string { return ps.String() }
+func (ps *Server) GomegaString() string { return ps.String() }
 
 // Close stops the server.
-func (ps *PageServer) Close() { ps.srv.Close() }
+func (ps *Server) Close() { ps.srv.Close() }
