@@ -62,7 +62,7 @@ func benchLaunch(tb testing.TB, opts Options) *Browser {
 		tb.Skip("starts Chrome")
 	}
 	opts.Logf = func(string, ...any) {}
-	b, err := Launch(context.Background(), opts)
+	b, err := Launch(context.Background(), withTestChrome(tb, opts))
 	if err != nil {
 		tb.Fatal(err)
 	}

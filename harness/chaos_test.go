@@ -117,6 +117,7 @@ func launchFails(t *testing.T, ctx context.Context, opts Options, limit time.Dur
 	t.Helper()
 	done := make(chan error, 1)
 	start := time.Now()
+	opts = withTestChrome(t, opts)
 	go func() {
 		b, err := Launch(ctx, opts)
 		if err == nil {
@@ -153,7 +154,7 @@ func TestChaosTraceWaitEnds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chrome")
 	}
-	b, err := Launch(t.Context(), Options{Logf: t.Logf, Timeout: 1500 * time.Millisecond})
+	b, err := Launch(t.Context(), withTestChrome(t, Options{Logf: t.Logf, Timeout: 1500 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +274,7 @@ func TestChaosNoChromiumFolderLeftInTMPDIR(t *testing.T) {
 	}
 	pattern := filepath.Join(os.TempDir(), "org.chromium.Chromium.*")
 	before, _ := filepath.Glob(pattern)
-	b, err := Launch(t.Context(), Options{Logf: t.Logf})
+	b, err := Launch(t.Context(), withTestChrome(t, Options{Logf: t.Logf}))
 	if err != nil {
 		t.Fatal(err)
 	}

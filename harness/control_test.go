@@ -63,7 +63,7 @@ func TestControlPageAndTabsOpenTogether(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := Launch(ctx, Options{Logf: t.Logf, Extensions: []string{"../fixtures/extensions/mdn-example"}})
+	b, err := Launch(ctx, withTestChrome(t, Options{Logf: t.Logf, Extensions: []string{"../fixtures/extensions/mdn-example"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

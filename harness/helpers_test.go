@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/locate"
 )
 
 // launchMDN launches Chrome with the MDN example, opens a tab on the page
@@ -16,7 +17,7 @@ func launchMDN(t *testing.T, opts Options) (*Browser, *Realm) {
 	t.Helper()
 	ctx := context.Background()
 	opts.Extensions = append(opts.Extensions, "../fixtures/extensions/mdn-example")
-	b, err := Launch(ctx, opts)
+	b, err := Launch(ctx, withTestChrome(t, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,4 +48,20 @@ func writeFiles(tb testing.TB, dir string, files map[string]string) {
 			tb.Fatal(err)
 		}
 	}
+}
+
+// withTestChrome gives opts the Chrome that PORTPROBE_CHROME names, when it
+// is set and opts names none: a CI leg sets it, and the core's tests then run
+// the leg's browser (Launch itself reads no environment variable).
+func withTestChrome(tb testing.TB, opts Options) Options {
+	tb.Helper()
+	if opts.ChromePath != "" || os.Getenv(EnvChrome) == "" {
+		return opts
+	}
+	path, err := locate.ChromeFromEnv()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts.ChromePath = path
+	return opts
 }

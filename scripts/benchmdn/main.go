@@ -45,7 +45,11 @@ type timings struct {
 func run(ctx context.Context, dir string) (timings, error) {
 	var t timings
 	t0 := time.Now()
-	b, err := harness.Launch(ctx, harness.Options{Logf: func(string, ...any) {}})
+	opts, err := harness.OptionsFromEnv(harness.Options{Logf: func(string, ...any) {}})
+	if err != nil {
+		return t, err
+	}
+	b, err := harness.Launch(ctx, opts)
 	if err != nil {
 		return t, err
 	}
