@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portprobe/portprobe/internal/cdppipe"
 	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/locate"
 	"github.com/portprobe/portprobe/pages"
@@ -117,7 +118,7 @@ type Browser struct {
 
 	// relay carries the pipe to Chrome and the sessions Chrome attaches
 	// (see relay.go); inactive on Windows.
-	relay *relay
+	relay *cdppipe.Relay
 	// hostExe is this program's copy that native host scripts start; see
 	// hostExecutable.
 	hostExeOnce sync.Once
@@ -198,7 +199,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 
 		workerSessions: map[target.ID]*workerSession{},
 		workerFailed:   map[string]error{},
-		relay:          newRelay(),
+		relay:          cdppipe.NewRelay(),
 		pageTabs:       map[target.ID]*Tab{},
 
 		internalTargets: map[target.ID]bool{},
@@ -257,13 +258,13 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
 	}
 	allocOpts = append(allocOpts, chromedp.Env("TMPDIR="+tmp))
-	b.relay.claim = b.claim
+	b.relay.Claim = b.claim
 	if goruntime.GOOS != "windows" {
 		allocOpts = append(allocOpts, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
-			if err := b.relay.hijack(cmd); err != nil {
+			if err := b.relay.Hijack(cmd); err != nil {
 				b.logf("%v; only the harness's own tabs and the workers are followed", err)
-				setCmdOptions(cmd)
 			}
+			setCmdOptions(cmd)
 			ownProcessGroup(cmd)
 			b.chromeCmd.Store(cmd)
 		}))
@@ -357,7 +358,7 @@ func (b *Browser) Close() error {
 	// milliseconds where Browser.close takes hundreds.
 	// Chrome's process group goes first, whole, while Chrome still holds
 	// its end of the pipe: then its ID cannot have gone to another group.
-	if b.relay.active() && !isClosed(b.relay.lost) {
+	if b.relay.Active() && !isClosed(b.relay.Lost()) {
 		killProcessGroup(b.chromeCmd.Load())
 	}
 	if b.allocCancel != nil {
@@ -738,8 +739,8 @@ func randomHex(n int) string {
 // exited or was killed), or nil while it runs.
 func (b *Browser) lost() error {
 	var relayLost <-chan struct{}
-	if b.relay.active() {
-		relayLost = b.relay.lost
+	if b.relay.Active() {
+		relayLost = b.relay.Lost()
 	}
 	select {
 	case <-relayLost:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/target"
+	"github.com/portprobe/portprobe/internal/cdppipe"
 )
 
 // pageTypes are the target types the harness follows as tabs: every
@@ -20,7 +21,7 @@ var pageTypes = map[string]bool{"page": true, "other": true, "background_page": 
 // sessions of iframes in other processes that its pages' sessions
 // auto-attach. A page's later sessions (chromedp's own attach) and every
 // other target stay chromedp's.
-func (b *Browser) claim(parent *rawSession, ev *target.EventAttachedToTarget, sess *rawSession) func(any) {
+func (b *Browser) claim(parent *cdppipe.Session, ev *target.EventAttachedToTarget, sess *cdppipe.Session) func(any) {
 	info := ev.TargetInfo
 	if parent == nil {
 		if !pageTypes[info.Type] {
@@ -44,8 +45,8 @@ func (b *Browser) claim(parent *rawSession, ev *target.EventAttachedToTarget, se
 	}
 	b.mu.Lock()
 	var t *Tab
-	for root := parent; root != nil && t == nil; root = root.parent {
-		if tab := b.pageTabs[root.targetID]; tab != nil && tab.main.sess == root {
+	for root := parent; root != nil && t == nil; root = root.Parent() {
+		if tab := b.pageTabs[root.TargetID()]; tab != nil && tab.main.sess == root {
 			t = tab
 		}
 	}
@@ -58,11 +59,11 @@ func (b *Browser) claim(parent *rawSession, ev *target.EventAttachedToTarget, se
 
 // follow makes a claimed session one of tab t's, sets up its probing in the
 // background, and returns its event handler.
-func (b *Browser) follow(t *Tab, sess *rawSession, id target.ID, waiting bool) func(any) {
+func (b *Browser) follow(t *Tab, sess *cdppipe.Session, id target.ID, waiting bool) func(any) {
 	s := t.newFrameSession(sess, id)
 	go b.setUpSession(s, waiting)
 	go func() {
-		<-sess.detached
+		<-sess.Detached()
 		s.ended()
 	}()
 	return s.listen
@@ -73,7 +74,7 @@ func (b *Browser) follow(t *Tab, sess *rawSession, id target.ID, waiting bool) f
 func (b *Browser) setUpSession(s *frameSession, waiting bool) {
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	defer cancel()
-	if err := s.setUp(ctx, waiting); err != nil && !b.isClosed() && !errors.Is(err, errSessionDetached) {
+	if err := s.setUp(ctx, waiting); err != nil && !b.isClosed() && !errors.Is(err, cdppipe.ErrSessionDetached) {
 		b.logf("%s: setting up the probing of target %s: %v", s.t, s.targetID, err)
 	}
 }

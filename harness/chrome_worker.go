@@ -160,7 +160,7 @@ func (b *Browser) pauseWorkers(ctx context.Context) error {
 			Type    string `json:"type,omitempty,omitzero"`
 		}{Type: "service_worker"})
 	}
-	if b.relay.active() {
+	if b.relay.Active() {
 		for typ := range pageTypes {
 			filter = append(filter, struct {
 				Exclude bool   `json:"exclude"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/portprobe/portprobe/internal/cdppipe"
 	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
@@ -300,7 +301,7 @@ func (t *Tab) ClickIn(ctx context.Context, frame Frame, selector string) error {
 		UserGesture:     new(true),
 		ReturnByValue:   new(true),
 	})
-	if errors.Is(err, errSessionDetached) {
+	if errors.Is(err, cdppipe.ErrSessionDetached) {
 		return nil // the click closed the page before Chrome answered
 	}
 	if err != nil {

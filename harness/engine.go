@@ -15,10 +15,10 @@ import (
 // events, and Realm.markGone when a realm's context ends.
 //
 // The Chrome engine drives Chrome over the DevTools protocol: engine_chrome.go
-// implements engine, and the CDP plumbing is chrome_*.go (the pipe relay that
-// takes the sessions Chrome auto-attaches, the pausing and probing of
-// workers, tabs and frames before their first line, and the control page
-// that reads the ServiceWorker domain). A second engine, Firefox over its
+// implements engine; chrome_targets.go and chrome_worker.go (with the frame
+// sessions of tab.go) pause and probe workers, tabs and frames before their
+// first line; package internal/cdppipe is the relay on the pipe that takes
+// the sessions Chrome auto-attaches. A second engine, Firefox over its
 // remote debugging protocol, implements the same: a realm there is an actor
 // reached with evaluateJSAsync, a pause is the event breakpoint on a
 // script's first statement, and the background is an event page, not a

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/internal/cdppipe"
 	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
@@ -174,7 +175,7 @@ func (b *Browser) openTab(ctx context.Context) (*Tab, error) {
 	}
 	var direct *Tab // without the relay, chromedp's session probes
 	opts := []chromedp.ContextOption{}
-	if !b.relay.active() {
+	if !b.relay.Active() {
 		direct = newTab(b, "")
 		opts = append(opts, chromedp.WithListener(func(ev any) {
 			if s := direct.main; s != nil {
@@ -554,7 +555,7 @@ func (s *frameSession) ready() <-chan struct{} { return s.readyCh }
 func (s *frameSession) setUp(ctx context.Context, waiting bool) error {
 	defer close(s.readyCh)
 	go s.handlePauses()
-	raw, ok := s.sess.(*rawSession)
+	raw, ok := s.sess.(*cdppipe.Session)
 	if !ok {
 		// chromedp's own session (no relay): chromedp enabled Runtime and
 		// Page, and the target runs already.
@@ -602,7 +603,7 @@ func (s *frameSession) setUp(ctx context.Context, waiting bool) error {
 	var errs []error
 	var waits []func(context.Context, any) error
 	for _, st := range steps {
-		wait, err := raw.send(st.method, st.params)
+		wait, err := raw.Send(st.method, st.params)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -649,7 +650,7 @@ func (s *frameSession) enableRuntime() {
 			defer close(s.runtimeOn)
 			ctx, cancel := context.WithTimeout(s.t.b.ctx, s.t.b.opts.Timeout)
 			defer cancel()
-			if _, err := callOn(ctx, s.sess, runtime.Enable, cdp.Empty{}); err != nil && !s.t.b.isClosed() && !errors.Is(err, errSessionDetached) {
+			if _, err := callOn(ctx, s.sess, runtime.Enable, cdp.Empty{}); err != nil && !s.t.b.isClosed() && !errors.Is(err, cdppipe.ErrSessionDetached) {
 				s.t.b.logf("%s: enabling Runtime on target %s: %v", s.t, s.targetID, err)
 			}
 		}()

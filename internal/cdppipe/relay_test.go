@@ -1,4 +1,4 @@
-package harness
+package cdppipe
 
 import (
 	"bufio"
@@ -20,7 +20,7 @@ type fakePipe struct {
 	cdpIn     *bufio.Reader  // what chromedp reads
 }
 
-func newFakePipe(r *relay) *fakePipe {
+func newFakePipe(r *Relay) *fakePipe {
 	fromChromeR, fromChromeW := io.Pipe()
 	toChromeR, toChromeW := io.Pipe()
 	downR, downW := io.Pipe()
@@ -49,9 +49,9 @@ func writeFrame(t *testing.T, w io.Writer, s string) {
 // The relay passes chromedp's traffic through untouched, keeps the messages
 // of the sessions the harness takes, and answers the harness's own calls.
 func TestRelayRoutesTheHarnesssSessions(t *testing.T) {
-	r := newRelay()
+	r := NewRelay()
 	events := make(chan any, 8)
-	r.claim = func(parent *rawSession, ev *target.EventAttachedToTarget, s *rawSession) func(any) {
+	r.Claim = func(parent *Session, ev *target.EventAttachedToTarget, s *Session) func(any) {
 		if ev.TargetInfo.Type != "page" {
 			return nil
 		}

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package harness
+package cdppipe
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 // Chrome new pipes of its own. It runs as chromedp's ModifyCmdFunc, before
 // Chrome starts. On failure Chrome keeps chromedp's pipes and the relay stays
 // inactive.
-func (r *relay) hijack(cmd *exec.Cmd) error {
+func (r *Relay) Hijack(cmd *exec.Cmd) error {
 	if len(cmd.ExtraFiles) != 2 {
 		return fmt.Errorf("putting the relay on Chrome's pipe: chromedp gave %d extra files, want 2", len(cmd.ExtraFiles))
 	}
@@ -45,7 +45,6 @@ func (r *relay) hijack(cmd *exec.Cmd) error {
 	cmd.ExtraFiles = []*os.File{chromeR, chromeW}
 	r.down, r.up, r.toChrome, r.fromChrome = down, up, toChrome, fromChrome
 	r.childEnds = append(r.childEnds, chromeR, chromeW)
-	setCmdOptions(cmd)
 	r.start()
 	return nil
 }

@@ -1,4 +1,4 @@
-package harness
+package cdppipe
 
 import (
 	"errors"
@@ -8,8 +8,7 @@ import (
 // hijack is not done on Windows, where chromedp passes Chrome its pipes as
 // handles: the relay stays inactive, and the harness follows only the tabs it
 // opens and the extensions' service workers (see README, Known limits).
-func (r *relay) hijack(*exec.Cmd) error {
+func (r *Relay) Hijack(*exec.Cmd) error {
 	return errors.New("the relay is not available on Windows")
 }
 
-func setCmdOptions(*exec.Cmd) {}

@@ -1,4 +1,8 @@
-package harness
+// Package cdppipe is the CDP plumbing of the Chrome engine: a relay on the
+// pipe between chromedp and Chrome that passes every message through and
+// lets the harness speak on the sessions Chrome auto-attaches, which
+// chromedp does not route.
+package cdppipe
 
 import (
 	"bufio"
@@ -28,7 +32,7 @@ import (
 //
 // Messages of the harness's sessions never reach chromedp; replies to the
 // relay's own commands carry IDs from firstRelayID up, far above chromedp's.
-type relay struct {
+type Relay struct {
 	toChrome   io.WriteCloser // Chrome reads its commands here
 	fromChrome io.ReadCloser  // Chrome writes its answers and events here
 	down       io.ReadCloser  // chromedp's commands
@@ -41,14 +45,14 @@ type relay struct {
 	// that Chrome attached (parent is the harness's session it belongs to,
 	// or nil for the browser's). It returns the session's event handler, or
 	// nil to leave the session to chromedp. It must not block.
-	claim func(parent *rawSession, ev *target.EventAttachedToTarget, s *rawSession) func(ev any)
+	Claim func(parent *Session, ev *target.EventAttachedToTarget, s *Session) func(ev any)
 
 	writeMu sync.Mutex // one message at a time to Chrome
 	nextID  atomic.Int64
 
 	mu       sync.Mutex
 	pending  map[int64]chan *cdproto.Message
-	sessions map[target.SessionID]*rawSession
+	sessions map[target.SessionID]*Session
 	lost     chan struct{} // closed when the connection to Chrome ends
 	lostErr  error
 }
@@ -58,10 +62,10 @@ type relay struct {
 // near.
 const firstRelayID = 1 << 30
 
-func newRelay() *relay {
-	r := &relay{
+func NewRelay() *Relay {
+	r := &Relay{
 		pending:  map[int64]chan *cdproto.Message{},
-		sessions: map[target.SessionID]*rawSession{},
+		sessions: map[target.SessionID]*Session{},
 		lost:     make(chan struct{}),
 	}
 	r.nextID.Store(firstRelayID)
@@ -69,15 +73,18 @@ func newRelay() *relay {
 }
 
 // active reports whether the relay carries the connection.
-func (r *relay) active() bool { return r != nil && r.toChrome != nil }
+// Lost is closed when the connection to Chrome ends.
+func (r *Relay) Lost() <-chan struct{} { return r.lost }
+
+func (r *Relay) Active() bool { return r != nil && r.toChrome != nil }
 
 // start runs the two directions of the relay.
-func (r *relay) start() {
+func (r *Relay) start() {
 	go r.fromChromeLoop()
 	go r.toChromeLoop()
 }
 
-func (r *relay) closeChildEnds() {
+func (r *Relay) closeChildEnds() {
 	r.childOnce.Do(func() {
 		for _, c := range r.childEnds {
 			c.Close()
@@ -87,7 +94,7 @@ func (r *relay) closeChildEnds() {
 
 // toChromeLoop copies chromedp's commands to Chrome. When chromedp closes its
 // end, Chrome gets end of file and exits, as it would without the relay.
-func (r *relay) toChromeLoop() {
+func (r *Relay) toChromeLoop() {
 	br := bufio.NewReaderSize(r.down, 64<<10)
 	for {
 		frame, err := br.ReadBytes(0)
@@ -104,7 +111,7 @@ func (r *relay) toChromeLoop() {
 }
 
 // write sends one framed message to Chrome.
-func (r *relay) write(frame []byte) error {
+func (r *Relay) write(frame []byte) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	_, err := r.toChrome.Write(frame)
@@ -113,7 +120,7 @@ func (r *relay) write(frame []byte) error {
 
 // fromChromeLoop reads Chrome's messages, keeps those of the harness's
 // sessions and passes the rest to chromedp.
-func (r *relay) fromChromeLoop() {
+func (r *Relay) fromChromeLoop() {
 	br := bufio.NewReaderSize(r.fromChrome, 64<<10)
 	var err error
 	for {
@@ -139,7 +146,7 @@ func (r *relay) fromChromeLoop() {
 		close(r.lost)
 	}
 	sessions := r.sessions
-	r.sessions = map[target.SessionID]*rawSession{}
+	r.sessions = map[target.SessionID]*Session{}
 	r.mu.Unlock()
 	for _, s := range sessions {
 		s.detach()
@@ -150,7 +157,7 @@ func (r *relay) fromChromeLoop() {
 
 // take handles a message from Chrome that is the harness's, and reports
 // whether it was (then chromedp does not see it).
-func (r *relay) take(data []byte) bool {
+func (r *Relay) take(data []byte) bool {
 	var m cdproto.Message
 	if err := jsonv2.Unmarshal(data, &m, chromedp.DefaultUnmarshalOptions); err != nil {
 		return false
@@ -168,7 +175,7 @@ func (r *relay) take(data []byte) bool {
 	if m.Method == "" {
 		return false
 	}
-	var s *rawSession
+	var s *Session
 	if m.SessionID != "" {
 		r.mu.Lock()
 		s = r.sessions[m.SessionID]
@@ -207,11 +214,11 @@ func (r *relay) take(data []byte) bool {
 // attached offers a session that Chrome attached to the harness. A child
 // of the harness's own session that it does not take still runs: Chrome
 // holds it for the debugger like the ones it takes.
-func (r *relay) attached(parent *rawSession, ev *target.EventAttachedToTarget) {
-	s := &rawSession{r: r, id: ev.SessionID, targetID: ev.TargetInfo.TargetID, parent: parent, detached: make(chan struct{})}
+func (r *Relay) attached(parent *Session, ev *target.EventAttachedToTarget) {
+	s := &Session{r: r, id: ev.SessionID, targetID: ev.TargetInfo.TargetID, parent: parent, detached: make(chan struct{})}
 	var handle func(any)
-	if r.claim != nil {
-		handle = r.claim(parent, ev, s)
+	if r.Claim != nil {
+		handle = r.Claim(parent, ev, s)
 	}
 	if handle == nil {
 		if parent != nil && ev.WaitingForDebugger {
@@ -225,39 +232,49 @@ func (r *relay) attached(parent *rawSession, ev *target.EventAttachedToTarget) {
 	r.mu.Unlock()
 }
 
-// rawSession is a session that Chrome attached and the harness took. It is a
+// Session is a session that Chrome attached and the harness took. It is a
 // cdp.Session, so the harness's calls work on it as on chromedp's targets.
-type rawSession struct {
-	r        *relay
+type Session struct {
+	r        *Relay
 	id       target.SessionID
 	targetID target.ID
-	parent   *rawSession
+	parent   *Session
 	handle   func(ev any) // runs in the relay's read loop: it must be quick
 
 	detachOnce sync.Once
 	detached   chan struct{} // closed when Chrome ends the session
 }
 
-func (s *rawSession) detach() { s.detachOnce.Do(func() { close(s.detached) }) }
+func (s *Session) detach() { s.detachOnce.Do(func() { close(s.detached) }) }
 
-// errSessionDetached is the error of a call on a session Chrome ended.
-var errSessionDetached = errors.New("the target's session ended (the target closed or crashed)")
+// Detached is closed when Chrome ends the session.
+func (s *Session) Detached() <-chan struct{} { return s.detached }
+
+// Parent is the session this one was attached under, or nil for the
+// browser's.
+func (s *Session) Parent() *Session { return s.parent }
+
+// TargetID is the target of the session.
+func (s *Session) TargetID() target.ID { return s.targetID }
+
+// ErrSessionDetached is the error of a call on a session Chrome ended.
+var ErrSessionDetached = errors.New("the target's session ended (the target closed or crashed)")
 
 // Call sends a command on the session and waits for its answer.
-func (s *rawSession) Call(ctx context.Context, method string, params, res any) error {
-	wait, err := s.send(method, params)
+func (s *Session) Call(ctx context.Context, method string, params, res any) error {
+	wait, err := s.Send(method, params)
 	if err != nil {
 		return err
 	}
 	return wait(ctx, res)
 }
 
-// send writes a command on the session and returns a func that waits for its
+// Send writes a command on the session and returns a func that waits for its
 // answer. Chrome runs a session's commands in the order they were written,
 // so a caller can send several before it waits for any: a page that Chrome
 // holds is set up in one round trip instead of one per command. Every
 // returned wait must be called.
-func (s *rawSession) send(method string, params any) (wait func(ctx context.Context, res any) error, err error) {
+func (s *Session) Send(method string, params any) (wait func(ctx context.Context, res any) error, err error) {
 	r := s.r
 	id := r.nextID.Add(1)
 	msg := cdproto.Message{ID: id, SessionID: s.id, Method: cdproto.MethodType(method)}
@@ -301,7 +318,7 @@ func (s *rawSession) send(method string, params any) (wait func(ctx context.Cont
 			}
 			return nil
 		case <-s.detached:
-			return errSessionDetached
+			return ErrSessionDetached
 		case <-r.lost:
 			return r.lostErr
 		case <-ctx.Done():
@@ -312,10 +329,10 @@ func (s *rawSession) send(method string, params any) (wait func(ctx context.Cont
 
 // Subscribe is not supported: the harness takes a raw session's events
 // through its handler. The channel is closed at once.
-func (s *rawSession) Subscribe(string) (<-chan jsonv2.Value, func()) {
+func (s *Session) Subscribe(string) (<-chan jsonv2.Value, func()) {
 	ch := make(chan jsonv2.Value)
 	close(ch)
 	return ch, func() {}
 }
 
-var _ cdp.Session = (*rawSession)(nil)
+var _ cdp.Session = (*Session)(nil)
