@@ -11,4 +11,3 @@ import (
 func (r *Relay) Hijack(*exec.Cmd) error {
 	return errors.New("the relay is not available on Windows")
 }
-
