@@ -31,29 +31,29 @@ import (
 
 // Browser is a running Chrome with its extensions, tabs, realms and the trace
 // of their port events. It is safe for concurrent use. Close ends it.
-//
-// Locks, and the order they may be taken in:
-//   - Browser.mu guards the fields below it (extensions, tabs, realms, the
-//     maps of targets and sessions). A Tab's mu may be taken while holding
-//     it (takePooledTab), never the other way round: code under a Tab's mu
-//     takes what it needs, unlocks, then calls into the Browser.
-//   - Tab.mu guards the tab's sessions, frames and each frameSession's maps.
-//   - Trace.mu and swState.mu are leaves: nothing else is taken under them
-//     (a Trace.Watch callback runs under Trace.mu and must not call the
-//     trace), but for the lock of a wake.Signal.
-//   - A wake.Signal's lock (Browser.changed, the Trace's and swState's
-//     signals, NativeConn.pushed) is below every other: Notify takes it
-//     alone and may be called under any of them, after the change it
-//     announces. Every wait for a state is a wake.Until, which takes it
-//     briefly before each check; the check takes the state's own lock.
-//   - No mu above is held across a browser round trip. The serializing
-//     locks are: tabMu (one tab creation at a time, so its tab target is
-//     known), managerMu (one load of the helper extension),
-//     Tab.driverMu (one chromedp attach per page) and
-//     workerSession.instrumentMu (one probing of a worker at a time); they
-//     are held across round trips by design, and no other of them is
-//     taken under one, except Browser.mu and Tab.mu briefly.
 type Browser struct {
+	// Locks, and the order they may be taken in:
+	//   - Browser.mu guards the fields below it (extensions, tabs, realms, the
+	//     maps of targets and sessions). A Tab's mu may be taken while holding
+	//     it (takePooledTab), never the other way round: code under a Tab's mu
+	//     takes what it needs, unlocks, then calls into the Browser.
+	//   - Tab.mu guards the tab's sessions, frames and each frameSession's maps.
+	//   - Trace.mu and swState.mu are leaves: nothing else is taken under them
+	//     (a Trace.Watch callback runs under Trace.mu and must not call the
+	//     trace), but for the lock of a wake.Signal.
+	//   - A wake.Signal's lock (Browser.changed, the Trace's and swState's
+	//     signals, NativeConn.pushed) is below every other: Notify takes it
+	//     alone and may be called under any of them, after the change it
+	//     announces. Every wait for a state is a wake.Until, which takes it
+	//     briefly before each check; the check takes the state's own lock.
+	//   - No mu above is held across a browser round trip. The serializing
+	//     locks are: tabMu (one tab creation at a time, so its tab target is
+	//     known), managerMu (one load of the helper extension),
+	//     Tab.driverMu (one chromedp attach per page) and
+	//     workerSession.instrumentMu (one probing of a worker at a time); they
+	//     are held across round trips by design, and no other of them is
+	//     taken under one, except Browser.mu and Tab.mu briefly.
+
 	opts        Options
 	eng         engine // the browser engine (see engine.go); Chrome's
 	chromePath  string
@@ -148,6 +148,11 @@ type Browser struct {
 // and loads opts.Extensions. It fails with an error naming the cause when no
 // Chrome is found or an extension does not load. ctx bounds the launch only;
 // the browser lives until Close.
+//
+// Launch first removes the profile folders that portprobe processes which
+// died before closing their browser left in the temporary folder, with the
+// Chrome processes still using them (a folder names its process, which must
+// be gone).
 func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
