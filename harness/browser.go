@@ -55,7 +55,8 @@ type Browser struct {
 	//     taken under one, except Browser.mu and Tab.mu briefly.
 
 	opts        Options
-	eng         engine // the browser engine (see engine.go); Chrome's
+	eng         engine    // the browser engine (see engine.go)
+	ff          *ffBrowser // the Firefox engine's state, or nil
 	chromePath  string
 	version     string
 	bindingName string
@@ -159,6 +160,12 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(format string, args ...any) { log.Printf("portprobe: "+format, args...) }
+	}
+	if opts.Browser == Firefox {
+		return launchFirefox(ctx, opts)
+	}
+	if opts.Browser != "" && opts.Browser != Chrome {
+		return nil, fmt.Errorf("launching: Options.Browser is %q; want %q or %q", opts.Browser, Chrome, Firefox)
 	}
 	if opts.SlowMo < 0 {
 		return nil, fmt.Errorf("launching Chrome: Options.SlowMo is %v; want a duration of 0 or more", opts.SlowMo)
@@ -373,7 +380,12 @@ func (b *Browser) Close() error {
 	// b.cancel also waits for chromedp to let go of the browser, which it
 	// never does for a browser whose start was cut short (a context that
 	// ended during Launch): then there is nothing to wait for.
-	if c := chromedp.FromContext(b.ctx); b.cancel != nil && c != nil && c.Browser != nil {
+	if b.ff != nil {
+		b.ff.close()
+	}
+	if b.ctx == nil {
+		// Firefox's engine has no chromedp context.
+	} else if c := chromedp.FromContext(b.ctx); b.cancel != nil && c != nil && c.Browser != nil {
 		b.cancel()
 	}
 	var errs []error
@@ -743,6 +755,9 @@ func randomHex(n int) string {
 // lost returns the error of the browser's connection when it ended (Chrome
 // exited or was killed), or nil while it runs.
 func (b *Browser) lost() error {
+	if b.ff != nil {
+		return b.ff.lost()
+	}
 	var relayLost <-chan struct{}
 	if b.relay.Active() {
 		relayLost = b.relay.Lost()

@@ -36,6 +36,9 @@ const (
 	// Chrome is Chrome, Chromium, Edge and the other Chromium browsers,
 	// driven over the DevTools protocol.
 	Chrome Engine = "chrome"
+	// Firefox is Firefox ESR, driven over its remote debugging protocol
+	// (first steps: see firefox.go).
+	Firefox Engine = "firefox"
 )
 
 // engine is what the core asks of a browser engine for an extension.

@@ -70,6 +70,9 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 	if err != nil {
 		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 	}
+	if b.ff != nil {
+		return b.loadInFirefox(ctx, dir, abs)
+	}
 	// Chrome too would block on a manifest.json that is a FIFO, or read a
 	// huge one: refuse those before asking it. A missing or broken one is
 	// Chrome's to report.
@@ -232,6 +235,13 @@ func (e *Extension) URL(path string) string {
 // Worker waits for the extension's running service worker and returns its
 // realm. A worker that restarts is a new realm.
 func (e *Extension) Worker(ctx context.Context) (*Realm, error) {
+	if e.b.ff != nil {
+		// Firefox runs the background as a page (an event page in
+		// Manifest V3), not a worker.
+		return e.b.waitRealm(ctx, fmt.Sprintf("the background page of %s", e), func(r *Realm) bool {
+			return r.Kind == trace.BackgroundPageRealm && r.ExtensionID == e.ID
+		})
+	}
 	if e.Manifest.Background == nil || e.Manifest.Background.ServiceWorker == "" {
 		return nil, fmt.Errorf("%s has no background service worker in its manifest", e)
 	}
@@ -310,4 +320,28 @@ func (e *Extension) ClickAction(ctx context.Context, tab *Tab) error {
 		return fmt.Errorf("clicking the action of %s in %s: %w", e, tab, err)
 	}
 	return nil
+}
+
+// loadInFirefox is LoadExtension in Firefox: the add-on's ID is its
+// manifest's browser_specific_settings.gecko.id, or one Firefox makes up.
+func (b *Browser) loadInFirefox(ctx context.Context, dir, abs string) (*Extension, error) {
+	m, err := manifest.Read(abs)
+	if err != nil {
+		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+	}
+	id, err := b.eng.loadUnpacked(ctx, abs)
+	if err != nil {
+		var refused *refusedError
+		if errors.As(err, &refused) {
+			return nil, &ExtensionLoadError{Dir: dir, Chrome: refused.message}
+		}
+		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+	}
+	e := &Extension{ID: id, Name: m.Name, Dir: abs, Manifest: m, b: b}
+	b.mu.Lock()
+	b.extensions = append(b.extensions, e)
+	b.loaded[e.ID] = true
+	b.mu.Unlock()
+	b.changed.Notify()
+	return e, nil
 }

@@ -15,6 +15,11 @@ const DefaultTimeout = 10 * time.Second
 // Options configure Launch. The zero value launches the Chrome that FindChrome
 // finds, headless, with no extension.
 type Options struct {
+	// Browser is the engine to launch: Chrome (the default, also for "") or
+	// Firefox.
+	Browser Engine
+	// FirefoxPath is the Firefox binary. Empty means locate.Firefox.
+	FirefoxPath string
 	// ChromePath is the browser binary. Empty means locate.Chrome (which reads no environment variable).
 	ChromePath string
 	// Headful opens a visible window. It needs a display: on a machine
@@ -60,6 +65,10 @@ const (
 	EnvSlowMo = "PORTPROBE_SLOWMO"
 	// EnvTimeout=30s sets Timeout.
 	EnvTimeout = "PORTPROBE_TIMEOUT"
+	// EnvBrowser=firefox sets Browser.
+	EnvBrowser = "PORTPROBE_BROWSER"
+	// EnvFirefox gives the Firefox binary.
+	EnvFirefox = "PORTPROBE_FIREFOX"
 )
 
 // OptionsFromEnv returns opts with what the environment variables above ask
@@ -75,6 +84,16 @@ func OptionsFromEnv(opts Options) (Options, error) {
 			return opts, err
 		}
 		opts.ChromePath = path
+	}
+	switch v := Engine(os.Getenv(EnvBrowser)); v {
+	case "":
+	case Chrome, Firefox:
+		opts.Browser = v
+	default:
+		return opts, fmt.Errorf("%s=%q: want chrome or firefox", EnvBrowser, v)
+	}
+	if p := os.Getenv(EnvFirefox); p != "" {
+		opts.FirefoxPath = p
 	}
 	for name, field := range map[string]*bool{EnvHeadful: &opts.Headful, EnvDevTools: &opts.DevTools} {
 		switch v := os.Getenv(name); v {

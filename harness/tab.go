@@ -59,6 +59,9 @@ type Tab struct {
 	sessions []*frameSession
 	frames   map[cdp.FrameID]string // URL of each frame
 	crash    chan struct{}          // closed when the renderer crashes
+	// ff is the Firefox side of the tab, or nil in Chrome.
+	ff *ffTab
+
 	// parked are the realms of the documents the tab's frames left, newest
 	// last, at most maxParked: a page may be in the back/forward cache, and
 	// Chrome reports the same contexts (same unique IDs) again when it
@@ -107,6 +110,9 @@ func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 	defer cancel()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("opening a tab: %w", context.Cause(ctx))
+	}
+	if b.ff != nil {
+		return b.ff.openTab(ctx, url)
 	}
 	select {
 	case <-b.prewarmed:
@@ -291,6 +297,12 @@ func (t *Tab) driver(ctx context.Context) (context.Context, error) {
 func (t *Tab) Navigate(ctx context.Context, url string) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
+	if t.ff != nil {
+		if err := t.b.ff.navigate(ctx, url); err != nil {
+			return fmt.Errorf("%s: navigating to %s: %w", t, url, err)
+		}
+		return nil
+	}
 	cctx, ccancel, err := t.boundTo(ctx)
 	if err != nil {
 		return err
@@ -317,6 +329,12 @@ func (t *Tab) Click(ctx context.Context, selector string) error {
 	if string(found) != "true" {
 		return fmt.Errorf("%s: clicking %q: no element matches in the main frame (%s); for an iframe's element, use ClickIn", t, selector, t.describeFrames())
 	}
+	if t.ff != nil {
+		// Firefox: a click event dispatched in the page (not a real mouse
+		// click yet).
+		_, err := t.Eval(ctx, "document.querySelector("+jsString(selector)+").click()")
+		return err
+	}
 	cctx, ccancel, err := t.boundTo(ctx)
 	if err != nil {
 		return err
@@ -334,6 +352,9 @@ func (t *Tab) Click(ctx context.Context, selector string) error {
 func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, error) {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
+	if t.ff != nil {
+		return t.b.ff.evalInPage(ctx, expression)
+	}
 	res, err := callOn(ctx, t.main.sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:    expression,
 		AwaitPromise:  new(true),
@@ -401,6 +422,11 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 // tabs. A tab that cannot be emptied, and a page the harness did not open (a
 // popup, a window or tab that a page or an extension opened), is closed.
 func (t *Tab) Recycle(ctx context.Context) error {
+	if t.ff != nil {
+		err := t.Navigate(ctx, "about:blank")
+		t.b.ff.release(t)
+		return err
+	}
 	if !t.opened {
 		return t.Close(ctx)
 	}
@@ -451,6 +477,10 @@ func (b *Browser) takePooledTab() *Tab {
 
 // Close closes the tab. Its realms are gone afterwards.
 func (t *Tab) Close(ctx context.Context) error {
+	if t.ff != nil {
+		// Firefox: the one tab stays; it is emptied.
+		return t.Recycle(ctx)
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()

@@ -49,6 +49,26 @@ if [[ $(uname -s) == Linux ]] && ! command -v Xvfb >/dev/null 2>&1; then
   fi
 fi
 
+# Firefox ESR for the Firefox engine (PORTPROBE_BROWSER=firefox, and the
+# core's Firefox tests). Its remote debugging protocol changes between
+# versions: the supported major is pinned here.
+firefox_major=153
+if [[ -z "${PORTPROBE_FIREFOX:-}" ]] && ! command -v firefox-esr >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    echo "setup: installing Firefox ESR $firefox_major with apt-get"
+    if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "firefox-esr=${firefox_major}.*" >/dev/null 2>&1; then
+      $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "firefox-esr=${firefox_major}.*" >/dev/null
+    fi
+  else
+    echo "setup: no Firefox ESR and no apt-get: the Firefox engine's tests will be skipped; install Firefox ESR $firefox_major" >&2
+  fi
+fi
+if command -v firefox-esr >/dev/null 2>&1 && ! firefox-esr --version 2>/dev/null | grep -q " ${firefox_major}\."; then
+  echo "setup: warning: $(firefox-esr --version 2>/dev/null) is not Firefox ESR $firefox_major, the version portprobe's Firefox engine is tested with" >&2
+fi
+
 if ! command -v go >/dev/null 2>&1; then
   if [[ -x /usr/local/go/bin/go ]]; then
     export PATH="/usr/local/go/bin:$PATH"

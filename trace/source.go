@@ -24,6 +24,10 @@ const (
 	// (harness.Browser.InstallNativeHost): one realm per start of the host
 	// process, named after the host, such as "native-host(com.example.echo)~2".
 	NativeHostRealm RealmKind = "native-host"
+	// BackgroundPageRealm is an extension's background page: Firefox's
+	// background, an event page in Manifest V3, where Chrome has a service
+	// worker.
+	BackgroundPageRealm RealmKind = "background-page"
 )
 
 // Source is where an event happened: a realm of the browser (a

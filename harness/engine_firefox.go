@@ -1,0 +1,131 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+)
+
+// firefoxEngine is the engine of Firefox, over its remote debugging
+// protocol (see firefox.go).
+type firefoxEngine struct {
+	b *Browser
+	f *ffBrowser
+}
+
+var _ engine = firefoxEngine{}
+
+func (e firefoxEngine) kind() Engine  { return Firefox }
+func (e firefoxEngine) name() string { return e.b.version }
+
+func (e firefoxEngine) loadUnpacked(ctx context.Context, dir string) (string, error) {
+	return e.f.loadExtension(ctx, dir)
+}
+
+// uninstall and setEnabled go through the AddonManager of Firefox's parent
+// process: RDP has no request for them.
+func (e firefoxEngine) uninstall(ctx context.Context, id string) error {
+	_, err := e.f.parentEval(ctx, `(async () => { const {AddonManager} = ChromeUtils.importESModule("resource://gre/modules/AddonManager.sys.mjs"); const a = await AddonManager.getAddonByID(`+jsString(id)+`); if (!a) throw new Error("no add-on "+`+jsString(id)+`); await a.uninstall(); })()`)
+	return err
+}
+
+func (e firefoxEngine) setEnabled(ctx context.Context, id string, on bool) error {
+	method := "disable"
+	if on {
+		method = "enable"
+	}
+	_, err := e.f.parentEval(ctx, `(async () => { const {AddonManager} = ChromeUtils.importESModule("resource://gre/modules/AddonManager.sys.mjs"); const a = await AddonManager.getAddonByID(`+jsString(id)+`); await a.`+method+`(); })()`)
+	return err
+}
+
+// stopBackground terminates the add-on's background page (an event page in
+// Manifest V3), as Firefox does when it is idle.
+func (e firefoxEngine) stopBackground(ctx context.Context, id string) error {
+	e.f.mu.Lock()
+	a := e.f.addons[id]
+	e.f.mu.Unlock()
+	if a == nil {
+		return fmt.Errorf("no add-on %s in this Firefox", id)
+	}
+	return e.f.conn.Request(ctx, a.actor, "terminateBackgroundScript", nil, nil)
+}
+
+// ffRealm reaches a realm of Firefox through the console actor of its
+// target. The probe's control object is a global of the realm named ctl.
+type ffRealm struct {
+	f       *ffBrowser
+	console string
+	ctl     string
+}
+
+var _ realmConn = (*ffRealm)(nil)
+
+// evaluate runs expression with an indirect eval (so it may be statements,
+// as in Chrome's Runtime.evaluate), awaits its value, and returns it as JSON.
+func (c *ffRealm) evaluate(ctx context.Context, expression string) (json.RawMessage, string, error) {
+	return c.run(ctx, "const v = await (0, eval)("+jsString(expression)+");")
+}
+
+func (c *ffRealm) callProbe(ctx context.Context, decl string, args []json.RawMessage) (json.RawMessage, string, error) {
+	list := "["
+	for i, a := range args {
+		if i > 0 {
+			list += ","
+		}
+		if a == nil {
+			list += "undefined"
+		} else {
+			list += string(a)
+		}
+	}
+	list += "]"
+	return c.run(ctx, "const v = await ("+decl+").apply(globalThis["+jsString(c.ctl)+"], "+list+");")
+}
+
+// run evaluates body, which sets v, and returns v as JSON text.
+func (c *ffRealm) run(ctx context.Context, body string) (json.RawMessage, string, error) {
+	text := "(async () => { " + body + " return v === undefined ? undefined : JSON.stringify(v); })()"
+	ev, err := c.f.conn.Evaluate(ctx, c.console, map[string]any{"text": "await " + text, "mapped": map[string]any{"await": true}})
+	if err != nil {
+		return nil, "", err
+	}
+	if ev.HasException {
+		var msg string
+		if json.Unmarshal(ev.ExceptionMessage, &msg) != nil {
+			msg = string(ev.ExceptionMessage)
+		}
+		return nil, msg, nil
+	}
+	return c.f.gripJSON(ctx, ev.Result)
+}
+
+// gripJSON turns the grip of a JSON.stringify result into its JSON text.
+func (f *ffBrowser) gripJSON(ctx context.Context, grip json.RawMessage) (json.RawMessage, string, error) {
+	var s string
+	if json.Unmarshal(grip, &s) == nil {
+		return json.RawMessage(s), "", nil
+	}
+	var g struct {
+		Type   string `json:"type"`
+		Actor  string `json:"actor"`
+		Length int    `json:"length"`
+	}
+	if err := json.Unmarshal(grip, &g); err != nil {
+		return nil, "", fmt.Errorf("firefox: an evaluation's result %s: %w", grip, err)
+	}
+	switch g.Type {
+	case "undefined", "null":
+		return nil, "", nil
+	case "longString":
+		var sub struct {
+			Substring string `json:"substring"`
+		}
+		if err := f.conn.Request(ctx, g.Actor, "substring", map[string]any{"start": 0, "end": g.Length}, &sub); err != nil {
+			return nil, "", err
+		}
+		return json.RawMessage(sub.Substring), "", nil
+	}
+	return nil, "", fmt.Errorf("firefox: an evaluation gave a %s, not JSON text", g.Type)
+}
+

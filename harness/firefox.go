@@ -1,0 +1,669 @@
+package harness
+
+// The Firefox engine, first steps (issue "Firefox"): Firefox ESR headless
+// with a private profile and its remote debugging protocol (RDP) on a Unix
+// socket of the profile; extensions installed as temporary add-ons; the
+// background page and content scripts paused at their first statement
+// (the event breakpoint "script.source.firstStatement") and probed there;
+// the probe's events pushed to Go as console messages that carry the realm's
+// token and the probe's secret. One tab, the one Firefox starts with.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
+
+	"github.com/portprobe/portprobe/internal/rdp"
+	"github.com/portprobe/portprobe/locate"
+	"github.com/portprobe/portprobe/pages"
+	"github.com/portprobe/portprobe/trace"
+)
+
+// firefoxPrefs are the profile's preferences: remote debugging without a
+// prompt, unsigned temporary add-ons, and none of Firefox's first-run pages
+// or reports.
+const firefoxPrefs = `user_pref("devtools.debugger.remote-enabled", true);
+user_pref("devtools.chrome.enabled", true);
+user_pref("devtools.debugger.prompt-connection", false);
+user_pref("xpinstall.signatures.required", false);
+user_pref("extensions.autoDisableScopes", 0);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("browser.startup.page", 0);
+user_pref("browser.startup.homepage", "about:blank");
+user_pref("startup.homepage_welcome_url", "about:blank");
+user_pref("app.update.enabled", false);
+user_pref("browser.sessionstore.resume_from_crash", false);
+user_pref("network.captive-portal-service.enabled", false);
+user_pref("extensions.update.enabled", false);
+`
+
+// ffTarget is a target that a watcher announced: a frame (a document) or a
+// content script.
+type ffTarget struct {
+	Actor        string `json:"actor"`
+	ThreadActor  string `json:"threadActor"`
+	ConsoleActor string `json:"consoleActor"`
+	TargetType   string `json:"targetType"`
+	URL          string `json:"url"`
+	AddonID      string `json:"addonId"`
+	fromTab      bool   // the tab's watcher announced it
+}
+
+// ffAddon is an installed temporary add-on.
+type ffAddon struct {
+	id, actor, uuid string
+}
+
+// ffBrowser is the Firefox engine's state.
+type ffBrowser struct {
+	b    *Browser
+	conn *rdp.Conn
+	cmd  *exec.Cmd
+	done chan struct{} // closed when Firefox exited
+
+	addonsActor string
+	tab         *Tab
+	tabActor    string
+	tabWatcher  string
+
+	// mu guards the maps below; never held across a request.
+	mu      sync.Mutex
+	targets map[string]*ffTarget // by thread actor
+	sources map[string]string    // source actor -> URL
+	realms  map[string]*Realm    // by target actor
+	tokens  map[string]*Realm    // by the token that starts its console messages
+	addons  map[string]*ffAddon  // by ID
+	byUUID  map[string]*ffAddon
+
+	pauses chan rdp.Packet
+}
+
+// launchFirefox is Launch for Options.Browser == Firefox.
+func launchFirefox(ctx context.Context, opts Options) (*Browser, error) {
+	path := opts.FirefoxPath
+	if path == "" {
+		var err error
+		if path, err = locate.Firefox(); err != nil {
+			return nil, err
+		}
+	}
+	sweepProfiles()
+	profile, err := newProfileDir()
+	if err != nil {
+		return nil, fmt.Errorf("launching Firefox %q: %w", path, err)
+	}
+	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(firefoxPrefs), 0o600); err != nil {
+		removeProfileDir(profile)
+		return nil, fmt.Errorf("launching Firefox %q: %w", path, err)
+	}
+	sock := filepath.Join(profile, "rdp.sock")
+	args := []string{"--no-remote", "--profile", profile, "--start-debugger-server", sock}
+	if !opts.Headful {
+		args = append([]string{"--headless"}, args...)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+profile, "MOZ_CRASHREPORTER_DISABLE=1")
+	setCmdOptions(cmd)
+	ownProcessGroup(cmd)
+	b := &Browser{
+		opts:         opts,
+		chromePath:   path,
+		bindingName:  "__portprobe_" + randomHex(8),
+		probeSecret:  randomHex(16),
+		ended:        make(chan struct{}),
+		loaded:       map[string]bool{},
+		profileDir:   profile,
+		workerFailed: map[string]error{},
+		prewarmed:    make(chan struct{}),
+		control:      make(chan struct{}),
+	}
+	close(b.prewarmed)
+	f := &ffBrowser{b: b, cmd: cmd, done: make(chan struct{}),
+		targets: map[string]*ffTarget{}, sources: map[string]string{}, realms: map[string]*Realm{},
+		tokens: map[string]*Realm{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
+		pauses: make(chan rdp.Packet, 256)}
+	b.ff = f
+	b.eng = firefoxEngine{b: b, f: f}
+	b.trace = b.newTrace()
+	fail := func(err error) (*Browser, error) {
+		b.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		removeProfileDir(profile)
+		return nil, fmt.Errorf("launching Firefox %q: %w", path, err)
+	}
+	b.chromeCmd.Store(cmd)
+	go func() {
+		cmd.Wait()
+		close(f.done)
+		b.endOnce.Do(func() { close(b.ended) })
+		b.changed.Notify()
+	}()
+	// The socket appears once Firefox runs its debugger server.
+	for {
+		conn, _, err := rdp.Dial(ctx, sock)
+		if err == nil {
+			f.conn = conn
+			break
+		}
+		select {
+		case <-f.done:
+			return fail(fmt.Errorf("launching Firefox %q: it exited before its debugger server started", path))
+		case <-ctx.Done():
+			return fail(fmt.Errorf("launching Firefox %q: its debugger server did not start: %w", path, context.Cause(ctx)))
+		case <-time.After(20 * time.Millisecond): // polling a socket file: Firefox gives no other sign
+		}
+	}
+	f.conn.OnEvent(f.event)
+	go f.handlePauses()
+	srv, err := pages.NewServer()
+	if err != nil {
+		return fail(err)
+	}
+	b.pages = srv
+	if err := f.setUp(ctx); err != nil {
+		return fail(fmt.Errorf("launching Firefox %q: %w", path, err))
+	}
+	for _, dir := range opts.Extensions {
+		if _, err := b.LoadExtension(ctx, dir); err != nil {
+			return fail(err)
+		}
+	}
+	b.logf("using %s (%s)", b.version, path)
+	return b, nil
+}
+
+// setUp reads the root actor, and watches the first tab: its frames,
+// content scripts, sources and console, paused at each script's first
+// statement.
+func (f *ffBrowser) setUp(ctx context.Context) error {
+	var root struct {
+		AddonsActor string `json:"addonsActor"`
+	}
+	if err := f.conn.Request(ctx, "root", "getRoot", nil, &root); err != nil {
+		return err
+	}
+	f.addonsActor = root.AddonsActor
+	var info struct {
+		ApplicationType string `json:"applicationType"`
+	}
+	_ = info
+	var tabs struct {
+		Tabs []struct {
+			Actor string `json:"actor"`
+		} `json:"tabs"`
+	}
+	for len(tabs.Tabs) == 0 {
+		if err := f.conn.Request(ctx, "root", "listTabs", nil, &tabs); err != nil {
+			return err
+		}
+		if len(tabs.Tabs) == 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for Firefox's first tab: %w", context.Cause(ctx))
+			case <-time.After(20 * time.Millisecond): // the first window is on its way; RDP has no event for it before a watcher exists
+			}
+		}
+	}
+	f.tabActor = tabs.Tabs[0].Actor
+	w, err := f.watch(ctx, f.tabActor, "frame", "content_script")
+	if err != nil {
+		return fmt.Errorf("watching the tab: %w", err)
+	}
+	f.tabWatcher = w
+	t := newTab(f.b, target.ID(f.tabActor))
+	t.opened = true
+	t.ff = &ffTab{actor: f.tabActor}
+	f.tab = t
+	f.b.version = "Firefox"
+	var desc struct {
+		Traits map[string]any `json:"traits"`
+	}
+	_ = desc
+	if v, err := firefoxVersion(ctx, f.b.chromePath); err == nil {
+		f.b.version = v
+	}
+	return nil
+}
+
+// firefoxVersion runs `firefox --version`: "Mozilla Firefox 153.8.0esr".
+func firefoxVersion(ctx context.Context, path string) (string, error) {
+	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// watch gets a watcher of a descriptor (a tab, an add-on) that reports the
+// targets of types, their sources and console messages, and pauses every
+// script of them at its first statement.
+func (f *ffBrowser) watch(ctx context.Context, descriptor string, types ...string) (string, error) {
+	var w struct {
+		Actor string `json:"actor"`
+	}
+	if err := f.conn.Request(ctx, descriptor, "getWatcher", map[string]any{"isServerTargetSwitchingEnabled": true}, &w); err != nil {
+		return "", err
+	}
+	var bl struct {
+		BreakpointList struct {
+			Actor string `json:"actor"`
+		} `json:"breakpointList"`
+	}
+	if err := f.conn.Request(ctx, w.Actor, "getBreakpointListActor", nil, &bl); err != nil {
+		return "", err
+	}
+	if err := f.conn.Request(ctx, bl.BreakpointList.Actor, "setActiveEventBreakpoints", map[string]any{"ids": []string{"script.source.firstStatement"}}, nil); err != nil {
+		return "", err
+	}
+	if err := f.conn.Request(ctx, w.Actor, "watchResources", map[string]any{"resourceTypes": []string{"console-message", "source"}}, nil); err != nil {
+		return "", err
+	}
+	for _, typ := range types {
+		if err := f.conn.Request(ctx, w.Actor, "watchTargets", map[string]any{"targetType": typ}, nil); err != nil {
+			return "", err
+		}
+	}
+	return w.Actor, nil
+}
+
+// event handles a packet that is not a reply, in the connection's read
+// loop: it must not wait for a reply.
+func (f *ffBrowser) event(p rdp.Packet) {
+	switch p.Type {
+	case "target-available-form":
+		var form struct {
+			Target ffTarget `json:"target"`
+		}
+		if p.Decode(&form) != nil {
+			return
+		}
+		t := form.Target
+		t.fromTab = p.From == f.tabWatcher
+		f.mu.Lock()
+		f.targets[t.ThreadActor] = &t
+		f.mu.Unlock()
+	case "target-destroyed-form":
+		var form struct {
+			Target ffTarget `json:"target"`
+		}
+		if p.Decode(&form) != nil {
+			return
+		}
+		f.mu.Lock()
+		r := f.realms[form.Target.Actor]
+		delete(f.realms, form.Target.Actor)
+		delete(f.targets, form.Target.ThreadActor)
+		f.mu.Unlock()
+		if r != nil {
+			r.markGone()
+		}
+	case "resources-available-array":
+		var res struct {
+			Array [][2]json.RawMessage `json:"array"`
+		}
+		if p.Decode(&res) != nil {
+			return
+		}
+		for _, a := range res.Array {
+			var typ string
+			json.Unmarshal(a[0], &typ)
+			switch typ {
+			case "source":
+				var items []struct {
+					Actor string `json:"actor"`
+					URL   string `json:"url"`
+				}
+				json.Unmarshal(a[1], &items)
+				f.mu.Lock()
+				for _, it := range items {
+					f.sources[it.Actor] = it.URL
+				}
+				f.mu.Unlock()
+			case "console-message":
+				var items []struct {
+					Arguments []json.RawMessage `json:"arguments"`
+					Level     string            `json:"level"`
+					TimeStamp float64           `json:"timeStamp"`
+				}
+				json.Unmarshal(a[1], &items)
+				for _, it := range items {
+					f.console(it.Arguments, it.Level)
+				}
+			}
+		}
+	case "paused":
+		select {
+		case f.pauses <- p:
+		default:
+			// The handler is far behind; resuming at once keeps Firefox
+			// going, at the cost of that realm's probe.
+			go f.conn.Request(context.Background(), p.From, "resume", map[string]any{"resumeLimit": nil}, nil)
+		}
+	}
+}
+
+// console takes a console message: a probe's batch of events (its first
+// argument starts with a realm's token), or the realm's own output.
+func (f *ffBrowser) console(args []json.RawMessage, level string) {
+	if len(args) == 0 {
+		return
+	}
+	var first string
+	if json.Unmarshal(args[0], &first) == nil && strings.HasPrefix(first, "pp") {
+		token, payload, ok := strings.Cut(first, " ")
+		f.mu.Lock()
+		r := f.tokens[token]
+		f.mu.Unlock()
+		if ok && r != nil {
+			f.b.record(r, payload)
+			return
+		}
+	}
+}
+
+// handlePauses probes the realms of the add-ons at their first statement
+// and lets every other paused script go at once.
+func (f *ffBrowser) handlePauses() {
+	for {
+		var p rdp.Packet
+		select {
+		case p = <-f.pauses:
+		case <-f.done:
+			return
+		}
+		f.handlePause(p)
+	}
+}
+
+func (f *ffBrowser) handlePause(p rdp.Packet) {
+	ctx, cancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
+	defer cancel()
+	defer f.conn.Request(ctx, p.From, "resume", map[string]any{"resumeLimit": nil}, nil)
+	var pause struct {
+		Frame struct {
+			Actor string `json:"actor"`
+			Where struct {
+				Actor string `json:"actor"`
+			} `json:"where"`
+		} `json:"frame"`
+	}
+	if p.Decode(&pause) != nil {
+		return
+	}
+	f.mu.Lock()
+	t := f.targets[p.From]
+	url := f.sources[pause.Frame.Where.Actor]
+	f.mu.Unlock()
+	if t == nil || f.b.probesOff.Load() {
+		return
+	}
+	if url == "" {
+		// The pause came before the source resource that names its URL.
+		url = f.sourceURL(ctx, p.From, pause.Frame.Where.Actor)
+	}
+	rest, ok := strings.CutPrefix(url, "moz-extension://")
+	if !ok {
+		return
+	}
+	uuid, _, _ := strings.Cut(rest, "/")
+	f.mu.Lock()
+	addon := f.byUUID[uuid]
+	probed := f.realms[t.Actor] != nil
+	f.mu.Unlock()
+	if addon == nil || probed {
+		return
+	}
+	kind := trace.PageRealm
+	switch {
+	case t.TargetType == "content_script":
+		kind = trace.ContentScriptRealm
+	case strings.HasSuffix(strings.TrimSuffix(t.URL, "/"), "/_generated_background_page.html") || !t.fromTab && strings.Contains(t.URL, "background"):
+		kind = trace.BackgroundPageRealm
+	}
+	r := newRealm(f.b, kind, addon.id)
+	r.URL = t.URL
+	if t.fromTab {
+		// The tab's main frame: iframes are not followed yet.
+		r.Tab = f.tab
+		r.FrameID = cdp.FrameID(f.tab.TargetID)
+		if r.URL == "" {
+			r.URL = f.topURL()
+		}
+	}
+	token := "pp" + randomHex(6)
+	conn := &ffRealm{f: f, console: t.ConsoleActor, ctl: "__portprobe_ctl_" + randomHex(6)}
+	r.conn = conn
+	text := "(() => { const d = console.debug.bind(console); globalThis[" + jsString(f.b.bindingName) + "] = (t) => d(" + jsString(token+" ") + " + t); " +
+		"const c = " + f.b.probeExpression() + "; " +
+		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'probed'; })()"
+	ev, err := f.conn.Evaluate(ctx, t.ConsoleActor, map[string]any{"text": text, "frameActor": pause.Frame.Actor})
+	if err != nil || ev.HasException {
+		f.b.logf("probing %s (%s): %v %s", r, url, err, ev.ExceptionMessage)
+		return
+	}
+	f.mu.Lock()
+	f.realms[t.Actor] = r
+	f.tokens[token] = r
+	f.mu.Unlock()
+	f.b.addRealm(r)
+}
+
+// sourceURL asks a thread for the URL of one of its sources.
+func (f *ffBrowser) sourceURL(ctx context.Context, thread, source string) string {
+	var res struct {
+		Sources []struct {
+			Actor string `json:"actor"`
+			URL   string `json:"url"`
+		} `json:"sources"`
+	}
+	if f.conn.Request(ctx, thread, "sources", nil, &res) != nil {
+		return ""
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range res.Sources {
+		f.sources[s.Actor] = s.URL
+	}
+	return f.sources[source]
+}
+
+// loadExtension installs dir as a temporary add-on, then reloads it under a
+// watcher of its own, so its background starts again paused at its first
+// statement and gets its probe.
+func (f *ffBrowser) loadExtension(ctx context.Context, dir string) (string, error) {
+	var inst struct {
+		Addon struct {
+			ID string `json:"id"`
+		} `json:"addon"`
+	}
+	if err := f.conn.Request(ctx, f.addonsActor, "installTemporaryAddon", map[string]any{"addonPath": dir, "openDevTools": false}, &inst); err != nil {
+		var rerr *rdp.Error
+		if errors.As(err, &rerr) {
+			return "", &refusedError{rerr.Message}
+		}
+		return "", err
+	}
+	var list struct {
+		Addons []struct {
+			ID          string `json:"id"`
+			Actor       string `json:"actor"`
+			ManifestURL string `json:"manifestURL"`
+		} `json:"addons"`
+	}
+	if err := f.conn.Request(ctx, "root", "listAddons", map[string]any{"iconDataURL": false}, &list); err != nil {
+		return "", err
+	}
+	var a *ffAddon
+	for _, d := range list.Addons {
+		if d.ID == inst.Addon.ID {
+			rest, _ := strings.CutPrefix(d.ManifestURL, "moz-extension://")
+			uuid, _, _ := strings.Cut(rest, "/")
+			a = &ffAddon{id: d.ID, actor: d.Actor, uuid: uuid}
+		}
+	}
+	if a == nil || a.uuid == "" {
+		return "", fmt.Errorf("Firefox installed %s but does not list it with its moz-extension:// UUID", inst.Addon.ID)
+	}
+	f.mu.Lock()
+	f.addons[a.id] = a
+	f.byUUID[a.uuid] = a
+	f.mu.Unlock()
+	if _, err := f.watch(ctx, a.actor, "frame"); err != nil {
+		return "", fmt.Errorf("watching add-on %s: %w", a.id, err)
+	}
+	if err := f.conn.Request(ctx, a.actor, "reload", nil, nil); err != nil {
+		return "", fmt.Errorf("reloading add-on %s under its watcher: %w", a.id, err)
+	}
+	return a.id, nil
+}
+
+// parentEval evaluates JavaScript with chrome privileges in Firefox's
+// parent process, for what RDP has no request for (uninstalling an add-on).
+func (f *ffBrowser) parentEval(ctx context.Context, text string) (json.RawMessage, error) {
+	var proc struct {
+		ProcessDescriptor struct {
+			Actor string `json:"actor"`
+		} `json:"processDescriptor"`
+	}
+	if err := f.conn.Request(ctx, "root", "getProcess", map[string]any{"id": 0}, &proc); err != nil {
+		return nil, err
+	}
+	var tgt struct {
+		Process struct {
+			ConsoleActor string `json:"consoleActor"`
+		} `json:"process"`
+	}
+	if err := f.conn.Request(ctx, proc.ProcessDescriptor.Actor, "getTarget", nil, &tgt); err != nil {
+		return nil, err
+	}
+	c := &ffRealm{f: f, console: tgt.Process.ConsoleActor}
+	v, exc, err := c.evaluate(ctx, text)
+	if err == nil && exc != "" {
+		err = errors.New(exc)
+	}
+	return v, err
+}
+
+// lost reports why Firefox is gone, or nil.
+func (f *ffBrowser) lost() error {
+	select {
+	case <-f.done:
+		return errors.New("Firefox exited")
+	default:
+	}
+	if f.conn != nil {
+		if err := f.conn.Err(); err != nil {
+			return fmt.Errorf("the connection to Firefox ended: %w", err)
+		}
+	}
+	return nil
+}
+
+// close ends Firefox and its connection.
+func (f *ffBrowser) close() {
+	if f.conn != nil {
+		f.conn.Close()
+	}
+	if f.cmd.Process != nil {
+		killProcessGroup(f.cmd)
+		f.cmd.Process.Kill()
+		select {
+		case <-f.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
+
+// ffTab is the Firefox side of a tab.
+type ffTab struct {
+	actor string
+}
+
+// navigate loads url in the tab.
+func (f *ffBrowser) navigate(ctx context.Context, url string) error {
+	return f.conn.Request(ctx, f.tabActor, "navigateTo", map[string]any{"url": url, "waitForLoad": true}, nil)
+}
+
+// topURL returns the URL of the tab's current document.
+func (f *ffBrowser) topURL() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.targets {
+		if t.fromTab && t.TargetType == "frame" {
+			return t.URL
+		}
+	}
+	return ""
+}
+
+// topFrame returns the console actor of the tab's current document.
+func (f *ffBrowser) topFrame() (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.targets {
+		if t.fromTab && t.TargetType == "frame" {
+			return t.ConsoleActor, true
+		}
+	}
+	return "", false
+}
+
+// openTab gives the one tab of the first steps, showing url.
+func (f *ffBrowser) openTab(ctx context.Context, url string) (*Tab, error) {
+	b := f.b
+	b.mu.Lock()
+	inUse := slices.Contains(b.tabs, f.tab)
+	if !inUse {
+		b.nextTab++
+		f.tab.n = b.nextTab
+		b.tabs = append(b.tabs, f.tab)
+	}
+	b.mu.Unlock()
+	if inUse {
+		return nil, errors.New("opening a tab: the Firefox engine has one tab so far, and it is in use")
+	}
+	if url != "" {
+		if err := f.tab.Navigate(ctx, url); err != nil {
+			return nil, err
+		}
+	}
+	return f.tab, nil
+}
+
+// release takes the tab out of use, for the next openTab.
+func (f *ffBrowser) release(t *Tab) {
+	b := f.b
+	b.mu.Lock()
+	b.tabs = slices.DeleteFunc(b.tabs, func(x *Tab) bool { return x == t })
+	b.mu.Unlock()
+}
+
+// evalInPage evaluates expression in the tab's page (its own world).
+func (f *ffBrowser) evalInPage(ctx context.Context, expression string) (json.RawMessage, error) {
+	console, ok := f.topFrame()
+	if !ok {
+		return nil, errors.New("the tab has no document yet")
+	}
+	c := &ffRealm{f: f, console: console}
+	v, exc, err := c.evaluate(ctx, expression)
+	if err == nil && exc != "" {
+		err = fmt.Errorf("evaluating %s: %s", abbreviate(expression, 80), exc)
+	}
+	return v, err
+}
