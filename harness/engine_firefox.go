@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
 )
 
 // firefoxEngine is the engine of Firefox, over its remote debugging
@@ -16,7 +15,7 @@ type firefoxEngine struct {
 
 var _ engine = firefoxEngine{}
 
-func (e firefoxEngine) kind() Engine  { return Firefox }
+func (e firefoxEngine) kind() Engine { return Firefox }
 func (e firefoxEngine) name() string { return e.b.version }
 
 func (e firefoxEngine) loadUnpacked(ctx context.Context, dir string) (string, error) {
@@ -128,4 +127,3 @@ func (f *ffBrowser) gripJSON(ctx context.Context, grip json.RawMessage) (json.Ra
 	}
 	return nil, "", fmt.Errorf("firefox: an evaluation gave a %s, not JSON text", g.Type)
 }
-
