@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // firefoxEngine is the engine of Firefox, over its remote debugging
@@ -63,7 +64,7 @@ var _ realmConn = (*ffRealm)(nil)
 // evaluate runs expression with an indirect eval (so it may be statements,
 // as in Chrome's Runtime.evaluate), awaits its value, and returns it as JSON.
 func (c *ffRealm) evaluate(ctx context.Context, expression string) (json.RawMessage, string, error) {
-	return c.run(ctx, "const v = await (0, eval)("+jsString(expression)+");")
+	return c.run(ctx, "const v = await ("+expression+"\n);")
 }
 
 func (c *ffRealm) callProbe(ctx context.Context, decl string, args []json.RawMessage) (json.RawMessage, string, error) {
@@ -82,48 +83,61 @@ func (c *ffRealm) callProbe(ctx context.Context, decl string, args []json.RawMes
 	return c.run(ctx, "const v = await ("+decl+").apply(globalThis["+jsString(c.ctl)+"], "+list+");")
 }
 
-// run evaluates body, which sets v, and returns v as JSON text.
+// run evaluates body, which sets v, and returns v as JSON text, or the
+// text of what it threw. The answer is one string: "u" for undefined, "v"
+// and the JSON, or "e" and "Name: message" (a rejected promise gives
+// Firefox's console nothing to report but that it was rejected).
 func (c *ffRealm) run(ctx context.Context, body string) (json.RawMessage, string, error) {
-	text := "(async () => { " + body + " return v === undefined ? undefined : JSON.stringify(v); })()"
-	ev, err := c.f.conn.Evaluate(ctx, c.console, map[string]any{"text": "await " + text, "mapped": map[string]any{"await": true}})
+	text := "(async () => { try { " + body + " return v === undefined ? 'u' : 'v' + JSON.stringify(v); } " +
+		"catch (e) { return 'e' + (e && typeof e === 'object' && 'message' in e ? (e.name ? e.name + ': ' : '') + e.message : String(e)); } })()"
+	ev, err := c.f.conn.Evaluate(ctx, c.console, map[string]any{"text": text, "mapped": map[string]any{"await": true}})
 	if err != nil {
 		return nil, "", err
 	}
 	if ev.HasException {
+		// The text itself did not compile (a statement where an
+		// expression goes).
 		var msg string
 		if json.Unmarshal(ev.ExceptionMessage, &msg) != nil {
 			msg = string(ev.ExceptionMessage)
 		}
 		return nil, msg, nil
 	}
-	return c.f.gripJSON(ctx, ev.Result)
+	answer, err := c.f.gripString(ctx, ev.Result)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case answer == "u":
+		return nil, "", nil
+	case strings.HasPrefix(answer, "v"):
+		return json.RawMessage(answer[1:]), "", nil
+	case strings.HasPrefix(answer, "e"):
+		return nil, answer[1:], nil
+	}
+	return nil, "", fmt.Errorf("firefox: an evaluation answered %.80q", answer)
 }
 
-// gripJSON turns the grip of a JSON.stringify result into its JSON text.
-func (f *ffBrowser) gripJSON(ctx context.Context, grip json.RawMessage) (json.RawMessage, string, error) {
+// gripString returns the string that a grip holds, asking for the whole
+// of a long one.
+func (f *ffBrowser) gripString(ctx context.Context, grip json.RawMessage) (string, error) {
 	var s string
 	if json.Unmarshal(grip, &s) == nil {
-		return json.RawMessage(s), "", nil
+		return s, nil
 	}
 	var g struct {
 		Type   string `json:"type"`
 		Actor  string `json:"actor"`
 		Length int    `json:"length"`
 	}
-	if err := json.Unmarshal(grip, &g); err != nil {
-		return nil, "", fmt.Errorf("firefox: an evaluation's result %s: %w", grip, err)
+	if err := json.Unmarshal(grip, &g); err != nil || g.Type != "longString" {
+		return "", fmt.Errorf("firefox: an evaluation gave %.80s, not a string", grip)
 	}
-	switch g.Type {
-	case "undefined", "null":
-		return nil, "", nil
-	case "longString":
-		var sub struct {
-			Substring string `json:"substring"`
-		}
-		if err := f.conn.Request(ctx, g.Actor, "substring", map[string]any{"start": 0, "end": g.Length}, &sub); err != nil {
-			return nil, "", err
-		}
-		return json.RawMessage(sub.Substring), "", nil
+	var sub struct {
+		Substring string `json:"substring"`
 	}
-	return nil, "", fmt.Errorf("firefox: an evaluation gave a %s, not JSON text", g.Type)
+	if err := f.conn.Request(ctx, g.Actor, "substring", map[string]any{"start": 0, "end": g.Length}, &sub); err != nil {
+		return "", err
+	}
+	return sub.Substring, nil
 }

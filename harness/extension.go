@@ -310,6 +310,14 @@ func (e *Extension) OpenPage(ctx context.Context, path string) (*Tab, *Realm, er
 // ClickAction clicks the extension's toolbar action in tab, as a user would:
 // action.onClicked fires in the worker with that tab (or the popup opens).
 func (e *Extension) ClickAction(ctx context.Context, tab *Tab) error {
+	if e.b.ff != nil {
+		ctx, cancel := e.b.bound(ctx)
+		defer cancel()
+		if err := e.b.ff.clickAction(ctx, e.ID); err != nil {
+			return fmt.Errorf("clicking the action of %s: %w", e, err)
+		}
+		return nil
+	}
 	ctx, cancel := e.b.bound(ctx)
 	defer cancel()
 	if tab.tabTargetID == "" {

@@ -31,8 +31,10 @@ import (
 )
 
 // firefoxPrefs are the profile's preferences: remote debugging without a
-// prompt, unsigned temporary add-ons, and none of Firefox's first-run pages
-// or reports.
+// prompt, unsigned temporary add-ons, none of Firefox's first-run pages or
+// reports, and full-precision clocks (the trace orders events by the time
+// each realm stamps them; Firefox rounds performance.now() to a millisecond
+// by default).
 const firefoxPrefs = `user_pref("devtools.debugger.remote-enabled", true);
 user_pref("devtools.chrome.enabled", true);
 user_pref("devtools.debugger.prompt-connection", false);
@@ -49,6 +51,7 @@ user_pref("app.update.enabled", false);
 user_pref("browser.sessionstore.resume_from_crash", false);
 user_pref("network.captive-portal-service.enabled", false);
 user_pref("extensions.update.enabled", false);
+user_pref("privacy.reduceTimerPrecision", false);
 `
 
 // ffTarget is a target that a watcher announced: a frame (a document) or a
@@ -666,4 +669,19 @@ func (f *ffBrowser) evalInPage(ctx context.Context, expression string) (json.Raw
 		err = fmt.Errorf("evaluating %s: %s", abbreviate(expression, 80), exc)
 	}
 	return v, err
+}
+
+// clickAction clicks the add-on's toolbar button in Firefox's window, as a
+// person would: the action's onClicked fires, or its popup opens.
+func (f *ffBrowser) clickAction(ctx context.Context, id string) error {
+	_, err := f.parentEval(ctx, `(async () => {
+		const win = Services.wm.getMostRecentWindow("navigator:browser");
+		const wid = `+jsString(id)+`.toLowerCase().replace(/[^a-z0-9_-]/g, "_") + "-browser-action";
+		const widget = win.CustomizableUI.getWidget(wid);
+		const node = widget && widget.forWindow(win).node;
+		if (!node) throw new Error("no toolbar button " + wid + " in Firefox's window");
+		const button = node.querySelector(".unified-extensions-item-action-button") || node;
+		button.click();
+	})()`)
+	return err
 }

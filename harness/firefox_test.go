@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/portprobe/portprobe/harness"
 	"github.com/portprobe/portprobe/locate"
+	"github.com/portprobe/portprobe/matchers"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -55,15 +58,40 @@ func TestFirefoxMDNExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []*trace.Query{
-		trace.Connect().In(cs).Named("port-from-cs"),
-		trace.OnConnect().In(bg).Named("port-from-cs"),
-		trace.Message().In(bg).WithField("greeting", "hello from content script"),
-		trace.Message().In(cs).WithField("greeting", "hi there content script!"),
-	} {
-		if _, err := b.Trace().Wait(ctx, q); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(cs).WithField("greeting", "hi there content script!")); err != nil {
+		t.Fatal(err)
 	}
-	t.Log(b.Trace())
+	// The page's click and the toolbar button's, as in the MDN page.
+	if err := tab.Click(ctx, "body"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(bg).WithField("greeting", "they clicked the page!")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ext.ClickAction(ctx, tab); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Trace().Wait(ctx, trace.Message().In(cs).WithField("greeting", "they clicked the button!")); err != nil {
+		t.Fatal(err)
+	}
+	g := gomega.NewWithT(t)
+	g.Expect(b.Trace()).To(matchers.HaveEventsInOrder(
+		trace.Connect().In(cs).Named("port-from-cs"),
+		trace.Post().In(cs).WithField("greeting", "hello from content script"),
+		trace.OnConnect().In(bg).Named("port-from-cs").WithSender("url", b.Pages().URL("/")),
+		trace.Post().In(bg).WithField("greeting", "hi there content script!"),
+		trace.Message().In(cs).WithField("greeting", "hi there content script!"),
+		trace.Post().In(cs).WithField("greeting", "they clicked the page!"),
+		trace.Message().In(bg).WithField("greeting", "they clicked the page!"),
+		trace.Post().In(bg).WithField("greeting", "they clicked the button!"),
+		trace.Message().In(cs).WithField("greeting", "they clicked the button!"),
+	))
+	g.Expect(b.Trace().Count(trace.AnyEvent())).To(gomega.Equal(10), "the exchange, and nothing else:\n%s", b.Trace())
+	// Go evaluates in the realms, with Chrome's semantics for values and
+	// exceptions.
+	v, err := bg.Eval(ctx, "Promise.resolve({a: [1, 'b']})")
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	g.Expect(v).To(gomega.MatchJSON(`{"a": [1, "b"]}`))
+	_, err = cs.Eval(ctx, "(() => { throw new RangeError('r') })()")
+	g.Expect(err).To(gomega.MatchError(gomega.ContainSubstring("RangeError: r")))
 }

@@ -38,6 +38,7 @@ type traceFlags struct {
 	clickAction bool
 	clickPage   bool
 	chrome      string
+	browser     string
 	page        string
 }
 
@@ -61,6 +62,7 @@ func parseTraceFlags(args []string, out io.Writer) (dir string, f traceFlags, er
 	fs.BoolVar(&f.clickPage, "click-page", false, "click the page's body once its content scripts ran")
 	fs.StringVar(&f.page, "page", "", "also open this page of the extension in a tab, such as popup.html (its ID is not needed)")
 	fs.StringVar(&f.chrome, "chrome", "", "Chrome binary (default: PORTPROBE_CHROME, then the usual places)")
+	fs.StringVar(&f.browser, "browser", "", "engine: chrome or firefox (default: PORTPROBE_BROWSER, then chrome; Firefox support is in its first steps)")
 	// The folder may come before or after the flags.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		dir, args = args[0], args[1:]
@@ -96,6 +98,13 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	// The flags win over the environment.
 	opts.ChromePath = cmp.Or(f.chrome, opts.ChromePath)
 	opts.Headful = opts.Headful || f.headful
+	switch e := harness.Engine(f.browser); e {
+	case "":
+	case harness.Chrome, harness.Firefox:
+		opts.Browser = e
+	default:
+		return fmt.Errorf("--browser %q: want chrome or firefox", f.browser)
+	}
 	b, err := harness.Launch(ctx, opts)
 	if err != nil {
 		return err

@@ -201,6 +201,8 @@ type Evaluation struct {
 	HasException     bool            `json:"hasException"`
 	Exception        json.RawMessage `json:"exception"`
 	ExceptionMessage json.RawMessage `json:"exceptionMessage"`
+	// Raw is the whole evaluationResult packet.
+	Raw json.RawMessage `json:"-"`
 }
 
 // Evaluate runs evaluateJSAsync on a console actor with params (text,
@@ -237,6 +239,7 @@ func (c *Conn) Evaluate(ctx context.Context, consoleActor string, params any) (E
 	if err := p.Decode(&ev); err != nil {
 		return Evaluation{}, fmt.Errorf("firefox: evaluating in %s: decoding the result: %w", consoleActor, err)
 	}
+	ev.Raw = p.Raw
 	return ev, nil
 }
 
