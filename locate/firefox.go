@@ -1,6 +1,7 @@
 package locate
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -64,4 +65,10 @@ func Firefox() (string, error) {
 		}
 	}
 	return "", &FirefoxNotFoundError{Searched: searched}
+}
+
+// FirefoxVersion runs `<path> --version` and returns what it prints, such
+// as "Mozilla Firefox 153.8.0esr".
+func FirefoxVersion(ctx context.Context, path string) (string, error) {
+	return ChromeVersion(ctx, path) // the same --version, the same errors
 }

@@ -111,13 +111,24 @@ var _ = BeforeSuite(func() {
 		DevTools: *devToolsFlag,
 		Timeout:  scaled(harness.DefaultTimeout),
 	}})
-	path := options().ChromePath
-	if path == "" {
-		var err error
-		path, err = locate.Chrome()
-		Expect(err).NotTo(HaveOccurred())
+	opts := options()
+	if opts.Browser == harness.Firefox {
+		// PORTPROBE_BROWSER=firefox: the suite runs on Firefox, and its
+		// report is a column of its own in compat.
+		path := opts.FirefoxPath
+		if path == "" {
+			path = must(locate.Firefox())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), scaled(30*time.Second))
+		defer cancel()
+		AddReportEntry("browser", must(locate.FirefoxVersion(ctx, path))+" ("+path+")")
+	} else {
+		path := opts.ChromePath
+		if path == "" {
+			path = must(locate.Chrome())
+		}
+		AddReportEntry("browser", browserVersion(path)+" ("+path+")")
 	}
-	AddReportEntry("browser", browserVersion(path)+" ("+path+")")
 	DeferCleanup(suite.Close)
 })
 
