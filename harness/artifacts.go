@@ -72,6 +72,10 @@ func (b *Browser) WriteArtifacts(ctx context.Context, dir string) ([]string, err
 	shotErrs := make([]error, len(tabs))
 	var wg sync.WaitGroup
 	for i, t := range tabs {
+		if t.ff != nil {
+			shotErrs[i] = fmt.Errorf("screenshot of %s: not taken in Firefox yet", t)
+			continue
+		}
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(ctx, screenshotTimeout)
 			defer cancel()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/portprobe/portprobe/harness"
 	"github.com/portprobe/portprobe/manifest"
 )
 
@@ -33,6 +34,19 @@ type Built struct {
 	Dir string
 	// ID is the ID Chrome gives it.
 	ID string
+	// GeckoID is the ID Firefox gives it: the manifest's
+	// browser_specific_settings.gecko.id, which Write sets to ID +
+	// "@portprobe.test" unless the manifest has one.
+	GeckoID string
+}
+
+// IDIn returns the extension's ID in b's engine: GeckoID in Firefox, ID in
+// Chrome.
+func (e Built) IDIn(b *harness.Browser) string {
+	if b.Engine() == harness.Firefox {
+		return e.GeckoID
+	}
+	return e.ID
 }
 
 // With returns e with one more manifest key, or a key replaced.
@@ -89,7 +103,31 @@ func (e Extension) Write(dir string) (Built, error) {
 			return Built{}, fmt.Errorf("writing extension %q: %w", e.Name, err)
 		}
 	}
-	return Built{Dir: dir, ID: id}, nil
+	gecko, err := e.writeGeckoID(dir, m, id)
+	if err != nil {
+		return Built{}, fmt.Errorf("writing extension %q: %w", e.Name, err)
+	}
+	return Built{Dir: dir, ID: id, GeckoID: gecko}, nil
+}
+
+// writeGeckoID gives the manifest Firefox's ID, derived from Chrome's
+// (which an unkeyed extension only knows once its folder exists), unless
+// it has one, and returns it.
+func (e Extension) writeGeckoID(dir string, m map[string]any, chromeID string) (string, error) {
+	if bss, ok := m["browser_specific_settings"].(map[string]any); ok {
+		if gecko, ok := bss["gecko"].(map[string]any); ok {
+			if id, ok := gecko["id"].(string); ok {
+				return id, nil
+			}
+		}
+	}
+	id := chromeID + "@portprobe.test"
+	m["browser_specific_settings"] = map[string]any{"gecko": map[string]any{"id": id}}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return id, os.WriteFile(filepath.Join(dir, "manifest.json"), data, 0o644)
 }
 
 // Build writes e into a new folder of t's (removed when t ends), failing t

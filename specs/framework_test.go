@@ -27,17 +27,19 @@ func blank(name string) ext {
 	return ext{
 		Name: name,
 		Manifest: map[string]any{
-			"background": map[string]any{"service_worker": "worker.js"},
+			"background": map[string]any{"service_worker": "worker.js", "scripts": []string{"worker.js"}}, // Firefox runs scripts as its background page
 			"content_scripts": []any{map[string]any{
 				"matches": []string{"http://127.0.0.1/*"},
 				"js":      []string{"cs.js"},
 			}},
 		},
 		Files: map[string]string{
-			"worker.js": "void 'worker';\n",
-			"cs.js":     "void 'content script';\n",
+			// Firefox pauses a script only at a statement with an effect:
+			// it never stops at `void 'x';`, so the realm would get no probe.
+			"worker.js": "self.portprobeFixture = 'worker';\n",
+			"cs.js":     "self.portprobeFixture = 'content script';\n",
 			"page.html": "<!doctype html><title>page</title><script src=\"page.js\"></script>\n",
-			"page.js":   "void 'page';\n",
+			"page.js":   "self.portprobeFixture = 'page';\n",
 		},
 	}
 }
@@ -80,7 +82,7 @@ func openWorldIn(ctx SpecContext, alone bool, e ext, others ...probetest.Built) 
 		b = launch(ctx, append(dirs, main.Dir)...)
 	}
 	w := world{b: b}
-	w.ext = must(b.Extension(main.ID))
+	w.ext = must(b.Extension(main.IDIn(b)))
 	w.worker = must(w.ext.Worker(ctx))
 	w.tab = must(b.OpenTab(ctx, b.Pages().URL("/")))
 	w.cs = must(w.ext.ContentScript(ctx, w.tab))
