@@ -313,7 +313,7 @@ func (e *Extension) ClickAction(ctx context.Context, tab *Tab) error {
 	if e.b.ff != nil {
 		ctx, cancel := e.b.bound(ctx)
 		defer cancel()
-		if err := e.b.ff.clickAction(ctx, e.ID); err != nil {
+		if err := e.b.ff.clickAction(ctx, e.ID, tab); err != nil {
 			return fmt.Errorf("clicking the action of %s: %w", e, err)
 		}
 		return nil

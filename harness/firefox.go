@@ -63,7 +63,8 @@ type ffTarget struct {
 	TargetType   string `json:"targetType"`
 	URL          string `json:"url"`
 	AddonID      string `json:"addonId"`
-	fromTab      bool   // the tab's watcher announced it
+	tab          *Tab   // the tab whose watcher announced it, or nil (an add-on's)
+	seq          int    // the order targets came in: a tab's newest frame is its document
 }
 
 // ffAddon is an installed temporary add-on.
@@ -79,12 +80,12 @@ type ffBrowser struct {
 	done chan struct{} // closed when Firefox exited
 
 	addonsActor string
-	tab         *Tab
-	tabActor    string
-	tabWatcher  string
 
-	// mu guards the maps below; never held across a request.
+	// mu guards the fields below; never held across a request.
 	mu      sync.Mutex
+	tabs    map[string]*Tab      // by the actor of their watcher
+	pool    []*Tab               // tabs free for the next openTab
+	seq     int                  // targets so far
 	targets map[string]*ffTarget // by thread actor
 	sources map[string]string    // source actor -> URL
 	realms  map[string]*Realm    // by target actor
@@ -137,7 +138,7 @@ func launchFirefox(ctx context.Context, opts Options) (*Browser, error) {
 	close(b.prewarmed)
 	f := &ffBrowser{b: b, cmd: cmd, done: make(chan struct{}),
 		targets: map[string]*ffTarget{}, sources: map[string]string{}, realms: map[string]*Realm{},
-		tokens: map[string]*Realm{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
+		tokens: map[string]*Realm{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
 		pauses: make(chan rdp.Packet, 256)}
 	b.ff = f
 	b.eng = firefoxEngine{b: b, f: f}
@@ -223,16 +224,11 @@ func (f *ffBrowser) setUp(ctx context.Context) error {
 			}
 		}
 	}
-	f.tabActor = tabs.Tabs[0].Actor
-	w, err := f.watch(ctx, f.tabActor, "frame", "content_script")
+	t, err := f.adoptTab(ctx, tabs.Tabs[0].Actor)
 	if err != nil {
-		return fmt.Errorf("watching the tab: %w", err)
+		return err
 	}
-	f.tabWatcher = w
-	t := newTab(f.b, target.ID(f.tabActor))
-	t.opened = true
-	t.ff = &ffTab{actor: f.tabActor}
-	f.tab = t
+	f.pool = append(f.pool, t)
 	f.b.version = "Firefox"
 	var desc struct {
 		Traits map[string]any `json:"traits"`
@@ -263,6 +259,12 @@ func (f *ffBrowser) watch(ctx context.Context, descriptor string, types ...strin
 	if err := f.conn.Request(ctx, descriptor, "getWatcher", map[string]any{"isServerTargetSwitchingEnabled": true}, &w); err != nil {
 		return "", err
 	}
+	return f.watchWith(ctx, w.Actor, types...)
+}
+
+// watchWith sets up the watcher w as watch describes.
+func (f *ffBrowser) watchWith(ctx context.Context, wa string, types ...string) (string, error) {
+	w := struct{ Actor string }{wa}
 	var bl struct {
 		BreakpointList struct {
 			Actor string `json:"actor"`
@@ -297,8 +299,10 @@ func (f *ffBrowser) event(p rdp.Packet) {
 			return
 		}
 		t := form.Target
-		t.fromTab = p.From == f.tabWatcher
 		f.mu.Lock()
+		t.tab = f.tabs[p.From]
+		f.seq++
+		t.seq = f.seq
 		f.targets[t.ThreadActor] = &t
 		f.mu.Unlock()
 	case "target-destroyed-form":
@@ -436,17 +440,17 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 	switch {
 	case t.TargetType == "content_script":
 		kind = trace.ContentScriptRealm
-	case strings.HasSuffix(strings.TrimSuffix(t.URL, "/"), "/_generated_background_page.html") || !t.fromTab && strings.Contains(t.URL, "background"):
+	case strings.HasSuffix(strings.TrimSuffix(t.URL, "/"), "/_generated_background_page.html"):
 		kind = trace.BackgroundPageRealm
 	}
 	r := newRealm(f.b, kind, addon.id)
 	r.URL = t.URL
-	if t.fromTab {
+	if t.tab != nil {
 		// The tab's main frame: iframes are not followed yet.
-		r.Tab = f.tab
-		r.FrameID = cdp.FrameID(f.tab.TargetID)
+		r.Tab = t.tab
+		r.FrameID = cdp.FrameID(t.tab.TargetID)
 		if r.URL == "" {
-			r.URL = f.topURL()
+			r.URL = f.topURL(t.tab)
 		}
 	}
 	token := "pp" + randomHex(6)
@@ -595,58 +599,150 @@ func (f *ffBrowser) close() {
 
 // ffTab is the Firefox side of a tab.
 type ffTab struct {
-	actor string
+	actor   string // the tab's descriptor
+	watcher string
+	browser int // its browserId, to close it
+}
+
+// adoptTab watches the tab whose descriptor is actor and makes it a Tab.
+func (f *ffBrowser) adoptTab(ctx context.Context, actor string) (*Tab, error) {
+	var form struct {
+		BrowserID int `json:"browserId"`
+	}
+	// The descriptor's form comes with listTabs; its browserId names the
+	// tab for the parent process.
+	var tabs struct {
+		Tabs []struct {
+			Actor     string `json:"actor"`
+			BrowserID int    `json:"browserId"`
+		} `json:"tabs"`
+	}
+	if err := f.conn.Request(ctx, "root", "listTabs", nil, &tabs); err != nil {
+		return nil, err
+	}
+	for _, d := range tabs.Tabs {
+		if d.Actor == actor {
+			form.BrowserID = d.BrowserID
+		}
+	}
+	t := newTab(f.b, target.ID(actor))
+	t.opened = true
+	t.ff = &ffTab{actor: actor, browser: form.BrowserID}
+	// The tab is known before its watcher announces its targets.
+	w, err := f.watchTab(ctx, actor, t)
+	if err != nil {
+		return nil, fmt.Errorf("watching %s: %w", actor, err)
+	}
+	t.ff.watcher = w
+	return t, nil
+}
+
+// watchTab is watch for a tab: the targets its watcher announces belong to t.
+func (f *ffBrowser) watchTab(ctx context.Context, actor string, t *Tab) (string, error) {
+	var w struct {
+		Actor string `json:"actor"`
+	}
+	if err := f.conn.Request(ctx, actor, "getWatcher", map[string]any{"isServerTargetSwitchingEnabled": true}, &w); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	f.tabs[w.Actor] = t
+	f.mu.Unlock()
+	return f.watchWith(ctx, w.Actor, "frame", "content_script")
 }
 
 // navigate loads url in the tab.
-func (f *ffBrowser) navigate(ctx context.Context, url string) error {
-	return f.conn.Request(ctx, f.tabActor, "navigateTo", map[string]any{"url": url, "waitForLoad": true}, nil)
+func (f *ffBrowser) navigate(ctx context.Context, t *Tab, url string) error {
+	return f.conn.Request(ctx, t.ff.actor, "navigateTo", map[string]any{"url": url, "waitForLoad": true}, nil)
 }
 
 // topURL returns the URL of the tab's current document.
-func (f *ffBrowser) topURL() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, t := range f.targets {
-		if t.fromTab && t.TargetType == "frame" {
-			return t.URL
-		}
+func (f *ffBrowser) topURL(tab *Tab) string {
+	if t := f.top(tab); t != nil {
+		return t.URL
 	}
 	return ""
 }
 
-// topFrame returns the console actor of the tab's current document.
-func (f *ffBrowser) topFrame() (string, bool) {
+// top returns the target of the tab's current document: its newest frame.
+func (f *ffBrowser) top(tab *Tab) *ffTarget {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var top *ffTarget
 	for _, t := range f.targets {
-		if t.fromTab && t.TargetType == "frame" {
-			return t.ConsoleActor, true
+		if t.tab == tab && t.TargetType == "frame" && (top == nil || t.seq > top.seq) {
+			top = t
 		}
+	}
+	return top
+}
+
+// topFrame returns the console actor of the tab's current document.
+func (f *ffBrowser) topFrame(tab *Tab) (string, bool) {
+	if t := f.top(tab); t != nil {
+		return t.ConsoleActor, true
 	}
 	return "", false
 }
 
-// openTab gives the one tab of the first steps, showing url.
+// openTab gives a tab showing url: a free one, or a new one that Firefox's
+// window opens.
 func (f *ffBrowser) openTab(ctx context.Context, url string) (*Tab, error) {
 	b := f.b
+	f.mu.Lock()
+	var t *Tab
+	if n := len(f.pool); n > 0 {
+		t, f.pool = f.pool[n-1], f.pool[:n-1]
+	}
+	f.mu.Unlock()
+	if t == nil {
+		var err error
+		if t, err = f.newTab(ctx); err != nil {
+			return nil, fmt.Errorf("opening a tab: %w", err)
+		}
+	}
 	b.mu.Lock()
-	inUse := slices.Contains(b.tabs, f.tab)
-	if !inUse {
-		b.nextTab++
-		f.tab.n = b.nextTab
-		b.tabs = append(b.tabs, f.tab)
-	}
+	b.nextTab++
+	t.n = b.nextTab
+	b.tabs = append(b.tabs, t)
 	b.mu.Unlock()
-	if inUse {
-		return nil, errors.New("opening a tab: the Firefox engine has one tab so far, and it is in use")
-	}
 	if url != "" {
-		if err := f.tab.Navigate(ctx, url); err != nil {
+		if err := t.Navigate(ctx, url); err != nil {
 			return nil, err
 		}
 	}
-	return f.tab, nil
+	return t, nil
+}
+
+// newTab opens a tab in Firefox's window and adopts it.
+func (f *ffBrowser) newTab(ctx context.Context) (*Tab, error) {
+	id, err := f.parentEval(ctx, `(() => {
+		const win = Services.wm.getMostRecentWindow("navigator:browser");
+		const tab = win.gBrowser.addTab("about:blank", {triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal()});
+		return tab.linkedBrowser.browserId;
+	})()`)
+	if err != nil {
+		return nil, err
+	}
+	var browserID int
+	if err := json.Unmarshal(id, &browserID); err != nil {
+		return nil, fmt.Errorf("Firefox's new tab: %s: %w", id, err)
+	}
+	var tabs struct {
+		Tabs []struct {
+			Actor     string `json:"actor"`
+			BrowserID int    `json:"browserId"`
+		} `json:"tabs"`
+	}
+	if err := f.conn.Request(ctx, "root", "listTabs", nil, &tabs); err != nil {
+		return nil, err
+	}
+	for _, d := range tabs.Tabs {
+		if d.BrowserID == browserID {
+			return f.adoptTab(ctx, d.Actor)
+		}
+	}
+	return nil, fmt.Errorf("Firefox opened a tab (browser %d) that listTabs does not list", browserID)
 }
 
 // release takes the tab out of use, for the next openTab.
@@ -655,11 +751,14 @@ func (f *ffBrowser) release(t *Tab) {
 	b.mu.Lock()
 	b.tabs = slices.DeleteFunc(b.tabs, func(x *Tab) bool { return x == t })
 	b.mu.Unlock()
+	f.mu.Lock()
+	f.pool = append(f.pool, t)
+	f.mu.Unlock()
 }
 
 // evalInPage evaluates expression in the tab's page (its own world).
-func (f *ffBrowser) evalInPage(ctx context.Context, expression string) (json.RawMessage, error) {
-	console, ok := f.topFrame()
+func (f *ffBrowser) evalInPage(ctx context.Context, t *Tab, expression string) (json.RawMessage, error) {
+	console, ok := f.topFrame(t)
 	if !ok {
 		return nil, errors.New("the tab has no document yet")
 	}
@@ -672,10 +771,17 @@ func (f *ffBrowser) evalInPage(ctx context.Context, expression string) (json.Raw
 }
 
 // clickAction clicks the add-on's toolbar button in Firefox's window, as a
-// person would: the action's onClicked fires, or its popup opens.
-func (f *ffBrowser) clickAction(ctx context.Context, id string) error {
+// person would, with tab selected: the action's onClicked fires, or its
+// popup opens.
+func (f *ffBrowser) clickAction(ctx context.Context, id string, tab *Tab) error {
+	browser := 0
+	if tab != nil && tab.ff != nil {
+		browser = tab.ff.browser
+	}
 	_, err := f.parentEval(ctx, `(async () => {
 		const win = Services.wm.getMostRecentWindow("navigator:browser");
+		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(browser)+`);
+		if (tab) win.gBrowser.selectedTab = tab;
 		const wid = `+jsString(id)+`.toLowerCase().replace(/[^a-z0-9_-]/g, "_") + "-browser-action";
 		const widget = win.CustomizableUI.getWidget(wid);
 		const node = widget && widget.forWindow(win).node;

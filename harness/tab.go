@@ -298,7 +298,7 @@ func (t *Tab) Navigate(ctx context.Context, url string) error {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	if t.ff != nil {
-		if err := t.b.ff.navigate(ctx, url); err != nil {
+		if err := t.b.ff.navigate(ctx, t, url); err != nil {
 			return fmt.Errorf("%s: navigating to %s: %w", t, url, err)
 		}
 		return nil
@@ -353,7 +353,7 @@ func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, err
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	if t.ff != nil {
-		return t.b.ff.evalInPage(ctx, expression)
+		return t.b.ff.evalInPage(ctx, t, expression)
 	}
 	res, err := callOn(ctx, t.main.sess, runtime.Evaluate, runtime.EvaluateParams{
 		Expression:    expression,
