@@ -229,6 +229,10 @@ func (b *Browser) extensionByID(id string) *Extension {
 
 // URL returns the chrome-extension:// URL of a file of the extension.
 func (e *Extension) URL(path string) string {
+	if e.b != nil && e.b.ff != nil {
+		// Firefox serves an add-on's files from a UUID of the profile's.
+		return "moz-extension://" + e.b.ff.uuidFor(e.ID) + "/" + strings.TrimPrefix(path, "/")
+	}
 	return "chrome-extension://" + e.ID + "/" + strings.TrimPrefix(path, "/")
 }
 

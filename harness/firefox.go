@@ -394,7 +394,10 @@ func (f *ffBrowser) handlePauses() {
 		case <-f.done:
 			return
 		}
-		f.handlePause(p)
+		// Each pause on its own: a document that two watchers see (an
+		// extension page in a tab is the tab's and the add-on's) pauses on
+		// both threads, and one must not wait behind the other.
+		go f.handlePause(p)
 	}
 }
 
@@ -426,6 +429,11 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 	}
 	rest, ok := strings.CutPrefix(url, "moz-extension://")
 	if !ok {
+		return
+	}
+	if t.tab == nil && t.TargetType == "frame" && !strings.HasSuffix(strings.TrimSuffix(t.URL, "/"), "/_generated_background_page.html") && f.inTab(t.URL) {
+		// An extension page in a tab, as the add-on's watcher sees it:
+		// the tab's watcher probes it.
 		return
 	}
 	uuid, _, _ := strings.Cut(rest, "/")
@@ -790,4 +798,26 @@ func (f *ffBrowser) clickAction(ctx context.Context, id string, tab *Tab) error 
 		button.click();
 	})()`)
 	return err
+}
+
+// uuidFor returns the moz-extension:// UUID of an installed add-on.
+func (f *ffBrowser) uuidFor(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a := f.addons[id]; a != nil {
+		return a.uuid
+	}
+	return ""
+}
+
+// inTab reports whether a tab's watcher announced a document at url.
+func (f *ffBrowser) inTab(url string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.targets {
+		if t.tab != nil && t.URL == url {
+			return true
+		}
+	}
+	return false
 }

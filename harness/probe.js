@@ -333,9 +333,12 @@
     port.onMessage.addListener(function portprobeOnMessage(message) {
       emit('message', h, { m: enc(message) });
     });
-    port.onDisconnect.addListener(function portprobeOnDisconnect() {
+    port.onDisconnect.addListener(function portprobeOnDisconnect(p) {
       const le = runtime && runtime.lastError;
-      emit('onDisconnect', h, { le: le ? StringCtor(le.message) : undefined });
+      // Firefox reports why a port closed in port.error, not in
+      // runtime.lastError.
+      const pe = p && p.error;
+      emit('onDisconnect', h, { le: le ? StringCtor(le.message) : undefined, error: pe ? StringCtor(pe.message) : undefined });
     });
     return h;
   }

@@ -129,3 +129,14 @@ func receivedPort(ctx SpecContext, b *harness.Browser, q *trace.Query) *harness.
 func countOf(b *harness.Browser, q *trace.Query) func() int {
 	return func() int { return b.Trace().Count(q) }
 }
+
+// closedWith narrows an onDisconnect query to a port that closed for
+// reason, as each engine says it: Chrome sets runtime.lastError in the
+// listener; Firefox sets the port's error and leaves runtime.lastError
+// unset (specs that use it are labelled firefox-differs).
+func closedWith(b *harness.Browser, q *trace.Query, reason string) *trace.Query {
+	if b.Engine() == harness.Firefox {
+		return q.WithoutLastError().WithError(reason)
+	}
+	return q.WithLastError(reason)
+}
