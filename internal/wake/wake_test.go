@@ -51,7 +51,7 @@ func TestUntilWakesOnNotify(t *testing.T) {
 	c := &counter{}
 	go func() {
 		for range 3 {
-			time.Sleep(time.Millisecond)
+			runtime.Gosched() // let the waiter block between the changes
 			c.add()
 		}
 	}()
