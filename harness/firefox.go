@@ -203,10 +203,6 @@ func (f *ffBrowser) setUp(ctx context.Context) error {
 		return err
 	}
 	f.addonsActor = root.AddonsActor
-	var info struct {
-		ApplicationType string `json:"applicationType"`
-	}
-	_ = info
 	var tabs struct {
 		Tabs []struct {
 			Actor string `json:"actor"`
@@ -230,10 +226,6 @@ func (f *ffBrowser) setUp(ctx context.Context) error {
 	}
 	f.pool = append(f.pool, t)
 	f.b.version = "Firefox"
-	var desc struct {
-		Traits map[string]any `json:"traits"`
-	}
-	_ = desc
 	if v, err := firefoxVersion(ctx, f.b.chromePath); err == nil {
 		f.b.version = v
 	}
