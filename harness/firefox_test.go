@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -97,4 +98,22 @@ func TestFirefoxMDNExample(t *testing.T) {
 	g.Expect(v).To(gomega.MatchJSON(`{"a": [1, "b"]}`))
 	_, err = cs.Eval(ctx, "(() => { throw new RangeError('r') })()")
 	g.Expect(err).To(gomega.MatchError(gomega.ContainSubstring("RangeError: r")))
+}
+
+// Close leaves no Firefox process and no profile folder behind.
+func TestFirefoxCloseLeavesNothing(t *testing.T) {
+	b := launchFirefox(t)
+	profile := b.ProfileDir()
+	if _, err := os.Stat(profile); err != nil {
+		t.Fatalf("profile folder: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(profile); !os.IsNotExist(err) {
+		t.Errorf("the profile folder %s is still there (%v)", profile, err)
+	}
+	if pids := harness.ProfileUsers(profile); len(pids) > 0 {
+		t.Errorf("processes still use the profile: %v", pids)
+	}
 }

@@ -34,6 +34,8 @@ func profileUsers(dir string) []int {
 		return nil
 	}
 	want := []byte("--user-data-dir=" + dir)
+	// Firefox names its profile in two arguments.
+	wantFirefox := []byte("\x00--profile\x00" + dir + "\x00")
 	self := os.Getpid()
 	var pids []int
 	for _, e := range entries {
@@ -42,7 +44,7 @@ func profileUsers(dir string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !hasArg(cmdline, want) {
+		if err != nil || !hasArg(cmdline, want) && !bytes.Contains(cmdline, wantFirefox) {
 			continue
 		}
 		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && bytes.Contains(stat, []byte(") Z ")) {
