@@ -237,7 +237,9 @@ func (e *Extension) URL(path string) string {
 }
 
 // Worker waits for the extension's running service worker and returns its
-// realm. A worker that restarts is a new realm.
+// realm. A worker that restarts is a new realm. In Firefox, where the
+// background is a page (an event page in Manifest V3), it returns that
+// page's realm (trace.BackgroundPageRealm).
 func (e *Extension) Worker(ctx context.Context) (*Realm, error) {
 	if e.b.ff != nil {
 		// Firefox runs the background as a page (an event page in
