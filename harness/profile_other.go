@@ -16,4 +16,4 @@ func ownProcessGroup(*exec.Cmd) {}
 
 // killProcessGroup does nothing here.
 func killProcessGroup(*exec.Cmd) {}
-func profileUsers(string) []int { return nil }
+func profileUsers(string) []int  { return nil }
