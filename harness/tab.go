@@ -384,24 +384,30 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	s := t.main
-	var desc *runtime.ExecutionContextDescription
-	t.mu.Lock()
-	for id, d := range s.contexts {
-		var aux auxData
-		if json.Unmarshal(d.AuxData, &aux) == nil && aux.IsDefault && string(aux.FrameID) == string(t.TargetID) {
-			if r, ok := s.probed[id]; ok && r != nil {
-				t.mu.Unlock()
-				return r, nil
+	// The page's main world is reported on the tab's own session, which
+	// can lag behind the navigation that made it: wait for it.
+	var probed *Realm
+	desc, err := wake.Until(ctx, &t.b.changed, t.gone, func() (*runtime.ExecutionContextDescription, bool, error) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for id, d := range s.contexts {
+			var aux auxData
+			if json.Unmarshal(d.AuxData, &aux) == nil && aux.IsDefault && string(aux.FrameID) == string(t.TargetID) {
+				if r, ok := s.probed[id]; ok && r != nil {
+					probed = r
+					return nil, true, nil
+				}
+				s.probed[d.ID] = nil
+				return d, true, nil
 			}
-			desc = d
 		}
+		return nil, false, nil
+	})
+	if probed != nil {
+		return probed, nil
 	}
-	if desc != nil {
-		s.probed[desc.ID] = nil
-	}
-	t.mu.Unlock()
-	if desc == nil {
-		return nil, fmt.Errorf("%s: probing the web page: no main world found (is a page loaded?)", t)
+	if err != nil {
+		return nil, fmt.Errorf("%s: probing the web page: no main world found (is a page loaded?): %w", t, err)
 	}
 	r, err := s.realmFor(desc)
 	if err == nil {
@@ -718,6 +724,7 @@ func (s *frameSession) listen(ev any) {
 			s.probed[ev.Context.ID] = nil // being adopted
 		}
 		t.mu.Unlock()
+		t.b.changed.Notify() // a wait for the page's main world (ProbeWebPage)
 		if old != nil {
 			go s.adopt(old, ev.Context)
 		}
