@@ -203,16 +203,13 @@ func (f *ffBrowser) setUp(ctx context.Context) error {
 		return err
 	}
 	f.addonsActor = root.AddonsActor
-	var tabs struct {
-		Tabs []struct {
-			Actor string `json:"actor"`
-		} `json:"tabs"`
-	}
-	for len(tabs.Tabs) == 0 {
-		if err := f.conn.Request(ctx, "root", "listTabs", nil, &tabs); err != nil {
+	var tabs []ffTabForm
+	for len(tabs) == 0 {
+		var err error
+		if tabs, err = f.listTabs(ctx); err != nil {
 			return err
 		}
-		if len(tabs.Tabs) == 0 {
+		if len(tabs) == 0 {
 			select {
 			case <-ctx.Done():
 				return fmt.Errorf("waiting for Firefox's first tab: %w", context.Cause(ctx))
@@ -220,7 +217,7 @@ func (f *ffBrowser) setUp(ctx context.Context) error {
 			}
 		}
 	}
-	t, err := f.adoptTab(ctx, tabs.Tabs[0].Actor)
+	t, err := f.adoptTab(ctx, tabs[0])
 	if err != nil {
 		return err
 	}
@@ -604,30 +601,28 @@ type ffTab struct {
 	browser int // its browserId, to close it
 }
 
-// adoptTab watches the tab whose descriptor is actor and makes it a Tab.
-func (f *ffBrowser) adoptTab(ctx context.Context, actor string) (*Tab, error) {
-	var form struct {
-		BrowserID int `json:"browserId"`
+// ffTabForm is a tab descriptor as listTabs gives it: its browserId names
+// the tab for Firefox's parent process.
+type ffTabForm struct {
+	Actor     string `json:"actor"`
+	BrowserID int    `json:"browserId"`
+}
+
+// listTabs lists Firefox's tabs.
+func (f *ffBrowser) listTabs(ctx context.Context) ([]ffTabForm, error) {
+	var res struct {
+		Tabs []ffTabForm `json:"tabs"`
 	}
-	// The descriptor's form comes with listTabs; its browserId names the
-	// tab for the parent process.
-	var tabs struct {
-		Tabs []struct {
-			Actor     string `json:"actor"`
-			BrowserID int    `json:"browserId"`
-		} `json:"tabs"`
-	}
-	if err := f.conn.Request(ctx, "root", "listTabs", nil, &tabs); err != nil {
-		return nil, err
-	}
-	for _, d := range tabs.Tabs {
-		if d.Actor == actor {
-			form.BrowserID = d.BrowserID
-		}
-	}
+	err := f.conn.Request(ctx, "root", "listTabs", nil, &res)
+	return res.Tabs, err
+}
+
+// adoptTab watches the tab that d describes and makes it a Tab.
+func (f *ffBrowser) adoptTab(ctx context.Context, d ffTabForm) (*Tab, error) {
+	actor := d.Actor
 	t := newTab(f.b, target.ID(actor))
 	t.opened = true
-	t.ff = &ffTab{actor: actor, browser: form.BrowserID}
+	t.ff = &ffTab{actor: actor, browser: d.BrowserID}
 	// The tab is known before its watcher announces its targets.
 	w, err := f.watchTab(ctx, actor, t)
 	if err != nil {
@@ -728,18 +723,13 @@ func (f *ffBrowser) newTab(ctx context.Context) (*Tab, error) {
 	if err := json.Unmarshal(id, &browserID); err != nil {
 		return nil, fmt.Errorf("Firefox's new tab: %s: %w", id, err)
 	}
-	var tabs struct {
-		Tabs []struct {
-			Actor     string `json:"actor"`
-			BrowserID int    `json:"browserId"`
-		} `json:"tabs"`
-	}
-	if err := f.conn.Request(ctx, "root", "listTabs", nil, &tabs); err != nil {
+	tabs, err := f.listTabs(ctx)
+	if err != nil {
 		return nil, err
 	}
-	for _, d := range tabs.Tabs {
+	for _, d := range tabs {
 		if d.BrowserID == browserID {
-			return f.adoptTab(ctx, d.Actor)
+			return f.adoptTab(ctx, d)
 		}
 	}
 	return nil, fmt.Errorf("Firefox opened a tab (browser %d) that listTabs does not list", browserID)
