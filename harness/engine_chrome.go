@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/portprobe/portprobe/internal/wake"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // chromeEngine is the engine of Chrome and Chromium, over the DevTools
@@ -34,8 +35,55 @@ func (c chromeEngine) loadUnpacked(ctx context.Context, dir string) (string, err
 }
 
 func (c chromeEngine) uninstall(ctx context.Context, id string) error {
+	if c.b.hasLiveWorker(id) {
+		// A later load of the same ID waits for this worker to stop
+		// (waitWorkersStopped), which only the ServiceWorker domain
+		// reports. That domain reports what exists some time after it
+		// opens, so it must know this worker before the worker goes: a
+		// domain opened only at the next load found nothing yet, and the
+		// new worker's start was aborted by the old one's stop.
+		if err := c.b.knowWorker(ctx, id); err != nil {
+			return err
+		}
+	}
 	_, err := callBrowser(ctx, c.b, extensions.Uninstall, extensions.UninstallParams{ID: id})
 	return err
+}
+
+// hasLiveWorker reports whether the harness holds a live worker realm of
+// the extension.
+func (b *Browser) hasLiveWorker(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.realms {
+		if r.Kind == trace.WorkerRealm && r.ExtensionID == id && !r.Gone() {
+			return true
+		}
+	}
+	return false
+}
+
+// knowWorker waits until the ServiceWorker domain has reported a version of
+// the extension's worker.
+func (b *Browser) knowWorker(ctx context.Context, id string) error {
+	s, err := b.serviceWorkers(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = wake.Until(ctx, &s.changed, nil, func() (struct{}, bool, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, v := range s.versions {
+			if extensionIDOf(v.ScriptURL) == id {
+				return struct{}{}, true, nil
+			}
+		}
+		return struct{}{}, false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the ServiceWorker domain to report the worker of %s: %w", id, err)
+	}
+	return nil
 }
 
 // setEnabled goes through chrome.management in the harness's helper
