@@ -735,6 +735,33 @@ func (f *ffBrowser) newTab(ctx context.Context) (*Tab, error) {
 	return nil, fmt.Errorf("Firefox opened a tab (browser %d) that listTabs does not list", browserID)
 }
 
+// closeTab closes the tab in Firefox's window. Its realms end with the
+// targets its watcher reports destroyed; the rest are marked gone here.
+func (f *ffBrowser) closeTab(ctx context.Context, t *Tab) error {
+	_, err := f.parentEval(ctx, `(() => {
+		const win = Services.wm.getMostRecentWindow("navigator:browser");
+		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(t.ff.browser)+`);
+		if (tab) win.gBrowser.removeTab(tab, {animate: false, skipPermitUnload: true});
+	})()`)
+	b := f.b
+	b.mu.Lock()
+	b.tabs = slices.DeleteFunc(b.tabs, func(x *Tab) bool { return x == t })
+	var gone []*Realm
+	for _, r := range b.realms {
+		if r.Tab == t {
+			gone = append(gone, r)
+		}
+	}
+	b.mu.Unlock()
+	f.mu.Lock()
+	f.pool = slices.DeleteFunc(f.pool, func(x *Tab) bool { return x == t })
+	f.mu.Unlock()
+	for _, r := range gone {
+		r.markGone()
+	}
+	return err
+}
+
 // release takes the tab out of use, for the next openTab.
 func (f *ffBrowser) release(t *Tab) {
 	b := f.b

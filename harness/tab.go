@@ -429,9 +429,14 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 // popup, a window or tab that a page or an extension opened), is closed.
 func (t *Tab) Recycle(ctx context.Context) error {
 	if t.ff != nil {
-		err := t.Navigate(ctx, "about:blank")
+		if err := t.Navigate(ctx, "about:blank"); err != nil {
+			// A tab that does not load about:blank stays out of the
+			// pool: every later test would wait on it.
+			t.Close(ctx)
+			return fmt.Errorf("recycling %s: %w", t, err)
+		}
 		t.b.ff.release(t)
-		return err
+		return nil
 	}
 	if !t.opened {
 		return t.Close(ctx)
@@ -483,10 +488,6 @@ func (b *Browser) takePooledTab() *Tab {
 
 // Close closes the tab. Its realms are gone afterwards.
 func (t *Tab) Close(ctx context.Context) error {
-	if t.ff != nil {
-		// Firefox: the one tab stays; it is emptied.
-		return t.Recycle(ctx)
-	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -496,6 +497,12 @@ func (t *Tab) Close(ctx context.Context) error {
 	t.mu.Unlock()
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
+	if t.ff != nil {
+		if err := t.b.ff.closeTab(ctx, t); err != nil {
+			return fmt.Errorf("closing %s: %w", t, err)
+		}
+		return nil
+	}
 	_, err := callBrowser(ctx, t.b, target.CloseTarget, target.CloseTargetParams{TargetID: t.TargetID})
 	t.driverMu.Lock()
 	if t.cancel != nil {
