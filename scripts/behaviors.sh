@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the conformance suite in real Chrome and regenerates docs/behaviors.md
-# from its Ginkgo JSON report. Extra arguments go to ginkgo, e.g.
-# --label-filter=connect.
+# Runs the conformance suite in real Chromium and in Firefox ESR, and
+# regenerates docs/behaviors.md from their Ginkgo JSON reports, side by side.
+# Extra arguments go to ginkgo, e.g. --label-filter=connect.
+# PORTPROBE_BEHAVIORS_BROWSERS="chrome" runs only one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -13,6 +14,10 @@ for own in docs/catalog/*.md; do
   [[ -f $own ]] && catalog=${catalog:+$catalog,}$own
 done
 status=0
-go tool ginkgo --no-color --json-report=report.json --output-dir="$out" "$@" ./specs || status=$?
-go run ./scripts/behaviors -report "$out/report.json" ${catalog:+-catalog "$catalog"} -out docs/behaviors.md
+reports=""
+for browser in ${PORTPROBE_BEHAVIORS_BROWSERS:-chrome firefox}; do
+  PORTPROBE_BROWSER=$browser go tool ginkgo --no-color --json-report="$browser.json" --output-dir="$out" "$@" ./specs || status=$?
+  reports=${reports:+$reports,}$out/$browser.json
+done
+go run ./scripts/behaviors -report "$reports" ${catalog:+-catalog "$catalog"} -out docs/behaviors.md
 exit $status

@@ -223,7 +223,7 @@ func (t *Table) statements(bh Behavior, bcdBrowser string) []bcdStatement {
 		notes := []string{"Passed in " + html.EscapeString(strings.Join(passed, ", ")) + "."}
 		if len(differs) > 0 {
 			st.PartialImplementation = true
-			notes = append(notes, "Chrome does not do what the catalog says; what it does is asserted by "+codeList(differs)+".")
+			notes = append(notes, bcdNames[bcdBrowser]+" does not do what the catalog says; what it does is asserted by "+codeList(differs)+".")
 		}
 		notes = append(notes, before...)
 		before = nil
@@ -318,3 +318,6 @@ func capitalize(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// bcdNames name browser-compat-data's browsers in notes.
+var bcdNames = map[string]string{"chrome": "Chrome", "edge": "Edge", "opera": "Opera", "firefox": "Firefox"}

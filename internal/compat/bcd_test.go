@@ -221,3 +221,36 @@ func TestBCDEscapesHTML(t *testing.T) {
 		t.Errorf("the description is not escaped HTML:\n%s", data)
 	}
 }
+
+// Chromium and Firefox side by side: each its own column and BCD browser,
+// and each engine's differs label counts in its own column only.
+func TestFirefoxBesideChromium(t *testing.T) {
+	chromium := suite("Chromium 156.0.8078.114 (/usr/lib/chromium/chromium)",
+		it("returns a Port at once", 16, passed, "RC-01", "firefox-differs"),
+		it("fires onConnect later", 32, passed, "RC-02", "differs"))
+	firefox := suite("Mozilla Firefox 153.8.0esr (/usr/lib/firefox-esr/firefox-esr)",
+		it("returns a Port at once", 16, passed, "RC-01", "firefox-differs"),
+		it("fires onConnect later", 32, passed, "RC-02", "differs"))
+	tbl := Build([]Run{run(t, "", chromium), run(t, "", firefox)}, testCatalog(t))
+	var headings []string
+	for _, c := range tbl.Columns {
+		headings = append(headings, c.Heading+"/"+c.BCDBrowser+"/"+c.Version)
+	}
+	if want := []string{"Chromium 156/chrome/156", "Firefox 153/firefox/153"}; !reflect.DeepEqual(headings, want) {
+		t.Fatalf("columns %v, want %v", headings, want)
+	}
+	states := map[string][]State{}
+	for _, bh := range tbl.Behaviors {
+		for _, c := range bh.Cells {
+			states[bh.ID] = append(states[bh.ID], c.State)
+		}
+	}
+	if want := map[string][]State{"RC-01": {Passed, Differs}, "RC-02": {Differs, Passed}}; !reflect.DeepEqual(states, want) {
+		t.Fatalf("cells %v, want %v", states, want)
+	}
+	f := decodeBCD(t, tbl)
+	ff := dig(t, f, "portprobe", "runtime_connect", "RC-01", "__compat", "support", "firefox").(map[string]any)
+	if ff["version_added"] != "≤153" || ff["partial_implementation"] != true || !strings.Contains(fmt.Sprint(ff["notes"]), "Firefox does not do what the catalog says") {
+		t.Errorf("RC-01 in Firefox: %v", ff)
+	}
+}

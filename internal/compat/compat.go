@@ -20,8 +20,8 @@
 //   - failed: a spec of the behavior failed (or panicked, timed out, was
 //     interrupted) in that browser.
 //   - differs: every spec that ran passed, and one of them is labelled
-//     "differs": the spec asserts what Chrome does, which is not what the
-//     catalog said.
+//     "differs" (in Firefox's column, "firefox-differs"): the spec asserts
+//     what that browser does, which is not what the catalog said.
 //   - passed: every spec that ran passed.
 //   - skipped: no spec passed or failed; one was pending or called Skip.
 //   - not run: no spec of the behavior ran: the label filter left them out
@@ -57,7 +57,8 @@
 // these are behaviors of Chrome's extension API, not of a standard.
 //
 // "support" has one entry per browser-compat-data browser: "chrome" for
-// Chrome, Chrome for Testing and Chromium alike, "edge" and "opera" for those.
+// Chrome, Chrome for Testing and Chromium alike, "edge", "opera" and
+// "firefox" for those.
 // Its statements are built from the columns of that browser with a known
 // version, by major version; a version counts as failed when the behavior
 // failed in any column of that version (any OS, headless or not), as
@@ -165,7 +166,7 @@ type Column struct {
 	// column names its browser.
 	Version string
 	// BCDBrowser is the browser-compat-data key of the browser: "chrome",
-	// "edge" or "opera".
+	// "edge", "opera" or "firefox".
 	BCDBrowser string
 	// Sources are the Sources of the column's runs.
 	Sources []string
@@ -401,10 +402,13 @@ type browser struct {
 	version string // "156.0.8078.79"
 }
 
-var versionPattern = regexp.MustCompile(`^\d+(\.\d+)+$`)
+// versionPattern matches Chrome's "156.0.8078.79" and Firefox ESR's
+// "153.8.0esr".
+var versionPattern = regexp.MustCompile(`^\d+(\.\d+)+(esr|[ab]\d+)?$`)
 
-// parseBrowser reads "Chromium 156.0.8078.79 (/usr/lib/chromium/chromium)" or
-// "Google Chrome for Testing 143.0.7499.4 (/opt/chrome/chrome)".
+// parseBrowser reads "Chromium 156.0.8078.79 (/usr/lib/chromium/chromium)",
+// "Google Chrome for Testing 143.0.7499.4 (/opt/chrome/chrome)" or "Mozilla
+// Firefox 153.8.0esr (/usr/lib/firefox-esr/firefox-esr)".
 func parseBrowser(entry string) browser {
 	s := strings.TrimSpace(entry)
 	if strings.HasSuffix(s, ")") {
@@ -415,10 +419,15 @@ func parseBrowser(entry string) browser {
 	fields := strings.Fields(s)
 	for i, f := range fields {
 		if versionPattern.MatchString(f) {
-			return browser{product: strings.TrimPrefix(strings.Join(fields[:i], " "), "Google "), version: f}
+			return browser{product: trimVendor(strings.Join(fields[:i], " ")), version: f}
 		}
 	}
-	return browser{product: strings.TrimPrefix(s, "Google ")}
+	return browser{product: trimVendor(s)}
+}
+
+// trimVendor cuts "Google " and "Mozilla " off a product name.
+func trimVendor(product string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(product, "Google "), "Mozilla ")
 }
 
 func (b browser) major() string {
@@ -433,6 +442,8 @@ func (b browser) bcdBrowser() string {
 		return "edge"
 	case strings.Contains(p, "opera"):
 		return "opera"
+	case strings.Contains(p, "firefox"):
+		return "firefox"
 	default:
 		return "chrome"
 	}

@@ -26,7 +26,7 @@ func (t *Table) Markdown() string {
 	b.WriteString("## Extension messaging, browser by browser\n\n")
 	fmt.Fprintf(&b, "%d %s (catalog behaviors, and groups of specs without a catalog ID) in %d %s. ",
 		len(t.Behaviors), plural(len(t.Behaviors), "row", "rows"), len(t.Columns), plural(len(t.Columns), "browser", "browsers"))
-	b.WriteString("A cell says what the row's specs did in that browser: *passed*; *differs*: passed, but Chrome does not do what the catalog says, and the spec asserts what it does; *failed*: at least one spec failed (how many of those that ran); *skipped*: a spec was pending or skipped itself; *not run*: no spec of the row ran there (left out by the label filter, such as the slow ones, or not reached).\n\n")
+	b.WriteString("A cell says what the row's specs did in that browser: *passed*; *differs*: passed, but that browser does not do what the catalog says, and the spec asserts what it does; *failed*: at least one spec failed (how many of those that ran); *skipped*: a spec was pending or skipped itself; *not run*: no spec of the row ran there (left out by the label filter, such as the slow ones, or not reached).\n\n")
 
 	b.WriteString("| ID | area | behavior |")
 	for _, c := range t.Columns {

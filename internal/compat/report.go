@@ -29,6 +29,10 @@ const (
 	// DiffersLabel marks a spec that asserts what Chrome does where that
 	// differs from what the catalog says.
 	DiffersLabel = "differs"
+	// FirefoxDiffersLabel marks a spec that asserts what Firefox does
+	// where that differs from what the catalog says (and from Chrome).
+	// Each label counts in its engine's reports only.
+	FirefoxDiffersLabel = "firefox-differs"
 	// BrowserEntry is the name of the report entry in which the suite's
 	// BeforeSuite records the browser it runs, as "Chromium 156.0.8078.79
 	// (/usr/lib/chromium/chromium)".
@@ -55,7 +59,9 @@ type Spec struct {
 	// IDs are the catalog behaviors the spec checks (its labels that match
 	// IDPattern); none for a spec the catalog has no entry for.
 	IDs []string
-	// Differs is true when the spec carries DiffersLabel.
+	// Differs is true when the spec carries the differs label of the
+	// report's engine: FirefoxDiffersLabel in a report of Firefox,
+	// DiffersLabel in any other.
 	Differs bool
 }
 
@@ -75,19 +81,23 @@ func ReadReports(path string) ([]types.Report, error) {
 
 // Specs returns the It specs of reports, in the order of the reports.
 func Specs(reports []types.Report) []Spec {
+	differs := DiffersLabel
+	if parseBrowser(Browser(reports)).bcdBrowser() == "firefox" {
+		differs = FirefoxDiffersLabel
+	}
 	var specs []Spec
 	for _, r := range reports {
 		for _, sr := range r.SpecReports {
 			if sr.LeafNodeType != types.NodeTypeIt {
 				continue
 			}
-			specs = append(specs, specOf(sr))
+			specs = append(specs, specOf(sr, differs))
 		}
 	}
 	return specs
 }
 
-func specOf(sr types.SpecReport) Spec {
+func specOf(sr types.SpecReport, differsLabel string) Spec {
 	labels := slices.Clone(sr.LeafNodeLabels)
 	for _, ls := range sr.ContainerHierarchyLabels {
 		labels = append(labels, ls...)
@@ -98,7 +108,7 @@ func specOf(sr types.SpecReport) Spec {
 		Location:  fmt.Sprintf("%s:%d", relative(sr.LeafNodeLocation.FileName), sr.LeafNodeLocation.LineNumber),
 		State:     sr.State,
 		Message:   sr.Failure.Message,
-		Differs:   slices.Contains(labels, DiffersLabel),
+		Differs:   slices.Contains(labels, differsLabel),
 	}
 	if len(sr.ContainerHierarchyTexts) > 0 {
 		s.Container = sr.ContainerHierarchyTexts[0]
