@@ -456,14 +456,24 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 	text := "(() => { const d = console.debug.bind(console); globalThis[" + jsString(f.b.bindingName) + "] = (t) => d(" + jsString(token+" ") + " + t); " +
 		"const c = " + f.b.probeExpression() + "; " +
 		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'probed'; })()"
+	// The token is known before the probe goes in: the script can run
+	// before the evaluation's answer is read. When the probe's evaluation
+	// starts the page's scripts (a content script's evaluation is a new
+	// source, which pauses the page's thread too), resuming that thread
+	// can let the content script run on.
+	f.mu.Lock()
+	f.tokens[token] = r
+	f.mu.Unlock()
 	ev, err := f.conn.Evaluate(ctx, t.ConsoleActor, map[string]any{"text": text, "frameActor": pause.Frame.Actor})
 	if err != nil || ev.HasException {
+		f.mu.Lock()
+		delete(f.tokens, token)
+		f.mu.Unlock()
 		f.b.logf("probing %s (%s): %v %s", r, url, err, ev.ExceptionMessage)
 		return
 	}
 	f.mu.Lock()
 	f.realms[t.Actor] = r
-	f.tokens[token] = r
 	f.mu.Unlock()
 	f.b.addRealm(r)
 }
