@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -81,6 +82,26 @@ func (c *ffRealm) callProbe(ctx context.Context, decl string, args []json.RawMes
 	}
 	list += "]"
 	return c.run(ctx, "const v = await ("+decl+").apply(globalThis["+jsString(c.ctl)+"], "+list+");")
+}
+
+// mark makes the probe send what it holds, then a marker, and waits until
+// the marker has come back: the realm's events sent before it are in the
+// trace then.
+func (c *ffRealm) mark(ctx context.Context) error {
+	id := randomHex(8)
+	seen := c.f.b.waitMark(id)
+	defer c.f.b.forgetMark(id)
+	if _, exc, err := c.callProbe(ctx, "function (id) { this.mark(id); }", []json.RawMessage{json.RawMessage(jsString(id))}); err != nil {
+		return err
+	} else if exc != "" {
+		return errors.New(exc)
+	}
+	select {
+	case <-seen:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the probe's marker: %w", context.Cause(ctx))
+	}
 }
 
 // run evaluates body, which sets v, and returns v as JSON text, or the

@@ -125,3 +125,31 @@ func TestFirefoxCloseLeavesNothing(t *testing.T) {
 		t.Errorf("processes still use the profile: %v", pids)
 	}
 }
+
+// Sync returns once the events that realms sent before it are in the trace,
+// although Firefox answers evaluations apart from the console messages that
+// carry the events.
+func TestFirefoxSyncWaitsForTheEvents(t *testing.T) {
+	b := launchFirefox(t, "../fixtures/extensions/mdn-example")
+	ctx := t.Context()
+	ext, err := b.Extension("mdn-example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg, err := ext.Worker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		name := "sync-" + string(rune('a'+i))
+		if _, err := bg.Eval(ctx, `void chrome.runtime.connect({name: "`+name+`"})`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := b.Trace().Find(trace.Connect().In(bg).Named(name)); !ok {
+			t.Fatalf("round %d: after Sync, the trace lacks the connect:\n%s", i, b.Trace().WaitText())
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -112,6 +113,10 @@ func (b *Browser) record(r *Realm, payload string) {
 	text, ok := strings.CutPrefix(payload, b.probeSecret)
 	if !ok || b.probeSecret == "" {
 		b.logf("ignoring a call of the probe's binding in %s without the probe's secret (the realm's own code took the binding): %.200s", r, payload)
+		return
+	}
+	if id, ok := strings.CutPrefix(text, "!"); ok {
+		b.marked(id)
 		return
 	}
 	b.recordText(r, text)
@@ -318,4 +323,39 @@ func (b *Browser) findProbe(ctx context.Context, sess cdp.Session, contextID run
 		}
 	}
 	return "", fmt.Errorf("finding the probe: the global object has no probe")
+}
+
+// marks are the probes' markers that Realm.flush waits for, by ID.
+type marks struct {
+	mu      sync.Mutex // guards waiting; never held across a call
+	waiting map[string]chan struct{}
+}
+
+// waitMark returns a channel closed when the marker id comes back.
+func (b *Browser) waitMark(id string) <-chan struct{} {
+	b.marks.mu.Lock()
+	defer b.marks.mu.Unlock()
+	if b.marks.waiting == nil {
+		b.marks.waiting = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	b.marks.waiting[id] = ch
+	return ch
+}
+
+// forgetMark stops waiting for the marker id.
+func (b *Browser) forgetMark(id string) {
+	b.marks.mu.Lock()
+	defer b.marks.mu.Unlock()
+	delete(b.marks.waiting, id)
+}
+
+// marked takes a marker that a probe sent.
+func (b *Browser) marked(id string) {
+	b.marks.mu.Lock()
+	defer b.marks.mu.Unlock()
+	if ch, ok := b.marks.waiting[id]; ok {
+		close(ch)
+		delete(b.marks.waiting, id)
+	}
 }

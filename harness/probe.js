@@ -645,6 +645,14 @@
     flush() {
       flush();
     },
+    // mark sends the events not sent yet, then a marker that the harness
+    // waits for: where the events and the answer to an evaluation come
+    // back on separate channels (Firefox's console messages), the marker
+    // tells it that everything sent before has arrived.
+    mark(id) {
+      flush();
+      send(secret + '!' + id);
+    },
     // release sends the events held since a restore from the back/forward
     // cache, once the binding is back.
     release() {

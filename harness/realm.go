@@ -212,6 +212,14 @@ func (r *Realm) callProbeFunc(ctx context.Context, decl, doing string, args ...a
 // flush makes the probe send the events it holds, before a fault takes the
 // realm away. A realm already gone has nothing to send.
 func (r *Realm) flush(ctx context.Context) {
+	if c, ok := r.conn.(*ffRealm); ok {
+		// Firefox answers an evaluation apart from the console messages
+		// that carry the events: wait for a marker sent after them.
+		if err := c.mark(ctx); err != nil && !r.Gone() {
+			r.b.logf("%s: flushing the probe's events: %v", r, err)
+		}
+		return
+	}
 	if _, err := r.callProbeFunc(ctx, "function () {}", "flushing"); err != nil && !r.Gone() {
 		r.b.logf("%s: flushing the probe's events: %v", r, err)
 	}
