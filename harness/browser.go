@@ -63,7 +63,7 @@ type Browser struct {
 	// probeSecret starts every call of the probe's binding: a call without
 	// it is ignored (see record).
 	probeSecret string
-	marks       marks // the markers Realm.flush waits for (Firefox)
+	marks       marks             // the markers Realm.flush waits for (Firefox)
 	trace       *trace.Trace      // guarded by mu
 	keep        func(*Realm) bool // which realms' events trace takes; nil: all
 	pages       *pages.Server
