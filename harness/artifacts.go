@@ -73,7 +73,14 @@ func (b *Browser) WriteArtifacts(ctx context.Context, dir string) ([]string, err
 	var wg sync.WaitGroup
 	for i, t := range tabs {
 		if t.ff != nil {
-			shotErrs[i] = fmt.Errorf("screenshot of %s: not taken in Firefox yet", t)
+			wg.Go(func() {
+				sctx, cancel := context.WithTimeout(ctx, screenshotTimeout)
+				defer cancel()
+				shots[i], shotErrs[i] = b.ff.screenshot(sctx, t)
+				if shotErrs[i] != nil {
+					shotErrs[i] = fmt.Errorf("screenshot of %s (%s): %w", t, t.URL(), shotErrs[i])
+				}
+			})
 			continue
 		}
 		wg.Go(func() {

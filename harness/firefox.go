@@ -10,6 +10,7 @@ package harness
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -770,6 +771,39 @@ func (f *ffBrowser) closeTab(ctx context.Context, t *Tab) error {
 		r.markGone()
 	}
 	return err
+}
+
+// screenshot draws the tab's page as a PNG, in Firefox's parent process
+// (WindowGlobalParent.drawSnapshot), whether or not the tab is selected.
+func (f *ffBrowser) screenshot(ctx context.Context, t *Tab) ([]byte, error) {
+	raw, err := f.parentEval(ctx, `(async () => {
+		const win = Services.wm.getMostRecentWindow("navigator:browser");
+		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(t.ff.browser)+`);
+		if (!tab) throw new Error("the tab is not in Firefox's window");
+		const b = tab.linkedBrowser;
+		const wg = b.browsingContext.currentWindowGlobal;
+		if (!wg) throw new Error("the tab has no document");
+		const w = b.clientWidth || 1280, h = b.clientHeight || 720;
+		const bitmap = await wg.drawSnapshot(new win.DOMRect(0, 0, w, h), 1, "white");
+		const canvas = win.document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+		canvas.width = bitmap.width;
+		canvas.height = bitmap.height;
+		canvas.getContext("2d").drawImage(bitmap, 0, 0);
+		bitmap.close();
+		return canvas.toDataURL("image/png");
+	})()`)
+	if err != nil {
+		return nil, err
+	}
+	var url string
+	if err := json.Unmarshal(raw, &url); err != nil {
+		return nil, fmt.Errorf("Firefox's screenshot: %.80s: %w", raw, err)
+	}
+	data, ok := strings.CutPrefix(url, "data:image/png;base64,")
+	if !ok {
+		return nil, fmt.Errorf("Firefox's screenshot is not a PNG: %.40s", url)
+	}
+	return base64.StdEncoding.DecodeString(data)
 }
 
 // release takes the tab out of use, for the next openTab.

@@ -2,7 +2,9 @@ package harness_test
 
 import (
 	"context"
+	"image/png"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -151,5 +153,47 @@ func TestFirefoxSyncWaitsForTheEvents(t *testing.T) {
 		if _, ok := b.Trace().Find(trace.Connect().In(bg).Named(name)); !ok {
 			t.Fatalf("round %d: after Sync, the trace lacks the connect:\n%s", i, b.Trace().WaitText())
 		}
+	}
+}
+
+// A failed test's artifacts hold a PNG of each of Firefox's tabs, as of
+// Chrome's.
+func TestFirefoxArtifactsHaveScreenshots(t *testing.T) {
+	b := launchFirefox(t)
+	ctx := t.Context()
+	b.Pages().Handle("/red", `<!doctype html><body style="background: rgb(255, 0, 0)">red</body>`)
+	tab, err := b.OpenTab(ctx, b.Pages().URL("/red"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.OpenTab(ctx, b.Pages().URL("/")); err != nil { // the red one is in the background now
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths, err := b.WriteArtifacts(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shot string
+	for _, p := range paths {
+		if filepath.Base(p) == tab.String()+".png" {
+			shot = p
+		}
+	}
+	if shot == "" {
+		t.Fatalf("no screenshot of %s among %v", tab, paths)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, g, bl, _ := img.At(img.Bounds().Dx()/2, img.Bounds().Dy()/2).RGBA()
+	if r>>8 != 255 || g>>8 != 0 || bl>>8 != 0 {
+		t.Errorf("the middle of %s is rgb(%d, %d, %d), want the page's red", shot, r>>8, g>>8, bl>>8)
 	}
 }
