@@ -49,6 +49,9 @@ func newSWState() swState {
 // serviceWorkers returns the ServiceWorker domain's view, once the control
 // page that carries the domain is ready (see openControl).
 func (b *Browser) serviceWorkers(ctx context.Context) (*swState, error) {
+	if b.ff != nil {
+		return nil, errNoWorkerStatus
+	}
 	b.startControl()
 	select {
 	case <-b.control:
@@ -63,8 +66,15 @@ func (b *Browser) serviceWorkers(ctx context.Context) (*swState, error) {
 
 // startControl opens the control page in the background, once.
 func (b *Browser) startControl() {
+	if b.ff != nil {
+		return
+	}
 	b.controlOnce.Do(func() { go b.openControl() })
 }
+
+// errNoWorkerStatus is the error of asking Firefox for what only Chrome's
+// ServiceWorker domain reports.
+var errNoWorkerStatus = errors.New("Firefox reports no service worker status: an extension's background there is an event page, not a service worker (Extension.StopWorker terminates it)")
 
 // openControl opens a page of the harness's own, the control page, and
 // enables the ServiceWorker domain there: Chrome has that domain on pages

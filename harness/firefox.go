@@ -106,6 +106,9 @@ func launchFirefox(ctx context.Context, opts Options) (*Browser, error) {
 			return nil, err
 		}
 	}
+	if opts.IdleWorkers {
+		return nil, fmt.Errorf("launching Firefox %q: Options.IdleWorkers is Chrome's: %w", path, errNoWorkerStatus)
+	}
 	sweepProfiles()
 	profile, err := newProfileDir()
 	if err != nil {

@@ -64,7 +64,9 @@ func (s *swState) recordWorkerStatus(v *serviceworker.Version, at time.Time) {
 // opened unasked). The first change then is the status at that moment, and
 // the first call can return nothing while the domain opens. With
 // Options.IdleWorkers it shows Chrome stopping an idle worker and starting it
-// again for the next event.
+// again for the next event. Firefox reports no such status (its background
+// is an event page): there the history is empty, and WaitWorkerStatus fails
+// at once.
 func (e *Extension) WorkerHistory() []WorkerChange {
 	e.b.startControl()
 	s := &e.b.sw

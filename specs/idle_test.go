@@ -25,6 +25,13 @@ var _ = Describe("the service worker's idle timeout", Label("lifecycle", "slow")
 	// script.
 	idleWorld := func(ctx SpecContext, name string) (w world) {
 		GinkgoHelper()
+		if suite.Options(GinkgoTB()).Browser == Firefox {
+			// Firefox's MV3 background is an event page, which idles out
+			// after its extensions.background.idle.timeout; the harness
+			// has no unprobed background and no status reports for it yet
+			// (Options.IdleWorkers and WorkerHistory are Chrome's).
+			Skip("Firefox: the harness cannot yet follow an event page's idle timeout (no Options.IdleWorkers, no worker status)")
+		}
 		main := blank(name).WithFile("worker.js", topLevelEcho).Build(GinkgoTB())
 		opts := options(main.Dir)
 		opts.IdleWorkers = true
