@@ -395,9 +395,16 @@ func (f *ffBrowser) handlePauses() {
 }
 
 func (f *ffBrowser) handlePause(p rdp.Packet) {
+	// The resume has a deadline of its own: a probe whose evaluation
+	// used up the other must not leave the script paused for good (its
+	// page would never load).
+	defer func() {
+		rctx, rcancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
+		defer rcancel()
+		f.conn.Request(rctx, p.From, "resume", map[string]any{"resumeLimit": nil}, nil)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
 	defer cancel()
-	defer f.conn.Request(ctx, p.From, "resume", map[string]any{"resumeLimit": nil}, nil)
 	var pause struct {
 		Frame struct {
 			Actor string `json:"actor"`

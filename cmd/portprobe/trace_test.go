@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portprobe/portprobe/harness"
 )
 
 // syncBuffer is an output that tests can read while the command writes, and
@@ -52,12 +54,17 @@ func TestTraceShowsTheMDNExampleFromStartUp(t *testing.T) {
 		done <- runTrace(ctx, []string{filepath.Join("..", "..", "fixtures", "extensions", "mdn-example"), "--click-page", "--click-action", "--html", html}, out)
 	}()
 
+	// Firefox's background is an event page (PORTPROBE_BROWSER=firefox).
+	bg := "worker(mdn-example)#1"
+	if os.Getenv(harness.EnvBrowser) == string(harness.Firefox) {
+		bg = "background-page(mdn-example)#1"
+	}
 	want := []string{
 		`connect           content-script(mdn-example)@tab1#1 name="port-from-cs"`,
-		`onConnect         worker(mdn-example)#1 name="port-from-cs"`,
-		`message           worker(mdn-example)#1 name="port-from-cs" message={"greeting":"hello from content script"}`,
+		`onConnect         ` + bg + ` name="port-from-cs"`,
+		`message           ` + bg + ` name="port-from-cs" message={"greeting":"hello from content script"}`,
 		`message           content-script(mdn-example)@tab1#1 name="port-from-cs" message={"greeting":"hi there content script!"}`,
-		`message           worker(mdn-example)#1 name="port-from-cs" message={"greeting":"they clicked the page!"}`,
+		`message           ` + bg + ` name="port-from-cs" message={"greeting":"they clicked the page!"}`,
 		`message           content-script(mdn-example)@tab1#1 name="port-from-cs" message={"greeting":"they clicked the button!"}`,
 	}
 	deadline := time.After(30 * time.Second)
@@ -86,7 +93,7 @@ func TestTraceShowsTheMDNExampleFromStartUp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the diagram: %v", err)
 	}
-	for _, lane := range []string{"worker(mdn-example)", "content-script(mdn-example)@tab1"} {
+	for _, lane := range []string{strings.TrimSuffix(bg, "#1"), "content-script(mdn-example)@tab1"} {
 		if !strings.Contains(string(page), lane) {
 			t.Errorf("the diagram has no lane %s", lane)
 		}
