@@ -15,6 +15,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/portprobe/portprobe/harness"
 	"github.com/portprobe/portprobe/internal/compat"
 )
 
@@ -29,6 +30,7 @@ func init() {
 
 // compatFlags are the flags of portprobe compat.
 type compatFlags struct {
+	browsers string // --browsers: engines, comma-separated
 	catalog  string
 	json     string
 	markdown string
@@ -78,12 +80,14 @@ func parseCompatFlags(args []string, out io.Writer) (compatFlags, error) {
 	fs.Usage = func() {
 		fmt.Fprintln(out, "usage: portprobe compat [flags] [-- ginkgo flags]\n\n"+
 			"Without --report, runs the conformance suite (go tool ginkgo ./specs, from the\n"+
-			"module's folder) in the Chrome that portprobe finds, with the ginkgo flags after\n"+
+			"module's folder) in the Chrome that portprobe finds (or in each engine --browsers\n"+
+			"names), with the ginkgo flags after\n"+
 			"--, such as --label-filter=mdn. With --report, reads Ginkgo JSON reports instead,\n"+
 			"one or more per browser, and runs nothing. Either way it prints a table of the\n"+
 			"catalog behaviors by browser version as Markdown.\n\nflags:")
 		fs.PrintDefaults()
 	}
+	fs.StringVar(&f.browsers, "browsers", "", "engines to run the suite in, comma-separated, each a column: chrome, firefox (default: PORTPROBE_BROWSER, then chrome)")
 	fs.StringVar(&f.catalog, "catalog", "", "catalog files (comma-separated: messaging-behaviors.md, docs/catalog/*.md), for the behaviors' titles and order (optional)")
 	fs.StringVar(&f.json, "json", "", "also write the table as JSON shaped like MDN's browser-compat-data to this file")
 	fs.StringVar(&f.markdown, "markdown", "", "write the Markdown to this file instead of standard output (such as $GITHUB_STEP_SUMMARY)")
@@ -95,6 +99,16 @@ func parseCompatFlags(args []string, out io.Writer) (compatFlags, error) {
 	f.ginkgo = fs.Args()
 	if len(f.reports) > 0 && len(f.ginkgo) > 0 {
 		return f, fmt.Errorf("ginkgo arguments %q given with --report: --report reads reports and runs nothing", f.ginkgo)
+	}
+	if len(f.reports) > 0 && f.browsers != "" {
+		return f, fmt.Errorf("--browsers given with --report: --report reads reports and runs nothing")
+	}
+	for _, b := range strings.Split(f.browsers, ",") {
+		switch harness.Engine(b) {
+		case "", harness.Chrome, harness.Firefox:
+		default:
+			return f, fmt.Errorf("--browsers: %q is not an engine (chrome or firefox)", b)
+		}
 	}
 	return f, nil
 }
@@ -125,12 +139,18 @@ func runCompat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			runs = append(runs, compat.Run{Name: r.name, Source: r.path, Reports: reports})
 		}
 	} else {
-		reports, err := runSuite(ctx, f.ginkgo, stderr)
-		if reports == nil {
-			return err
+		browsers := []string{""} // the environment's
+		if f.browsers != "" {
+			browsers = strings.Split(f.browsers, ",")
 		}
-		suiteErr = err
-		runs = append(runs, compat.Run{Reports: reports})
+		for _, b := range browsers {
+			reports, err := runSuite(ctx, b, f.ginkgo, stderr)
+			if reports == nil {
+				return err
+			}
+			suiteErr = errors.Join(suiteErr, err)
+			runs = append(runs, compat.Run{Reports: reports})
+		}
 	}
 
 	table := compat.Build(runs, cat)
@@ -158,10 +178,11 @@ func runCompat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // runSuite runs the conformance suite with ginkgo from the module's folder,
+// in browser (an engine's name, or "" for PORTPROBE_BROWSER's),
 // its output to out, and returns its report. The report comes back with an
 // error when specs failed; without one when ginkgo wrote none (the suite did
 // not compile, say).
-func runSuite(ctx context.Context, extra []string, out io.Writer) ([]types.Report, error) {
+func runSuite(ctx context.Context, browser string, extra []string, out io.Writer) ([]types.Report, error) {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return nil, err
@@ -176,6 +197,9 @@ func runSuite(ctx context.Context, extra []string, out io.Writer) ([]types.Repor
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = out, out
+	if browser != "" {
+		cmd.Env = append(os.Environ(), harness.EnvBrowser+"="+browser)
+	}
 	// On Ctrl-C ginkgo gets an interrupt, so that it stops Chrome and
 	// writes its report; Windows has no such signal.
 	cmd.Cancel = func() error {
