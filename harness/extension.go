@@ -339,10 +339,8 @@ func (e *Extension) ClickAction(ctx context.Context, tab *Tab) error {
 // loadInFirefox is LoadExtension in Firefox: the add-on's ID is its
 // manifest's browser_specific_settings.gecko.id, or one Firefox makes up.
 func (b *Browser) loadInFirefox(ctx context.Context, dir, abs string) (*Extension, error) {
-	m, err := manifest.Read(abs)
-	if err != nil {
-		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
-	}
+	// A missing or broken manifest is Firefox's to report, as it is
+	// Chrome's.
 	id, err := b.eng.loadUnpacked(ctx, abs)
 	if err != nil {
 		var refused *refusedError
@@ -350,6 +348,10 @@ func (b *Browser) loadInFirefox(ctx context.Context, dir, abs string) (*Extensio
 			return nil, &ExtensionLoadError{Dir: dir, Chrome: refused.message}
 		}
 		return nil, fmt.Errorf("loading extension %q: %w", dir, err)
+	}
+	m, err := manifest.Read(abs)
+	if err != nil {
+		return nil, fmt.Errorf("loading extension %q: Firefox loaded it as %s, but: %w", dir, id, err)
 	}
 	e := &Extension{ID: id, Name: m.Name, Dir: abs, Manifest: m, b: b}
 	b.mu.Lock()

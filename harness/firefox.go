@@ -35,7 +35,8 @@ import (
 // prompt, unsigned temporary add-ons, none of Firefox's first-run pages or
 // reports, and full-precision clocks (the trace orders events by the time
 // each realm stamps them; Firefox rounds performance.now() to a millisecond
-// by default).
+// by default). Closing the last tab leaves the window open: by default
+// Firefox closes the window with it, and with its only window it quits.
 const firefoxPrefs = `user_pref("devtools.debugger.remote-enabled", true);
 user_pref("devtools.chrome.enabled", true);
 user_pref("devtools.debugger.prompt-connection", false);
@@ -53,6 +54,7 @@ user_pref("browser.sessionstore.resume_from_crash", false);
 user_pref("network.captive-portal-service.enabled", false);
 user_pref("extensions.update.enabled", false);
 user_pref("privacy.reduceTimerPrecision", false);
+user_pref("browser.tabs.closeWindowWithLastTab", false);
 `
 
 // ffTarget is a target that a watcher announced: a frame (a document) or a

@@ -117,6 +117,7 @@ func inTab(id, url, origin string, frame OmegaMatcher, tabURL, tabTitle string) 
 // without the spec telling the harness it exists.
 var _ = Describe("extension contexts", Label("contexts"), func() {
 	It("reaches the toolbar popup that a click on the action opens, until it closes", Label("popup", "RS-05"), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoPopup)
 		w := openWorld(ctx, everywhere("ctx-popup"))
 		Expect(w.ext.ClickAction(ctx, w.tab)).To(Succeed())
 		popup := must(w.ext.Popup(ctx))
@@ -136,6 +137,7 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 	})
 
 	It("loses the popup when a click in it opens a tab, and reaches the tab", Label("popup", "extension-tab"), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoPopup)
 		w := openWorld(ctx, everywhere("ctx-popup-opens-tab"))
 		Expect(w.ext.ClickAction(ctx, w.tab)).To(Succeed())
 		popup := must(w.ext.Popup(ctx))
@@ -150,6 +152,7 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 	})
 
 	It("reaches a tab that the extension opens with tabs.create, and its iframe", Label("extension-tab", "extension-iframe", "RS-06"), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoOwnTabs)
 		w := openWorld(ctx, everywhere("ctx-ext-tab"))
 		must(w.worker.Eval(ctx, `chrome.tabs.create({url: "host.html"}).then(() => {})`))
 		host := must(w.b.WaitTab(ctx, w.ext.URL("host.html")))
@@ -188,8 +191,16 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		Eventually(page.Tab.Done()).Should(BeClosed())
 	})
 
-	It("reaches an offscreen document from its first line until closeDocument", Label("offscreen", "RS-05"), func(ctx SpecContext) {
+	It("reaches an offscreen document from its first line until closeDocument", Label("offscreen", "RS-05", "firefox-differs"), func(ctx SpecContext) {
 		w := openWorld(ctx, everywhere("ctx-offscreen"))
+		if w.b.Engine() == Firefox {
+			// Firefox has no offscreen documents: chrome.offscreen is
+			// undefined, the "offscreen" permission notwithstanding.
+			_, err := w.worker.Eval(ctx, `chrome.offscreen.createDocument({
+				url: "offscreen.html", reasons: ["DOM_PARSER"], justification: "a context outside any tab"})`)
+			Expect(jsText(err)).To(Equal(`TypeError: can't access property "createDocument", chrome.offscreen is undefined`))
+			return
+		}
 		must(w.worker.Eval(ctx, `chrome.offscreen.createDocument({
 			url: "offscreen.html", reasons: ["DOM_PARSER"], justification: "a context outside any tab"})`))
 		doc := must(w.ext.Page(ctx, "offscreen.html"))
@@ -209,8 +220,17 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		Eventually(doc.Gone).Should(BeTrue())
 	})
 
-	It("reaches the side panel that a click on the action opens, in headless Chrome too", Label("side-panel", "RS-05"), func(ctx SpecContext) {
+	It("reaches the side panel that a click on the action opens, in headless Chrome too", Label("side-panel", "RS-05", "firefox-differs"), func(ctx SpecContext) {
 		w := openWorld(ctx, everywhere("ctx-side-panel"))
+		if w.b.Engine() == Firefox {
+			// Firefox has no chrome.sidePanel (its sidebars are
+			// sidebarAction, from the sidebar_action manifest key):
+			// the side_panel key and the "sidePanel" permission give
+			// nothing.
+			_, err := w.worker.Eval(ctx, `chrome.sidePanel.setPanelBehavior({openPanelOnActionClick: true})`)
+			Expect(jsText(err)).To(Equal(`TypeError: can't access property "setPanelBehavior", chrome.sidePanel is undefined`))
+			return
+		}
 		// Chrome opens a side panel only on a user gesture; the click on
 		// the action is one once the extension asks for it.
 		must(w.worker.Eval(ctx, `chrome.sidePanel.setPanelBehavior({openPanelOnActionClick: true})`))
@@ -225,7 +245,7 @@ var _ = Describe("extension contexts", Label("contexts"), func() {
 		Eventually(panel.Gone).Should(BeTrue())
 	})
 
-	It("reaches the side panel that sidePanel.open opens on a click in the extension's page", Label("side-panel"), func(ctx SpecContext) {
+	It("reaches the side panel that sidePanel.open opens on a click in the extension's page", Label("side-panel", "firefox-differs"), func(ctx SpecContext) {
 		w := openWorld(ctx, everywhere("ctx-side-panel-open").
 			WithFile("open-panel.html", "<!doctype html><title>open panel</title><button id=open>open</button><script src=\"open-panel.js\"></script>\n").
 			WithFile("open-panel.js", `let tabId;
@@ -235,6 +255,13 @@ document.getElementById("open").addEventListener("click", () => chrome.sidePanel
 `))
 		tab, page := must2(w.ext.OpenPage(ctx, "open-panel.html"))
 		Eventually(func(ctx SpecContext) (bool, error) { return EvalAs[bool](ctx, page, `tabId !== undefined`) }).WithContext(ctx).Should(BeTrue())
+		if w.b.Engine() == Firefox {
+			// Firefox has no chrome.sidePanel in the extension's pages
+			// either.
+			_, err := page.Eval(ctx, `chrome.sidePanel.open({tabId})`)
+			Expect(jsText(err)).To(Equal(`TypeError: can't access property "open", chrome.sidePanel is undefined`))
+			return
+		}
 		// Without a gesture, Chrome refuses.
 		Expect(page.Eval(ctx, `chrome.sidePanel.open({tabId})`)).Error().To(MatchError(ContainSubstring("may only be called in response to a user gesture")))
 		main := must(tab.Frame(ctx, w.ext.URL("open-panel.html")))
@@ -244,6 +271,7 @@ document.getElementById("open").addEventListener("click", () => chrome.sidePanel
 	})
 
 	It("reaches the content script of a cross-site iframe, which runs in another process", Label("oopif", "RS-03"), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoIframes)
 		w := openWorld(ctx, everywhere("ctx-oopif"))
 		inner := strings.Replace(w.b.Pages().URL("/inner"), "127.0.0.1", "localhost", 1)
 		w.b.Pages().Handle("/outer", `<!doctype html><title>outer</title><iframe src="`+inner+`"></iframe>`)
@@ -276,6 +304,7 @@ document.getElementById("open").addEventListener("click", () => chrome.sidePanel
 	})
 
 	It("lets 20 window.open popups of a web page and 20 of an extension page load, each probed, and the openers go on", Label("window-open"), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoOwnTabs)
 		w := openWorld(ctx, everywhere("ctx-window-open"))
 		w.b.Pages().Handle("/opener", openerPage)
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/opener"))).To(Succeed())
@@ -327,6 +356,22 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 `))
 		Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("start")))
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		if w.b.Engine() == Firefox {
+			// The page comes back from the cache and reconnects in
+			// pageshow. Checked on the worker's side: the harness does
+			// not yet trace a restored content script's events in
+			// Firefox (see ffBack).
+			ffBack(ctx, w.tab, w.b.Pages().URL("/"))
+			Eventually(w.b.Trace()).Should(HaveEventsInOrder(
+				OnConnect().In(w.worker).Named("restored"),
+				Message().In(w.worker).Named("restored").WithMessage("hello"),
+				Post().In(w.worker).Named("restored").WithMessage(map[string]any{"echo": "hello"}),
+			))
+			Expect(senderOf(w.b, OnConnect().In(w.worker).Named("restored"))).To(HaveKeyWithValue("url", w.b.Pages().URL("/")))
+			Expect(w.tab.Close(ctx)).To(Succeed())
+			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("restored").WithoutLastError()))
+			return
+		}
 		Expect(w.tab.Back(ctx)).To(Succeed())
 		restored := must(w.ext.ContentScript(ctx, w.tab))
 		Expect(restored).NotTo(BeIdenticalTo(w.cs))
@@ -340,6 +385,7 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 	})
 
 	It("adopts the content script of a cross-site iframe restored from the back/forward cache", Label("bfcache-restore", "oopif", "RL-09"), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoIframes)
 		w := openWorld(ctx, everywhere("ctx-bfcache-oopif").WithFile("cs.js", `let port;
 function connect(why) {
   port = chrome.runtime.connect({name: why + ":" + location.host + location.pathname});
@@ -393,6 +439,7 @@ addEventListener("pageshow", (e) => { if (e.persisted) connect("restored"); });
 	// iframe is not seen). A second attempt, in a new browser, has passed
 	// each time; Ginkgo reports such a spec as flaky, not as passing.
 	It("reaches the devtools page in the DevTools of a tab, in a visible Chrome", Label("devtools-page", "RS-05"), FlakeAttempts(2), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoDevTools)
 		built := everywhere("ctx-devtools").
 			With("devtools_page", "devtools.html").
 			WithFile("devtools.html", "<!doctype html><title>devtools</title><script src=\"devtools.js\"></script>\n").
@@ -418,6 +465,7 @@ port.onMessage.addListener(() => {});
 	})
 
 	It(`reaches the content script of a sandboxed iframe, whose sender's origin is "null"`, Label("sandboxed-frame", "RS-04"), func(ctx SpecContext) {
+		ctxSkipInFirefox(ctxNoIframes)
 		w := openWorld(ctx, everywhere("ctx-sandboxed"))
 		w.b.Pages().Handle("/top", `<!doctype html><title>top</title><iframe sandbox="allow-scripts" src="/sandboxed"></iframe>`)
 		w.b.Pages().Handle("/sandboxed", `<!doctype html><title>sandboxed</title><button id=go>go</button>`)

@@ -65,8 +65,15 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "routing"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("routing")))
 
-		Expect(w.tab.SetHash(ctx, "#section-2")).To(Succeed())
-		Expect(w.tab.PushState(ctx, "/app/route?x=1")).To(Succeed())
+		if w.b.Engine() == Firefox {
+			// The harness's SetHash and PushState wait on Chrome's
+			// navigation events; in Firefox the page navigates itself,
+			// and both are synchronous in the document.
+			must(w.tab.Eval(ctx, `(location.hash = "#section-2", history.pushState(null, "", "/app/route?x=1"), true)`))
+		} else {
+			Expect(w.tab.SetHash(ctx, "#section-2")).To(Succeed())
+			Expect(w.tab.PushState(ctx, "/app/route?x=1")).To(Succeed())
+		}
 		Expect(must(EvalAs[string](ctx, w.cs, `location.pathname + location.search + location.hash`))).To(Equal("/app/route?x=1"))
 		Expect(w.cs.Gone()).To(BeFalse())
 
@@ -75,11 +82,27 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().Named("routing")))
 	})
 
-	It("closes the channel with the bfcache lastError when the opener's page enters the back/forward cache", Label("RL-09"), func(ctx SpecContext) {
+	It("closes the channel with the bfcache lastError when the opener's page enters the back/forward cache", Label("RL-09", "firefox-differs"), func(ctx SpecContext) {
 		w := openWorldAlone(ctx, blank("lifecycle-bfcache").WithFile("worker.js", topLevelEcho))
-		must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
+		port := must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		if w.b.Engine() == Firefox {
+			// Firefox keeps the channel of a page in the back/forward
+			// cache open: neither end gets onDisconnect, and once the page
+			// is back the port carries messages again. (The worker's side
+			// is checked: the harness does not yet trace a restored
+			// content script's events in Firefox, see ffBack.)
+			Consistently(countOf(w.b, OnDisconnect().Named("cached")), "1s").Should(BeZero())
+			ffBack(ctx, w.tab, w.b.Pages().URL("/"))
+			Expect(port.Post(ctx, "after the cache")).To(Succeed())
+			Eventually(w.b.Trace()).Should(HaveEventsInOrder(
+				Message().In(w.worker).Named("cached").WithMessage("after the cache"),
+				Post().In(w.worker).Named("cached").WithMessage(map[string]any{"echo": "after the cache"}),
+			))
+			Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().Named("cached")))
+			return
+		}
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("cached").WithLastError(
 			"The page keeping the extension port is moved into back/forward cache, so the message channel is closed.")))
 	})
@@ -91,17 +114,37 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// got onDisconnect with the bfcache lastError, RL-09), but the restored
 	// page's own end of the port never learns it: no onDisconnect, and
 	// postMessage neither throws nor reaches anyone. A new connect works.
-	It("restores the content script's world from the back/forward cache with a port that is silently dead, and it can connect again", Label("RL-09"), func(ctx SpecContext) {
+	It("restores the content script's world from the back/forward cache with a port that is silently dead, and it can connect again", Label("RL-09", "firefox-differs"), func(ctx SpecContext) {
 		w := openWorldAlone(ctx, blank("lifecycle-bfcache-restore").WithFile("worker.js", topLevelEcho))
 		port := must(w.cs.Connect(ctx, map[string]any{"name": "cached"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("cached")))
 		// The content script's own record, independent of the probe.
-		must(w.cs.Eval(ctx, `globalThis.seen = []; port_ = null;
-			globalThis.port_ = chrome.runtime.connect({ name: "own" });
-			port_.onDisconnect.addListener(() => seen.push("onDisconnect: " + chrome.runtime.lastError?.message)); true`))
+		must(w.cs.Eval(ctx, `(globalThis.seen = [],
+			globalThis.port_ = chrome.runtime.connect({ name: "own" }),
+			port_.onDisconnect.addListener(() => seen.push("onDisconnect: " + chrome.runtime.lastError?.message)), true)`))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("own")))
 
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
+		if w.b.Engine() == Firefox {
+			// Firefox keeps the cached page's channels open: its world
+			// comes back with its ports alive (no onDisconnect on either
+			// end), and the same realm goes on.
+			Consistently(countOf(w.b, OnDisconnect().Named("own")), "1s").Should(BeZero())
+			ffBack(ctx, w.tab, w.b.Pages().URL("/"))
+			Expect(w.cs.Gone()).To(BeFalse())
+			Expect(must(EvalAs[string](ctx, w.cs, `port_.name`))).To(Equal("own"), "the world's state lived on")
+			Expect(must(EvalAs[[]string](ctx, w.cs, `seen`))).To(BeEmpty())
+			// The content script's own port works both ways (its own
+			// record: the harness does not yet trace a restored content
+			// script's events in Firefox, see ffBack).
+			must(w.cs.Eval(ctx, `(port_.onMessage.addListener((m) => seen.push("echo: " + m.echo)), port_.postMessage("back again"), true)`))
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("own").WithMessage("back again")))
+			Eventually(func() []string { return must(EvalAs[[]string](ctx, w.cs, `seen`)) }).Should(Equal([]string{"echo: back again"}))
+			Expect(port.Post(ctx, "and the probe's port")).To(Succeed())
+			Eventually(w.b.Trace()).Should(HaveEvent(Message().In(w.worker).Named("cached").WithMessage("and the probe's port")))
+			Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect()))
+			return
+		}
 		Eventually(w.cs.Done()).Should(BeClosed(), "the cached page's content script is no longer a live realm")
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.worker).Named("own").WithLastError(
 			"The page keeping the extension port is moved into back/forward cache, so the message channel is closed.")))
@@ -130,24 +173,38 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		must(w.cs.Connect(ctx, map[string]any{"name": "hello"}))
 		tabID := int(senderOf(w.b, OnConnect().In(w.worker).Named("hello"))["tab"].(map[string]any)["id"].(float64))
 		// The cached page's own record, independent of the probe.
-		must(w.cs.Eval(ctx, `globalThis.seen = [];
-			chrome.runtime.onConnect.addListener((p) => seen.push(p.name)); true`))
+		must(w.cs.Eval(ctx, `(globalThis.seen = [],
+			chrome.runtime.onConnect.addListener((p) => seen.push(p.name)), true)`))
 
 		Expect(w.tab.Navigate(ctx, w.b.Pages().URL("/next"))).To(Succeed())
-		current := must(w.ext.ContentScript(ctx, w.tab))
+		var current *Realm
+		if w.b.Engine() == Firefox {
+			// The harness keeps a cached page's content script live in
+			// Firefox (its target stays): find the new page's by its URL.
+			current = ffContentScriptAt(w, w.b.Pages().URL("/next"))
+		} else {
+			current = must(w.ext.ContentScript(ctx, w.tab))
+		}
 		Expect(current.URL).To(HaveSuffix("/next"))
 		Expect(current.ListenConnect(ctx, KindOnConnect)).To(Succeed())
 		must(w.worker.ConnectTab(ctx, tabID, map[string]any{"name": "while-cached"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(current).Named("while-cached")))
 
-		Expect(w.tab.Back(ctx)).To(Succeed())
-		restored := must(w.ext.ContentScript(ctx, w.tab))
+		var restored *Realm
+		if w.b.Engine() == Firefox {
+			ffBack(ctx, w.tab, w.b.Pages().URL("/"))
+			restored = w.cs // the same realm in Firefox
+		} else {
+			Expect(w.tab.Back(ctx)).To(Succeed())
+			restored = must(w.ext.ContentScript(ctx, w.tab))
+		}
 		Consistently(func() []string { return must(EvalAs[[]string](ctx, restored, `seen`)) }, "1s").Should(BeEmpty(),
 			"the restored page never gets the connect made while it was cached")
 		Expect(w.b.Trace().Count(OnConnect().Named("while-cached"))).To(Equal(1))
 	})
 
 	It("disconnects the extension side when the opener's renderer crashes", Label("RL-12"), func(ctx SpecContext) {
+		ffCannotCrash()
 		w := openWorldAlone(ctx, blank("lifecycle-crash").WithFile("worker.js", topLevelEcho))
 		must(w.cs.Connect(ctx, map[string]any{"name": "crashing"}))
 		Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("crashing")))
@@ -169,7 +226,13 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// the orphaned content script's open port does get onDisconnect, without
 	// lastError, in all three cases. And after a disable, chrome.runtime is
 	// gone from the content script's world altogether.
-	DescribeTable("orphans the content scripts of an extension that is reloaded, disabled or uninstalled", Label("RL-13", "differs"),
+	//
+	// Firefox leaves no orphan: when an extension shuts down it unloads
+	// the content scripts' contexts with it (ExtensionContent.sys.mjs,
+	// DocumentManager.uninitExtension: each context is unloaded and its
+	// sandbox nuked), so the content script's realm goes away and its port
+	// gets no onDisconnect in it.
+	DescribeTable("orphans the content scripts of an extension that is reloaded, disabled or uninstalled", Label("RL-13", "differs", "firefox-differs"),
 		func(ctx SpecContext, fault func(SpecContext, *Extension) error, runtimeType string) {
 			w := openWorldAlone(ctx, blank("lifecycle-orphan").WithFile("worker.js", topLevelEcho))
 			port := must(w.cs.Connect(ctx, map[string]any{"name": "orphan"}))
@@ -177,6 +240,13 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 
 			Expect(fault(ctx, w.ext)).To(Succeed())
 			Eventually(w.worker.Done()).Should(BeClosed(), "the old worker's realm goes away")
+			if w.b.Engine() == Firefox {
+				Eventually(w.cs.Done()).Should(BeClosed(), "the content script's context is unloaded with its extension")
+				_, err := w.cs.Connect(ctx, map[string]any{"name": "after"})
+				Expect(err).To(MatchError(ErrRealmGone))
+				Expect(w.b.Trace()).NotTo(HaveEvent(OnDisconnect().OnPort(port)))
+				return
+			}
 			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
 
 			// The content script's world lives on, invalidated.
@@ -205,23 +275,24 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().In(w.cs).Named("from-worker")))
 	})
 
-	DescribeTable("closes a cross-extension port when the target extension goes away, and later connects find no receiver", Label("RL-14"),
+	DescribeTable("closes a cross-extension port when the target extension goes away, and later connects find no receiver", Label("RL-14", "firefox-differs"),
 		func(ctx SpecContext, fault func(SpecContext, *Extension) error) {
 			target := ext{Name: "lifecycle-target", Keyed: true,
-				Manifest: map[string]any{"background": map[string]any{"service_worker": "worker.js"}},
+				Manifest: map[string]any{"background": map[string]any{"service_worker": "worker.js", "scripts": []string{"worker.js"}}}, // Firefox runs scripts as its background page
 				Files:    map[string]string{"worker.js": "chrome.runtime.onConnectExternal.addListener((port) => {});\n"},
 			}.Build(GinkgoTB())
 			w := openWorldAlone(ctx, blank("lifecycle-caller"), target)
-			port := must(w.worker.Connect(ctx, target.ID, map[string]any{"name": "external"}))
-			targetExt := must(w.b.Extension(target.ID))
+			port := must(w.worker.Connect(ctx, target.IDIn(w.b), map[string]any{"name": "external"}))
+			targetExt := must(w.b.Extension(target.IDIn(w.b)))
 			targetWorker := must(targetExt.Worker(ctx))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnConnectExternal().In(targetWorker).Named("external")))
 
 			Expect(fault(ctx, targetExt)).To(Succeed())
 			// Catalog (inferred): no lastError expected on the open port.
 			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(port).WithoutLastError()))
-			again := must(w.worker.Connect(ctx, target.ID, map[string]any{"name": "again"}))
-			Eventually(w.b.Trace()).Should(HaveEvent(OnDisconnect().OnPort(again).WithLastError(noReceiver)))
+			again := must(w.worker.Connect(ctx, target.IDIn(w.b), map[string]any{"name": "again"}))
+			// Firefox sets the error on the port, not runtime.lastError.
+			Eventually(w.b.Trace()).Should(HaveEvent(closedWith(w.b, OnDisconnect().OnPort(again), noReceiver)))
 		},
 		Entry("disabled", func(ctx SpecContext, e *Extension) error { return e.Disable(ctx) }),
 		Entry("uninstalled", func(ctx SpecContext, e *Extension) error { return e.Uninstall(ctx) }),
@@ -255,6 +326,9 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 			}
 			return w.tab.Navigate(ctx, w.b.Pages().URL("/next"))
 		}, func(w world) *Realm { return w.cs }),
-		Entry("a crashed tab's content script", func(ctx SpecContext, w world) error { return w.tab.Crash(ctx) }, func(w world) *Realm { return w.cs }),
+		Entry("a crashed tab's content script", func(ctx SpecContext, w world) error {
+			ffCannotCrash()
+			return w.tab.Crash(ctx)
+		}, func(w world) *Realm { return w.cs }),
 	)
 })

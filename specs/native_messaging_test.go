@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -44,8 +45,21 @@ func nmExt(name string) ext {
 // extension loaded in b may start it.
 func nmInstall(ctx SpecContext, b *Browser, name string, serve func(context.Context, *NativeConn) error) {
 	GinkgoHelper()
+	nmNoHostsInFirefox()
 	Expect(b.InstallNativeHost(ctx, NativeHost{Name: name, Serve: serve})).To(Succeed(), "installing the native host %s", name)
 }
+
+// nmNoHostsInFirefox skips a spec that needs a native host, in Firefox.
+func nmNoHostsInFirefox() {
+	if options().Browser == Firefox {
+		Skip("Firefox: harness cannot yet install a native host for Firefox: InstallNativeHost writes Chrome's host manifest (allowed_origins) into the profile's NativeMessagingHosts folder, and Firefox reads ~/.mozilla/native-messaging-hosts/<name>.json with allowed_extensions, so every call answers 'No such native application <name>'")
+	}
+}
+
+// nmNotFoundFirefox is what Firefox answers for a host it finds no
+// manifest of (toolkit/components/extensions/NativeManifests.sys.mjs and
+// NativeMessaging.sys.mjs).
+func nmNotFoundFirefox(name string) string { return "No such native application " + name }
 
 // nmEchoEach answers each message from Chrome with {"echo": message} until
 // Chrome closes the host's input.
@@ -75,17 +89,22 @@ func nmHostStarted(name string) *Query { return OnConnect().Where(nmIsHost(name)
 // written in JavaScript, and returns the port it made.
 func nmConnect(ctx SpecContext, b *Browser, r *Realm, application string) *Port {
 	GinkgoHelper()
-	must(r.Eval(ctx, "void chrome.runtime.connectNative("+application+")"))
-	// Eval returns once the call's events are in the trace: the last
-	// connectNative of r is this one.
-	var opened Event
-	for _, e := range b.Trace().Events() {
-		if e.Kind == KindConnect && e.Realm == r && e.Call == "connectNative" {
-			opened = e
+	opens := func() []Event {
+		var all []Event
+		for _, e := range b.Trace().Events() {
+			if e.Kind == KindConnect && e.Realm == r && e.Call == "connectNative" {
+				all = append(all, e)
+			}
 		}
+		return all
 	}
-	Expect(opened.Port).NotTo(BeZero(), "no connect event for connectNative(%s)", application)
-	return PortOf(opened)
+	before := len(opens())
+	must(r.Eval(ctx, "void chrome.runtime.connectNative("+application+")"))
+	// In Chrome, Eval returns once the call's events are in the trace;
+	// Firefox's probe reports them a moment later. The next connectNative
+	// of r is this one.
+	Eventually(func() int { return len(opens()) }).Should(BeNumerically(">", before), "no connect event for connectNative(%s)", application)
+	return PortOf(opens()[before])
 }
 
 // nmSendByCallback calls runtime.sendNativeMessage(args, callback) in r,
@@ -266,20 +285,27 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			Eventually(countOf(w.b, OnDisconnect().Where(nmIsHost(host)))).Should(Equal(2))
 		})
 
+		// Firefox's schema takes any message: only a missing one throws,
+		// with its own words (toolkit/components/extensions/schemas/
+		// runtime.json, sendNativeMessage's "message": "any").
 		DescribeTable("throws a TypeError at once unless the message is an object",
-			Label("MN-05"),
-			func(ctx SpecContext, args string) {
+			Label("MN-05", "firefox-differs"),
+			func(ctx SpecContext, args string, firefoxThrows []any) {
 				w := openWorld(ctx, nmExt("nm-send-args"))
 				const host = "com.portprobe.nm05"
+				if w.b.Engine() == Firefox {
+					Expect(nmSyncThrow(ctx, w.worker, `chrome.runtime.sendNativeMessage(`+args+`).catch(() => {})`)).To(Equal(firefoxThrows))
+					return
+				}
 				nmInstall(ctx, w.b, host, nil)
 				Expect(nmSyncThrow(ctx, w.worker, `chrome.runtime.sendNativeMessage(`+args+`)`)).To(Equal([]any{"TypeError", nmInvocation + "No matching signature."}))
 				Consistently(countOf(w.b, nmHostStarted(host))).Should(BeZero(), "no host process starts")
 			},
-			Entry("a string", `"com.portprobe.nm05", "text"`),
-			Entry("a number", `"com.portprobe.nm05", 5`),
-			Entry("an array", `"com.portprobe.nm05", [1, 2]`),
-			Entry("null", `"com.portprobe.nm05", null`),
-			Entry("no message", `"com.portprobe.nm05"`),
+			Entry("a string", `"com.portprobe.nm05", "text"`, []any{"returned"}),
+			Entry("a number", `"com.portprobe.nm05", 5`, []any{"returned"}),
+			Entry("an array", `"com.portprobe.nm05", [1, 2]`, []any{"returned"}),
+			Entry("null", `"com.portprobe.nm05", null`, []any{"returned"}),
+			Entry("no message", `"com.portprobe.nm05"`, []any{"Error", "Incorrect argument types for runtime.sendNativeMessage."}),
 		)
 
 		It("accepts any object as the message, such as a String object, which reaches the host as a JSON string", Label("MN-05"), func(ctx SpecContext) {
@@ -376,8 +402,20 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 	})
 
 	Describe("hosts Chrome will not start", func() {
-		It("reports a host that is not installed as 'Specified native messaging host not found.'", Label("MN-10"), func(ctx SpecContext) {
+		It("reports a host that is not installed as 'Specified native messaging host not found.'", Label("MN-10", "firefox-differs"), func(ctx SpecContext) {
 			w := openWorld(ctx, nmExt("nm-not-found"))
+			if w.b.Engine() == Firefox {
+				// Firefox's words, on the port's error rather than
+				// runtime.lastError for connectNative.
+				const nowhere = "com.portprobe.nowhere"
+				_, err := w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage("`+nowhere+`", {})`)
+				Expect(jsText(err)).To(Equal("Error: " + nmNotFoundFirefox(nowhere)))
+				_, lastError := nmSendByCallback(ctx, w.worker, `"`+nowhere+`", {}`)
+				Expect(lastError).To(Equal(nmNotFoundFirefox(nowhere)))
+				port := nmConnect(ctx, w.b, w.worker, `"`+nowhere+`"`)
+				Eventually(w.b.Trace()).Should(HaveEvent(closedWith(w.b, OnDisconnect().OnPort(port), nmNotFoundFirefox(nowhere))))
+				return
+			}
 			_, err := w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage("com.portprobe.nowhere", {})`)
 			Expect(jsText(err)).To(Equal("Error: " + nmNotFound))
 			_, lastError := nmSendByCallback(ctx, w.worker, `"com.portprobe.nowhere", {}`)
@@ -389,6 +427,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		It("reports a host whose allowed_origins leave the extension out as 'Access to the specified native messaging host is forbidden.'", Label("MN-11"), func(ctx SpecContext) {
 			other := nmExt("nm-allowed").Build(GinkgoTB())
 			w := openWorld(ctx, nmExt("nm-forbidden"), other)
+			nmNoHostsInFirefox()
 			const host = "com.portprobe.nm11"
 			Expect(w.b.InstallNativeHost(ctx, NativeHost{Name: host, AllowedOrigins: []string{"chrome-extension://" + other.ID + "/"}})).To(Succeed())
 			_, err := w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage("`+host+`", {})`)
@@ -403,10 +442,32 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			Expect(w.b.Trace()).To(HaveEvent(nmHostStarted(host).WithSender("origin", "chrome-extension://"+other.ID+"/")))
 		})
 
+		// Firefox checks the name against its schema's pattern
+		// /^\w+(\.\w+)*$/ (toolkit/components/extensions/schemas/
+		// runtime.json) and throws at once; a name with an upper-case
+		// letter passes it and is looked for.
 		DescribeTable("reports a name Chrome's rule refuses as 'Invalid native messaging host name specified.'",
-			Label("MN-12"),
+			Label("MN-12", "firefox-differs"),
 			func(ctx SpecContext, name string) {
 				w := openWorld(ctx, nmExt("nm-bad-name"))
+				if w.b.Engine() == Firefox {
+					if regexp.MustCompile(`^\w+(\.\w+)*$`).MatchString(name) {
+						_, err := w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage(`+jsonString(name)+`, {})`)
+						Expect(jsText(err)).To(Equal("Error: " + nmNotFoundFirefox(name)))
+						port := nmConnect(ctx, w.b, w.worker, jsonString(name))
+						Eventually(w.b.Trace()).Should(HaveEvent(closedWith(w.b, OnDisconnect().OnPort(port), nmNotFoundFirefox(name))))
+						return
+					}
+					for _, method := range []string{"sendNativeMessage", "connectNative"} {
+						args := jsonString(name)
+						if method == "sendNativeMessage" {
+							args += ", {}"
+						}
+						Expect(nmSyncThrow(ctx, w.worker, `chrome.runtime.`+method+`(`+args+`)`)).To(Equal([]any{"Error",
+							`Type error for parameter application (String ` + jsonString(name) + ` must match /^\w+(\.\w+)*$/) for runtime.` + method + `.`}))
+					}
+					return
+				}
 				_, err := w.worker.Eval(ctx, `chrome.runtime.sendNativeMessage(`+jsonString(name)+`, {})`)
 				Expect(jsText(err)).To(Equal("Error: " + nmInvalidName))
 				port := nmConnect(ctx, w.b, w.worker, jsonString(name))
@@ -429,8 +490,23 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 			Expect(must(EvalAs[string](ctx, w.worker, `typeof chrome.runtime.connect`))).To(Equal("function"), "the rest of runtime is there")
 		})
 
-		It("is absent in content scripts, even with the permission, and present in extension pages", Label("MN-14"), func(ctx SpecContext) {
+		It("is absent in content scripts, even with the permission, and present in extension pages", Label("MN-14", "firefox-differs"), func(ctx SpecContext) {
 			w := openWorld(ctx, nmExt("nm-contexts"))
+			if w.b.Engine() == Firefox {
+				// Firefox defines both functions in content scripts too,
+				// but the call fails there: the parent process refuses
+				// it with a generic error. Extension pages have them.
+				// (Reaching a host needs one installed; see
+				// nmNoHostsInFirefox.)
+				Expect(must(EvalAs[[]string](ctx, w.cs, `[typeof chrome.runtime.connectNative, typeof chrome.runtime.sendNativeMessage]`))).
+					To(Equal([]string{"function", "function"}))
+				_, err := w.cs.Eval(ctx, `chrome.runtime.sendNativeMessage("com.portprobe.nm14", {from: "content script"})`)
+				Expect(jsText(err)).To(Equal("Error: An unexpected error occurred"))
+				_, page := must2(w.ext.OpenPage(ctx, "page.html"))
+				Expect(must(EvalAs[[]string](ctx, page, `[typeof chrome.runtime.connectNative, typeof chrome.runtime.sendNativeMessage]`))).
+					To(Equal([]string{"function", "function"}))
+				return
+			}
 			Expect(must(EvalAs[[]string](ctx, w.cs, `[typeof chrome.runtime.connectNative, typeof chrome.runtime.sendNativeMessage]`))).
 				To(Equal([]string{"undefined", "undefined"}))
 			const host = "com.portprobe.nm14"
@@ -578,6 +654,7 @@ var _ = Describe("native messaging", Label("native-messaging"), func() {
 		// The worker runs unprobed (Options.IdleWorkers), as in
 		// idle_test.go: the content script asks it to connect, and the
 		// host's side and the worker's status are what the spec sees.
+		nmNoHostsInFirefox()
 		const host = "com.portprobe.rl05"
 		main := nmExt("nm-keepalive").WithFile("worker.js", `chrome.runtime.onMessage.addListener((m, sender, sendResponse) => {
   if (m === "connect native") {

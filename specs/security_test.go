@@ -4,6 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	. "github.com/portprobe/portprobe/harness"
+
 	. "github.com/portprobe/portprobe/matchers"
 	. "github.com/portprobe/portprobe/trace"
 )
@@ -63,14 +65,25 @@ var _ = Describe("a hostile web page", Label("harness", "security"), func() {
 			Message().In(worker).WithField("greeting", "still true"),
 		))
 
-		attempts := must(tab.Eval(ctx, `attempts`))
-		Expect(string(attempts)).To(ContainSubstring("sabotaged built-ins"), "the page's script ran")
-		Expect(string(attempts)).NotTo(ContainSubstring("called"), "the page found no function that could be a binding")
 		Expect(b.Trace()).NotTo(HaveEvent(Connect().Named("forged")))
 		for _, e := range b.Trace().Events() {
 			Expect(e.Realm.Describe().Kind).NotTo(Equal(WebPageRealm), "no event comes from the page's own world: %s", e)
 			Expect(e.Port).NotTo(Equal(99), "forged handle: %s", e)
 			Expect(e.At.Year()).To(BeNumerically(">", 2000), "the time of %s is the realm's true clock", e)
 		}
+
+		var attempts string
+		if b.Engine() == Firefox {
+			// Harness bug (Firefox): Tab.Eval serializes the value with
+			// the page's own JSON.stringify, which this page replaced, so
+			// it returns the page's forgery. The content script reads
+			// the page's record through its X-ray waiver instead, with
+			// its own built-ins.
+			attempts = string(must(cs.Eval(ctx, `(() => { const a = window.wrappedJSObject.attempts, out = []; for (let i = 0; i < a.length; i++) out.push(String(a[i])); return out; })()`)))
+		} else {
+			attempts = string(must(tab.Eval(ctx, `attempts`)))
+		}
+		Expect(attempts).To(ContainSubstring("sabotaged built-ins"), "the page's script ran")
+		Expect(attempts).NotTo(ContainSubstring("called"), "the page found no function that could be a binding")
 	})
 })
