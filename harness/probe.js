@@ -174,10 +174,12 @@
   // default), the JSON text itself (an undefined field is absent, a Date is
   // its string, a Map is {}); with "message_serialization":
   // "structured_clone", the tagged value, which the receiver's clone shows
-  // the same way.
+  // the same way. Firefox always structured-clones (it has no
+  // message_serialization key): its extension URLs are moz-extension://.
   let cloneMode = false;
   try {
-    cloneMode = !!(runtime && runtime.getManifest && runtime.getManifest().message_serialization === 'structured_clone');
+    cloneMode = !!(runtime && runtime.getManifest && runtime.getManifest().message_serialization === 'structured_clone') ||
+      !!(runtime && runtime.getURL && apply(strSlice, runtime.getURL(''), [0, 14]) === 'moz-extension:');
   } catch (e) {
     // A web page has no getManifest: JSON.
   }
