@@ -372,14 +372,22 @@ var _ = Describe("runtime.connect arguments", Label("arguments"), func() {
 				return EvalAs[int](ctx, page, `self.asked || 0`)
 			}).WithContext(ctx).Should(Equal(2))
 			Expect(pageTab.Close(ctx)).To(Succeed())
-			closed := asyncClosed
 			if w.b.Engine() == Firefox {
-				// Firefox has no ASYNC_CLOSED error: the pending answer
-				// fails as if no context had received the message.
-				closed = noReceiver
+				// Firefox has no ASYNC_CLOSED error. A pending answer fails
+				// in one of two ways, whichever comes first: the closed
+				// context's end of the channel goes away (NO_RECEIVER), or
+				// the listener's pending response is garbage-collected and
+				// a finalization witness rejects it (ExtensionChild.sys.mjs,
+				// StrongPromise). Both were seen on the same machine.
+				const outOfScope = "Promised response from onMessage listener went out of scope"
+				Expect(must(EvalAs[[]any](ctx, w.cs, `self.viaCallback`))).To(Or(
+					Equal([]any{true, noReceiver}), Equal([]any{true, outOfScope})))
+				Expect(must(EvalAs[[]any](ctx, w.cs, `self.viaPromise`))).To(Or(
+					Equal([]any{"rejected", noReceiver}), Equal([]any{"rejected", outOfScope})))
+				return
 			}
-			Expect(must(EvalAs[[]any](ctx, w.cs, `self.viaCallback`))).To(Equal([]any{true, closed}))
-			Expect(must(EvalAs[[]any](ctx, w.cs, `self.viaPromise`))).To(Equal([]any{"rejected", closed}))
+			Expect(must(EvalAs[[]any](ctx, w.cs, `self.viaCallback`))).To(Equal([]any{true, asyncClosed}))
+			Expect(must(EvalAs[[]any](ctx, w.cs, `self.viaPromise`))).To(Equal([]any{"rejected", asyncClosed}))
 		})
 
 		It("never delivers a message to the sending context", func(ctx SpecContext) {
