@@ -96,6 +96,11 @@ type ffBrowser struct {
 	addons  map[string]*ffAddon  // by ID
 	byUUID  map[string]*ffAddon
 
+	// tokenFrom is the actor whose console messages count for a token: a
+	// page in a tab is seen by the tab's watcher and the add-on's, and
+	// each reports every message of it.
+	tokenFrom map[string]string
+
 	pauses chan rdp.Packet
 }
 
@@ -144,7 +149,7 @@ func launchFirefox(ctx context.Context, opts Options) (*Browser, error) {
 	close(b.prewarmed)
 	f := &ffBrowser{b: b, cmd: cmd, done: make(chan struct{}),
 		targets: map[string]*ffTarget{}, sources: map[string]string{}, realms: map[string]*Realm{},
-		tokens: map[string]*Realm{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
+		tokens: map[string]*Realm{}, tokenFrom: map[string]string{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
 		pauses: make(chan rdp.Packet, 256)}
 	b.ff = f
 	b.eng = firefoxEngine{b: b, f: f}
@@ -345,7 +350,7 @@ func (f *ffBrowser) event(p rdp.Packet) {
 				}
 				json.Unmarshal(a[1], &items)
 				for _, it := range items {
-					f.console(it.Arguments, it.Level)
+					f.console(p.From, it.Arguments, it.Level)
 				}
 			}
 		}
@@ -360,9 +365,11 @@ func (f *ffBrowser) event(p rdp.Packet) {
 	}
 }
 
-// console takes a console message: a probe's batch of events (its first
-// argument starts with a realm's token), or the realm's own output.
-func (f *ffBrowser) console(args []json.RawMessage, level string) {
+// console takes a console message that actor from reported: a probe's
+// batch of events (its first argument starts with a realm's token), or the
+// realm's own output. A realm's batches count from the first actor that
+// reports one; the copies that other watchers report are dropped.
+func (f *ffBrowser) console(from string, args []json.RawMessage, level string) {
 	if len(args) == 0 {
 		return
 	}
@@ -371,6 +378,13 @@ func (f *ffBrowser) console(args []json.RawMessage, level string) {
 		token, payload, ok := strings.Cut(first, " ")
 		f.mu.Lock()
 		r := f.tokens[token]
+		if r != nil {
+			if via, seen := f.tokenFrom[token]; !seen {
+				f.tokenFrom[token] = from
+			} else if via != from {
+				r = nil
+			}
+		}
 		f.mu.Unlock()
 		if ok && r != nil {
 			f.b.record(r, payload)
