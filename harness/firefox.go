@@ -94,6 +94,10 @@ type ffBrowser struct {
 	byUUID  map[string]*ffAddon
 
 	pauses chan rdp.Packet
+
+	// batches and batchRing are the probes' latest batches, for seen.
+	batches   map[string]bool
+	batchRing []string
 }
 
 // launchFirefox is Launch for Options.Browser == Firefox.
@@ -365,12 +369,39 @@ func (f *ffBrowser) console(args []json.RawMessage, level string) {
 		token, payload, ok := strings.Cut(first, " ")
 		f.mu.Lock()
 		r := f.tokens[token]
+		dup := f.seen(first)
 		f.mu.Unlock()
+		if dup {
+			// The same message from a second watcher: an extension page
+			// in a tab is a target of the tab's watcher and of the
+			// add-on's, and each reports its console.
+			return
+		}
 		if ok && r != nil {
 			f.b.record(r, payload)
 			return
 		}
 	}
+}
+
+// seen reports whether the probe's batch text came before, and remembers
+// it among the last few hundred; f.mu is held. A batch is unique: its
+// events carry the realm's handles and full-precision times.
+func (f *ffBrowser) seen(text string) bool {
+	if f.batches == nil {
+		f.batches = map[string]bool{}
+	}
+	if f.batches[text] {
+		return true
+	}
+	const keep = 512
+	if len(f.batchRing) == keep {
+		delete(f.batches, f.batchRing[0])
+		f.batchRing = f.batchRing[1:]
+	}
+	f.batches[text] = true
+	f.batchRing = append(f.batchRing, text)
+	return false
 }
 
 // handlePauses probes the realms of the add-ons at their first statement
