@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // firefoxEngine is the engine of Firefox, over its remote debugging
@@ -57,6 +58,7 @@ type ffRealm struct {
 	f       *ffBrowser
 	console string
 	ctl     string
+	token   string // starts the probe's console messages; "" for a page's own world
 }
 
 var _ realmConn = (*ffRealm)(nil)
@@ -80,7 +82,46 @@ func (c *ffRealm) callProbe(ctx context.Context, decl string, args []json.RawMes
 		}
 	}
 	list += "]"
-	return c.run(ctx, "const v = await ("+decl+").apply(globalThis["+jsString(c.ctl)+"], "+list+");")
+	v, exc, err := c.run(ctx, "const v = await ("+decl+").apply(globalThis["+jsString(c.ctl)+"], "+list+");")
+	if err == nil {
+		c.settle(ctx)
+	}
+	return v, exc, err
+}
+
+// settle waits until the console messages that the realm sent before now
+// have reached the trace. The probe's batches come as console messages,
+// which Firefox sends apart from the answers to evaluations (Chrome
+// delivers a session's events in order with its answers): a batch that the
+// probe flushed before a call returned could come after the answer. A
+// barrier message sent through the probe's own binding comes after them.
+// It gives up after a few seconds (the realm may be gone).
+func (c *ffRealm) settle(ctx context.Context) {
+	if c.token == "" {
+		return
+	}
+	id := randomHex(6)
+	done := make(chan struct{})
+	c.f.mu.Lock()
+	if c.f.barriers == nil {
+		c.f.barriers = map[string]chan struct{}{}
+	}
+	c.f.barriers[c.token+" "+id] = done
+	c.f.mu.Unlock()
+	defer func() {
+		c.f.mu.Lock()
+		delete(c.f.barriers, c.token+" "+id)
+		c.f.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, _, err := c.run(ctx, "const v = globalThis["+jsString(c.ctl+"_barrier")+"]("+jsString("barrier "+id)+");"); err != nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // run evaluates body, which sets v, and returns v as JSON text, or the

@@ -95,6 +95,10 @@ type ffBrowser struct {
 
 	pauses chan rdp.Packet
 
+	// barriers are the barriers of ffRealm.settle on their way, by token
+	// and ID.
+	barriers map[string]chan struct{}
+
 	// batches and batchRing are the probes' latest batches, for seen.
 	batches   map[string]bool
 	batchRing []string
@@ -367,6 +371,15 @@ func (f *ffBrowser) console(args []json.RawMessage, level string) {
 	var first string
 	if json.Unmarshal(args[0], &first) == nil && strings.HasPrefix(first, "pp") {
 		token, payload, ok := strings.Cut(first, " ")
+		if id, barrier := strings.CutPrefix(payload, "barrier "); barrier {
+			f.mu.Lock()
+			if c := f.barriers[token+" "+id]; c != nil {
+				close(c)
+				delete(f.barriers, token+" "+id)
+			}
+			f.mu.Unlock()
+			return
+		}
 		f.mu.Lock()
 		r := f.tokens[token]
 		dup := f.seen(first)
@@ -482,11 +495,14 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 		}
 	}
 	token := "pp" + randomHex(6)
-	conn := &ffRealm{f: f, console: t.ConsoleActor, ctl: "__portprobe_ctl_" + randomHex(6)}
+	conn := &ffRealm{f: f, console: t.ConsoleActor, ctl: "__portprobe_ctl_" + randomHex(6), token: token}
 	r.conn = conn
-	text := "(() => { const d = console.debug.bind(console); globalThis[" + jsString(f.b.bindingName) + "] = (t) => d(" + jsString(token+" ") + " + t); " +
+	// The binding is also kept (hidden, as the control object) for the
+	// barriers of ffRealm.settle.
+	text := "(() => { const d = console.debug.bind(console); const b = (t) => d(" + jsString(token+" ") + " + t); globalThis[" + jsString(f.b.bindingName) + "] = b; " +
 		"const c = " + f.b.probeExpression() + "; " +
-		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'probed'; })()"
+		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); " +
+		"Object.defineProperty(globalThis, " + jsString(conn.ctl+"_barrier") + ", {value: b, configurable: true}); return 'probed'; })()"
 	ev, err := f.conn.Evaluate(ctx, t.ConsoleActor, map[string]any{"text": text, "frameActor": pause.Frame.Actor})
 	if err != nil || ev.HasException {
 		f.b.logf("probing %s (%s): %v %s", r, url, err, ev.ExceptionMessage)
