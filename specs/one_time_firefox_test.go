@@ -3,9 +3,12 @@ package specs_test
 import (
 	"strings"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	gs "github.com/onsi/gomega/gstruct"
 	"github.com/onsi/gomega/types"
+
+	. "github.com/portprobe/portprobe/harness"
 )
 
 // What one-time messages look like in Firefox, for the send-message specs
@@ -86,3 +89,27 @@ const (
 // any more, or (when the context's unload collects the listener's promise
 // first) the promise went out of scope. Both were seen on the same spec.
 var otfClosedPending = BeElementOf(noReceiver, otfOutOfScope)
+
+// otfOutcome runs call (JavaScript) in r and says how it ended, as Firefox
+// reports argument and serialization errors through the promise where
+// Chrome throws at the call: ["threw", name, message], ["rejected", name,
+// message], or ["resolved", what the value is].
+func otfOutcome(ctx SpecContext, r *Realm, call string) []string {
+	GinkgoHelper()
+	return must(EvalAs[[]string](ctx, r, `(async () => {
+		let p;
+		try {
+			p = `+call+`;
+		} catch (e) {
+			return ["threw", e.name, e.message];
+		}
+		try {
+			const v = await p;
+			let text;
+			try { text = JSON.stringify(v); } catch (e) { text = "(no JSON: " + e.message + ")"; }
+			return ["resolved", v === undefined ? "undefined" : Object.prototype.toString.call(v) + " " + text];
+		} catch (e) {
+			return ["rejected", e.name, e.message];
+		}
+	})()`))
+}
