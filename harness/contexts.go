@@ -44,6 +44,9 @@ func (t *Tab) URL() string { return t.frameURL(mainFrameID(t)) }
 func (t *Tab) ChromeID(ctx context.Context) (int, error) {
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
+	if t.b.ff != nil {
+		return t.b.ff.tabID(ctx, t)
+	}
 	m, err := t.b.manager(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%s: reading its tab ID: %w", t, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // firefoxEngine is the engine of Firefox, over its remote debugging
@@ -69,6 +70,15 @@ func (c *ffRealm) evaluate(ctx context.Context, expression string) (json.RawMess
 }
 
 func (c *ffRealm) callProbe(ctx context.Context, decl string, args []json.RawMessage) (json.RawMessage, string, error) {
+	v, exc, err := c.apply(ctx, decl, args)
+	if err == nil {
+		c.settle(ctx)
+	}
+	return v, exc, err
+}
+
+// apply calls the function decl on the probe's control object with args.
+func (c *ffRealm) apply(ctx context.Context, decl string, args []json.RawMessage) (json.RawMessage, string, error) {
 	list := "["
 	for i, a := range args {
 		if i > 0 {
@@ -84,6 +94,18 @@ func (c *ffRealm) callProbe(ctx context.Context, decl string, args []json.RawMes
 	return c.run(ctx, "const v = await ("+decl+").apply(globalThis["+jsString(c.ctl)+"], "+list+");")
 }
 
+// settle waits until the events that the realm sent before now have
+// reached the trace, so that a probe call returns with its events in the
+// trace, as in Chrome (which delivers a session's events in order with its
+// answers). Firefox sends the console messages that carry them apart from
+// the answers to evaluations. It gives up after a few seconds: the call may
+// have ended the realm (a page that closed itself).
+func (c *ffRealm) settle(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c.mark(ctx)
+}
+
 // mark makes the probe send what it holds, then a marker, and waits until
 // the marker has come back: the realm's events sent before it are in the
 // trace then.
@@ -91,7 +113,7 @@ func (c *ffRealm) mark(ctx context.Context) error {
 	id := randomHex(8)
 	seen := c.f.b.waitMark(id)
 	defer c.f.b.forgetMark(id)
-	if _, exc, err := c.callProbe(ctx, "function (id) { this.mark(id); }", []json.RawMessage{json.RawMessage(jsString(id))}); err != nil {
+	if _, exc, err := c.apply(ctx, "function (id) { this.mark(id); }", []json.RawMessage{json.RawMessage(jsString(id))}); err != nil {
 		return err
 	} else if exc != "" {
 		return errors.New(exc)

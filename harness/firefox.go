@@ -879,6 +879,29 @@ func (f *ffBrowser) clickAction(ctx context.Context, id string, tab *Tab) error 
 	return err
 }
 
+// tabID returns the tab's ID in the extension APIs, from the tab tracker of
+// Firefox's parent process (the manager extension that reads it in Chrome
+// has a service worker, which Firefox does not run).
+func (f *ffBrowser) tabID(ctx context.Context, t *Tab) (int, error) {
+	if t.ff == nil {
+		return 0, fmt.Errorf("%s: reading its tab ID: not a tab of Firefox's window", t)
+	}
+	v, err := f.parentEval(ctx, `(() => {
+		const {ExtensionParent} = ChromeUtils.importESModule("resource://gre/modules/ExtensionParent.sys.mjs");
+		const win = Services.wm.getMostRecentWindow("navigator:browser");
+		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(t.ff.browser)+`);
+		return tab ? ExtensionParent.apiManager.global.tabTracker.getId(tab) : -2;
+	})()`)
+	if err != nil {
+		return 0, fmt.Errorf("%s: reading its tab ID: %w", t, err)
+	}
+	var id int
+	if err := json.Unmarshal(v, &id); err != nil || id < 0 {
+		return 0, fmt.Errorf("%s: reading its tab ID: Firefox answered %s", t, v)
+	}
+	return id, nil
+}
+
 // uuidFor returns the moz-extension:// UUID of an installed add-on.
 func (f *ffBrowser) uuidFor(id string) string {
 	f.mu.Lock()

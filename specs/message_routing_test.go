@@ -28,8 +28,10 @@ const (
 	mtTabsInvocation = "TypeError: Error in invocation of tabs.sendMessage(integer tabId, any message, optional object options, optional function callback): "
 )
 
-// mtEcho is a listener that answers every message with {echo: message}.
-const mtEcho = `chrome.runtime.onMessage.addListener((m, s, respond) => { respond({echo: m}); });`
+// mtEcho adds a listener that answers every message with {echo: message}.
+// It is one expression (whose value is true): Firefox's evaluations take an
+// expression, not statements.
+const mtEcho = `(chrome.runtime.onMessage.addListener((m, s, respond) => { respond({echo: m}); }), true)`
 
 // mtFramesExt is the blank extension with its content script in every frame
 // of the local page server, and the tabs permission. The content script says
@@ -108,6 +110,13 @@ func mtOpenFrames(ctx SpecContext, w world) mtFrames {
 	return f
 }
 
+// mtSkipFramesOnFirefox skips a spec on the frames page in Firefox.
+func mtSkipFramesOnFirefox(w world) {
+	if w.b.Engine() == Firefox {
+		Skip("Firefox: harness cannot yet open a page whose iframes run the content script: Tab.Navigate to /mt-frames never gets navigateTo's answer (no reply: context deadline exceeded), the iframes' content scripts staying paused at their first statement")
+	}
+}
+
 // mtAnswerWithPath makes each frame's content script answer every message
 // with its frame's path.
 func mtAnswerWithPath(ctx SpecContext, f mtFrames) {
@@ -133,6 +142,30 @@ func mtThrown(ctx SpecContext, r *Realm, call string) []string {
 	})()`))
 }
 
+// mtBackgroundURL is the sender url of w's background: the service worker's
+// script in Chrome; in Firefox, which runs background.scripts in a
+// background page, that page's generated document.
+func mtBackgroundURL(w world) string {
+	if w.b.Engine() == Firefox {
+		return w.ext.URL("_generated_background_page.html")
+	}
+	return w.ext.URL("worker.js")
+}
+
+// mtNoWebMessaging checks, in Firefox, that the web page's own world of w's
+// tab has no chrome and no browser object, and returns true: Firefox gives
+// web pages no extension messaging, and ignores externally_connectable's
+// matches for them (MDN: externally_connectable, web pages not supported).
+// In Chrome it returns false.
+func mtNoWebMessaging(ctx SpecContext, w world) bool {
+	GinkgoHelper()
+	if w.b.Engine() != Firefox {
+		return false
+	}
+	Expect(must(w.tab.Eval(ctx, `[typeof chrome, typeof browser]`))).To(MatchJSON(`["undefined", "undefined"]`))
+	return true
+}
+
 // mtWebResult evaluates a promise in the web page's main world of tab and
 // returns ["resolved", value] or ["rejected", message], decoded.
 func mtWebResult(ctx SpecContext, tab *Tab, promise string) []any {
@@ -145,7 +178,7 @@ func mtWebResult(ctx SpecContext, tab *Tab, promise string) []any {
 // Where one-time messages go (docs/catalog/message-routing.md, MT-*), with
 // the shared catalog's RZ-01, RT-06 and RS-13 as they apply to them.
 var _ = Describe("where one-time messages go", Label("send-message"), func() {
-	It("from the worker, runtime.sendMessage reaches extension pages' onMessage but never a content script", Label("MT-01"), func(ctx SpecContext) {
+	It("from the worker, runtime.sendMessage reaches extension pages' onMessage but never a content script", Label("MT-01", "firefox-differs"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("mt01-worker-to-pages"))
 		Expect(w.cs.ListenMessages(ctx, KindOnMessage)).To(Succeed())
 		// With no extension page open, nothing receives it, though the
@@ -156,7 +189,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		_, page := must2(w.ext.OpenPage(ctx, "page.html"))
 		must(page.Eval(ctx, `chrome.runtime.onMessage.addListener((m, s, respond) => { respond("page got " + m); }), true`))
 		Expect(must(w.worker.SendMessage(ctx, "hello"))).To(MatchJSON(`"page got hello"`))
-		Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(page).WithMessage("hello").WithSender("url", w.ext.URL("worker.js"))))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(page).WithMessage("hello").WithSender("url", mtBackgroundURL(w))))
 		Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnMessage().In(w.cs)))
 	})
 
@@ -188,6 +221,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 
 	It("tabs.sendMessage without options reaches the content script of every frame of the tab, and the first answer wins", Label("MT-03"), func(ctx SpecContext) {
 		w := openWorld(ctx, mtFramesExt("mt03-all-frames"))
+		mtSkipFramesOnFirefox(w)
 		f := mtOpenFrames(ctx, w)
 		for _, fr := range f.all() {
 			Expect(fr.cs.ListenMessages(ctx, KindOnMessage)).To(Succeed())
@@ -209,6 +243,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		Label("MT-04"),
 		func(ctx SpecContext, options func(mtFrames) (map[string]any, mtFrame)) {
 			w := openWorld(ctx, mtFramesExt("mt04-one-frame"))
+			mtSkipFramesOnFirefox(w)
 			f := mtOpenFrames(ctx, w)
 			mtAnswerWithPath(ctx, f)
 			opts, target := options(f)
@@ -233,7 +268,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 	)
 
 	DescribeTable("a content script receiving tabs.sendMessage sees the sender as id, url and the extension's origin, with no tab or frame",
-		Label("MT-05"),
+		Label("MT-05", "firefox-differs"),
 		func(ctx SpecContext, fromPage bool) {
 			w := openWorld(ctx, blank("mt05-sender"))
 			tabID := must(w.tab.ChromeID(ctx))
@@ -244,6 +279,18 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			}
 			must(w.cs.Eval(ctx, `chrome.runtime.onMessage.addListener((m, s, respond) => { respond("ok"); }), true`))
 			Expect(must(sender.SendTabMessage(ctx, tabID, "who am I"))).To(MatchJSON(`"ok"`))
+			if w.b.Engine() == Firefox {
+				// Firefox gives the content script the sender's full
+				// MessageSender: the background page's (Firefox runs
+				// background.scripts there), or the page's with its tab and
+				// frameId 0; each with contextId, envType and documentId.
+				want := otfBackgroundSender(w)
+				if fromPage {
+					want = otfPageInTabSender(w)
+				}
+				Expect(senderOf(w.b, OnMessage().In(w.cs).WithMessage("who am I"))).To(want)
+				return
+			}
 			Expect(senderOf(w.b, OnMessage().In(w.cs).WithMessage("who am I"))).To(gs.MatchAllKeys(gs.Keys{
 				"id":     Equal(w.ext.ID),
 				"url":    Equal(url),
@@ -280,16 +327,16 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			return must(EvalAs[int](ctx, w.worker, `chrome.tabs.query({}).then((tabs) => Math.max(...tabs.map((t) => t.id)) + 1000)`)), nil
 		}),
 		Entry("a frameId the tab does not have", func(ctx SpecContext, w world) (int, map[string]any) {
-			must(w.cs.Eval(ctx, mtEcho+` true`))
+			must(w.cs.Eval(ctx, mtEcho))
 			return must(w.tab.ChromeID(ctx)), map[string]any{"frameId": 999999}
 		}),
 		Entry("a malformed documentId", func(ctx SpecContext, w world) (int, map[string]any) {
-			must(w.cs.Eval(ctx, mtEcho+` true`))
+			must(w.cs.Eval(ctx, mtEcho))
 			return must(w.tab.ChromeID(ctx)), map[string]any{"documentId": "0123456789ABCDEF"}
 		}),
 	)
 
-	It("tabs.sendMessage reaches the extension's own page shown in the tab, which has no content script", Label("MT-07", "differs"), func(ctx SpecContext) {
+	It("tabs.sendMessage reaches the extension's own page shown in the tab, which has no content script", Label("MT-07", "differs", "firefox-differs"), func(ctx SpecContext) {
 		// Expected (the brief, and RT-05 for ports): a tab with no content
 		// script has no receiver. Chrome 156: a tab showing one of the
 		// extension's pages is a receiver; the page's runtime.onMessage
@@ -298,14 +345,14 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		pageTab, page := must2(w.ext.OpenPage(ctx, "page.html"))
 		must(page.Eval(ctx, `chrome.runtime.onMessage.addListener((m, s, respond) => { respond("page here"); }), true`))
 		Expect(must(w.worker.SendTabMessage(ctx, must(pageTab.ChromeID(ctx)), "to the page's tab"))).To(MatchJSON(`"page here"`))
-		Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(page).WithMessage("to the page's tab").WithSender("url", w.ext.URL("worker.js"))))
+		Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(page).WithMessage("to the page's tab").WithSender("url", mtBackgroundURL(w))))
 	})
 
 	DescribeTable("runtime.sendMessage reaches the own extension when the first of two arguments is an object, null, undefined, \"\" or the own ID",
 		Label("MT-08"),
 		func(ctx SpecContext, args string, want string) {
 			w := openWorld(ctx, blank("mt08-own-extension"))
-			must(w.worker.Eval(ctx, mtEcho+` true`))
+			must(w.worker.Eval(ctx, mtEcho))
 			args = strings.ReplaceAll(args, "OWN_ID", strconv.Quote(w.ext.ID))
 			Expect(must(w.cs.SendMessageJS(ctx, args))).To(MatchJSON(want))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithSender("id", w.ext.ID)))
@@ -321,10 +368,20 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 	)
 
 	DescribeTable("runtime.sendMessage with a string first of two arguments takes it as an extension ID, and throws a TypeError at the call when it is malformed",
-		Label("MT-09"),
+		Label("MT-09", "firefox-differs"),
 		func(ctx SpecContext, args string, detail string) {
 			w := openWorld(ctx, blank("mt09-string-is-id"))
-			must(w.worker.Eval(ctx, mtEcho+` true`))
+			must(w.worker.Eval(ctx, mtEcho))
+			if w.b.Engine() == Firefox {
+				// Firefox also takes the string as an extension ID, but does
+				// not check its form: the message goes out to an extension
+				// that does not exist, and the promise rejects with
+				// NO_RECEIVER.
+				Expect(otfOutcome(ctx, w.cs, `chrome.runtime.sendMessage(`+args+`)`)).To(Equal([]string{"rejected", "Error", noReceiver}))
+				Expect(w.b.Trace()).To(HaveEvent(SendMessage().In(w.cs)))
+				Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
+				return
+			}
 			Expect(mtThrown(ctx, w.cs, `chrome.runtime.sendMessage(`+args+`)`)).To(Equal([]string{"TypeError", sendMessageInvocation + detail}))
 			Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.cs).WithError(sendMessageInvocation + detail).Via("runtime.sendMessage")))
 			Expect(w.b.Trace()).NotTo(HaveEvent(SendMessage()))
@@ -335,48 +392,106 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 	)
 
 	DescribeTable("runtime.sendMessage throws a TypeError at the call for argument lists no signature matches",
-		Label("MT-10"),
-		func(ctx SpecContext, args string, detail string) {
+		Label("MT-10", "firefox-differs"),
+		func(ctx SpecContext, args string, detail string, firefox []string) {
 			w := openWorld(ctx, blank("mt10-bad-arguments"))
-			must(w.worker.Eval(ctx, mtEcho+` true`))
+			must(w.worker.Eval(ctx, mtEcho))
 			args = strings.ReplaceAll(args, "OWN_ID", strconv.Quote(w.ext.ID))
+			if w.b.Engine() == Firefox {
+				// Firefox reads the arguments itself and rejects the promise
+				// with an Error in its own words, instead of throwing
+				// (toolkit/components/extensions/child/ext-runtime.js,
+				// sendMessage). Nothing is received.
+				if firefox[0] == "callback" {
+					Expect(must(EvalAs[[]string](ctx, w.cs, `new Promise((resolve) => chrome.runtime.sendMessage(() => resolve(["callback", chrome.runtime.lastError ? chrome.runtime.lastError.message : "no lastError"])))`))).To(Equal(firefox))
+				} else {
+					Expect(otfOutcome(ctx, w.cs, `chrome.runtime.sendMessage(`+args+`)`)).To(Equal(firefox))
+				}
+				Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
+				return
+			}
 			Expect(mtThrown(ctx, w.cs, `chrome.runtime.sendMessage(`+args+`)`)).To(Equal([]string{"TypeError", sendMessageInvocation + detail}))
 			Expect(w.b.Trace()).NotTo(HaveEvent(SendMessage()))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 		},
-		Entry("no arguments", ``, "No matching signature."),
-		Entry("4 arguments, the last not a function", `OWN_ID, "hi", {}, "not a callback"`, "No matching signature."),
-		Entry("5 arguments", `OWN_ID, "hi", {}, () => {}, 5`, "No matching signature."),
-		Entry("a number as the extension ID", `42, "hi"`, "No matching signature."),
-		Entry("an object message with a string second", `{a: 1}, "hi"`, "No matching signature."),
-		Entry("an options property sendMessage does not have", `OWN_ID, "hi", {frameId: 0}`, "Error at parameter 'options': Unexpected property: 'frameId'."),
+		Entry("no arguments", ``, "No matching signature.",
+			[]string{"rejected", "Error", "runtime.sendMessage's message argument is missing"}),
+		Entry("4 arguments, the last not a function", `OWN_ID, "hi", {}, "not a callback"`, "No matching signature.",
+			[]string{"rejected", "Error", "runtime.sendMessage's last argument is not a function"}),
+		Entry("5 arguments", `OWN_ID, "hi", {}, () => {}, 5`, "No matching signature.",
+			[]string{"rejected", "Error", "runtime.sendMessage received too many arguments"}),
+		Entry("a number as the extension ID", `42, "hi"`, "No matching signature.",
+			[]string{"rejected", "Error", "runtime.sendMessage's extensionId argument is invalid"}),
+		Entry("an object message with a string second", `{a: 1}, "hi"`, "No matching signature.",
+			[]string{"rejected", "Error", "runtime.sendMessage's extensionId argument is invalid"}),
+		Entry("an options property sendMessage does not have", `OWN_ID, "hi", {frameId: 0}`, "Error at parameter 'options': Unexpected property: 'frameId'.",
+			[]string{"rejected", "Error", "runtime.sendMessage's options argument is invalid"}),
 		// A lone function is taken as the callback, which leaves no message;
 		// Chrome then parses it as the message, and cannot serialize it.
-		Entry("a lone function", `() => 1`, "Could not serialize message."),
+		// Firefox takes it as the callback too, and calls it with
+		// runtime.lastError set.
+		Entry("a lone function", `() => 1`, "Could not serialize message.",
+			[]string{"callback", "runtime.sendMessage's message argument is missing"}),
 	)
 
 	DescribeTable("runtime.sendMessage delivers the message as JSON makes it",
-		Label("MT-11"),
-		func(ctx SpecContext, message, want string) {
+		Label("MT-11", "firefox-differs"),
+		func(ctx SpecContext, message, want, firefox string) {
 			w := openWorld(ctx, blank("mt11-json"))
-			must(w.worker.Eval(ctx, mtEcho+` true`))
+			must(w.worker.Eval(ctx, mtEcho))
+			if w.b.Engine() == Firefox {
+				// Firefox structured-clones the message: undefined, a Date,
+				// a Map, a Set, NaN arrive as they are (the receiver's probe
+				// tags them), and a function cannot be cloned: the promise
+				// rejects with the DataCloneError.
+				if rejected, ok := strings.CutPrefix(firefox, "!"); ok {
+					name, msg, _ := strings.Cut(rejected, ": ")
+					Expect(otfOutcome(ctx, w.cs, `chrome.runtime.sendMessage(`+message+`)`)).To(Equal([]string{"rejected", name, msg}))
+					Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
+					return
+				}
+				must(w.cs.SendMessageJS(ctx, message))
+				if firefox == "" {
+					Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).Where("with message undefined", func(e Event) bool { return len(e.Message) == 0 })))
+					return
+				}
+				Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithMessage(json.RawMessage(firefox))))
+				return
+			}
 			Expect(must(w.cs.SendMessageJS(ctx, message))).To(MatchJSON(`{"echo": ` + want + `}`))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithMessage(json.RawMessage(want))))
 		},
-		Entry("undefined becomes null", `undefined`, `null`),
-		Entry("a Date becomes its ISO string", `new Date(0)`, `"1970-01-01T00:00:00.000Z"`),
-		Entry("a Map and a Set become {}", `[new Map([[1, 2]]), new Set([1])]`, `[{}, {}]`),
-		Entry("undefined and function properties are dropped", `{u: undefined, f() {}, kept: 1}`, `{"kept": 1}`),
-		Entry("undefined and functions in arrays become null", `[undefined, () => 1]`, `[null, null]`),
-		Entry("NaN and Infinity become null", `[NaN, Infinity]`, `[null, null]`),
+		Entry("undefined becomes null", `undefined`, `null`, ``),
+		Entry("a Date becomes its ISO string", `new Date(0)`, `"1970-01-01T00:00:00.000Z"`, `{"$type": "Date", "value": "1970-01-01T00:00:00.000Z"}`),
+		Entry("a Map and a Set become {}", `[new Map([[1, 2]]), new Set([1])]`, `[{}, {}]`, `[{"$type": "Map", "entries": [[1, 2]]}, {"$type": "Set", "values": [1]}]`),
+		Entry("undefined and function properties are dropped", `{u: undefined, f() {}, kept: 1}`, `{"kept": 1}`, `!DataCloneError: Function object could not be cloned.`),
+		Entry("undefined and functions in arrays become null", `[undefined, () => 1]`, `[null, null]`, `!DataCloneError: Function object could not be cloned.`),
+		Entry("NaN and Infinity become null", `[NaN, Infinity]`, `[null, null]`, `[{"$type": "number", "value": "NaN"}, {"$type": "number", "value": "Infinity"}]`),
 	)
 
 	DescribeTable("runtime.sendMessage throws a TypeError with the invocation prefix for a message JSON cannot write, and sends nothing",
-		Label("MT-11"),
+		Label("MT-11", "firefox-differs"),
 		func(ctx SpecContext, message string) {
 			// Contrast RM-02: port.postMessage throws a plain Error with no prefix.
 			w := openWorld(ctx, blank("mt11-unserializable"))
-			must(w.worker.Eval(ctx, mtEcho+` true`))
+			must(w.worker.Eval(ctx, mtEcho))
+			if w.b.Engine() == Firefox {
+				// Firefox structured-clones: a BigInt and a cyclic object
+				// arrive; a Symbol cannot be cloned, and the promise rejects
+				// with Firefox's sanitized "An unexpected error occurred".
+				if message == `Symbol("s")` {
+					Expect(otfOutcome(ctx, w.cs, `chrome.runtime.sendMessage(`+message+`)`)).To(Equal([]string{"rejected", "Error", otfUnexpected}))
+					Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
+					return
+				}
+				kind := "object"
+				if message == `10n` {
+					kind = "bigint"
+				}
+				Expect(otfOutcome(ctx, w.cs, `chrome.runtime.sendMessage(`+message+`).then((r) => typeof r.echo)`)).To(Equal([]string{"resolved", `[object String] "` + kind + `"`}))
+				Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker)))
+				return
+			}
 			Expect(mtThrown(ctx, w.cs, `chrome.runtime.sendMessage(`+message+`)`)).To(Equal([]string{"TypeError", sendMessageInvocation + mtNoSerialize}))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 		},
@@ -412,9 +527,23 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		}
 
 		DescribeTable("arrives as JSON makes it, sendResponse(undefined) and sendResponse() as null",
+			Label("firefox-differs"),
 			func(ctx SpecContext, args, want string) {
 				w := openWorld(ctx, blank("mt12-response-json"))
 				answerWith(ctx, w, args)
+				if w.b.Engine() == Firefox {
+					// Firefox structured-clones the answer: undefined stays
+					// undefined, a Date, a Map and NaN arrive as they are;
+					// the function property is left out.
+					if args == "" || args == "undefined" {
+						Expect(must(w.cs.SendMessage(ctx, "answer"))).To(BeNil())
+						Expect(viaCallback(ctx, w)).To(Equal([]any{"undefined", "no lastError"}))
+						return
+					}
+					Expect(must(EvalAs[[]any](ctx, w.cs, `chrome.runtime.sendMessage("answer").then((r) => [Object.keys(r).join(","), r.d instanceof Date, r.m instanceof Map && r.m.get(1), Object.hasOwn(r, "u") && r.u === undefined, Number.isNaN(r.n), r.a.length, 0 in r.a && r.a[0] === undefined, 1 in r.a])`))).
+						To(Equal([]any{"d,m,u,n,a", true, float64(2), true, true, float64(2), true, false}))
+					return
+				}
 				Expect(must(w.cs.SendMessage(ctx, "answer"))).To(MatchJSON(want))
 				Expect(viaCallback(ctx, w)).To(Equal([]any{mustJSON(want), "no lastError"}))
 			},
@@ -425,9 +554,30 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		)
 
 		DescribeTable("that JSON cannot write makes sendResponse throw a TypeError, rejects the sender with the same text, and no later answer arrives",
+			Label("firefox-differs"),
 			func(ctx SpecContext, args string) {
 				w := openWorld(ctx, blank("mt12-response-unserializable"))
 				answerWith(ctx, w, args)
+				if w.b.Engine() == Firefox {
+					// Firefox's sendResponse throws nothing. It
+					// structured-clones: a BigInt and a cyclic object arrive;
+					// a function or a Symbol cannot be cloned on the way, and
+					// the sender fails with NO_RECEIVER.
+					if args == `() => 1` || args == `Symbol()` {
+						_, err := w.cs.SendMessage(ctx, "answer")
+						Expect(jsText(err)).To(Equal("Error: " + noReceiver))
+						Expect(viaCallback(ctx, w)).To(Equal([]any{"undefined", noReceiver}))
+					} else {
+						kind := "object"
+						if args == `1n` {
+							kind = "bigint"
+						}
+						Expect(otfOutcome(ctx, w.cs, `chrome.runtime.sendMessage("answer").then((r) => typeof r)`)).To(Equal([]string{"resolved", `[object String] "` + kind + `"`}))
+					}
+					Expect(must(EvalAs[string](ctx, w.worker, `typeof self.thrown`))).To(Equal("undefined"))
+					Expect(w.b.Trace()).NotTo(HaveEvent(Response().In(w.cs).WithMessage("a second answer")))
+					return
+				}
 				_, err := w.cs.SendMessage(ctx, "answer")
 				Expect(jsText(err)).To(Equal("Error: " + mtNoSerialize))
 				Expect(must(EvalAs[string](ctx, w.worker, `self.thrown`))).To(Equal("TypeError: " + mtNoSerialize))
@@ -464,13 +614,19 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 			return mtWebResult(ctx, w.tab, `chrome.runtime.sendMessage(`+strconv.Quote(w.ext.ID)+`, `+n+`).then((r) => [typeof r, r.length])`)
 		}
 
-		It("arrives when its JSON is exactly 64 MiB", bigMessageTimeout(), func(ctx SpecContext) {
+		It("arrives when its JSON is exactly 64 MiB", Label("firefox-differs"), bigMessageTimeout(), func(ctx SpecContext) {
 			w := openWorld(ctx, sizedAnswers("mt13-response-at-limit"))
+			if mtNoWebMessaging(ctx, w) {
+				return
+			}
 			Expect(ask(ctx, w, `64 * 1024 * 1024 - 2`)).To(Equal([]any{"resolved", []any{"string", float64(maxMessage - 2)}}))
 		})
 
-		It("one byte over: sendResponse throws a TypeError, the sender's promise rejects with the size error, and no later answer arrives", bigMessageTimeout(), func(ctx SpecContext) {
+		It("one byte over: sendResponse throws a TypeError, the sender's promise rejects with the size error, and no later answer arrives", Label("firefox-differs"), bigMessageTimeout(), func(ctx SpecContext) {
 			w := openWorld(ctx, sizedAnswers("mt13-response-too-big"))
+			if mtNoWebMessaging(ctx, w) {
+				return
+			}
 			Expect(ask(ctx, w, `64 * 1024 * 1024 - 1`)).To(Equal([]any{"rejected", mtTooBig}))
 			Expect(must(EvalAs[string](ctx, w.worker, `self.thrown`))).To(Equal("TypeError: " + mtTooBig))
 		})
@@ -486,35 +642,63 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(restarted).WithMessage("wake up")))
 	})
 
-	It("is not available to a web page's own world without externally_connectable", Label("MT-15"), func(ctx SpecContext) {
+	It("is not available to a web page's own world without externally_connectable", Label("MT-15", "firefox-differs"), func(ctx SpecContext) {
 		w := openWorld(ctx, blank("mt15-no-web"))
+		if mtNoWebMessaging(ctx, w) {
+			return
+		}
 		// The extension's content script runs in the tab; the page's own
 		// world has a chrome object but no chrome.runtime.
 		Expect(must(w.tab.Eval(ctx, `[typeof chrome, typeof chrome.runtime]`))).To(MatchJSON(`["object", "undefined"]`))
 	})
 
 	DescribeTable("tabs.sendMessage throws a TypeError at the call for bad arguments",
-		Label("MT-16"),
-		func(ctx SpecContext, args, detail string) {
+		Label("MT-16", "firefox-differs"),
+		func(ctx SpecContext, args, detail, firefox string) {
 			w := openWorld(ctx, blank("mt16-tabs-arguments"))
-			must(w.cs.Eval(ctx, mtEcho+` true`))
+			must(w.cs.Eval(ctx, mtEcho))
 			args = strings.ReplaceAll(args, "TAB", strconv.Itoa(must(w.tab.ChromeID(ctx))))
-			Expect(mtThrown(ctx, w.worker, `chrome.tabs.sendMessage(`+args+`)`)).To(Equal([]string{"TypeError", strings.TrimPrefix(mtTabsInvocation, "TypeError: ") + detail}))
+			want := []string{"TypeError", strings.TrimPrefix(mtTabsInvocation, "TypeError: ") + detail}
+			if w.b.Engine() == Firefox {
+				// Firefox's schema checks throw a plain Error, in its own
+				// words ("Type error for parameter ...", "Incorrect argument
+				// types for ...": toolkit/components/extensions/Schemas.sys.mjs).
+				want = []string{"Error", firefox}
+			}
+			Expect(mtThrown(ctx, w.worker, `chrome.tabs.sendMessage(`+args+`)`)).To(Equal(want))
 			Expect(w.b.Trace()).To(HaveEvent(Exception().In(w.worker).Via("tabs.sendMessage")))
 			Expect(w.b.Trace()).NotTo(HaveEvent(OnMessage()))
 		},
-		Entry("a negative tabId", `-1, "hi"`, "Error at parameter 'tabId': Value must be at least 0."),
-		Entry("a negative frameId", `TAB, "hi", {frameId: -1}`, "Error at parameter 'options': Error at property 'frameId': Value must be at least 0."),
-		Entry("a string tabId", `"1", "hi"`, "No matching signature."),
-		Entry("no message", `TAB`, "No matching signature."),
-		Entry("an options property tabs.sendMessage does not have", `TAB, "hi", {name: "x"}`, "Error at parameter 'options': Unexpected property: 'name'."),
+		Entry("a negative tabId", `-1, "hi"`, "Error at parameter 'tabId': Value must be at least 0.",
+			"Type error for parameter tabId (Integer -1 is too small (must be at least 0)) for tabs.sendMessage."),
+		Entry("a negative frameId", `TAB, "hi", {frameId: -1}`, "Error at parameter 'options': Error at property 'frameId': Value must be at least 0.",
+			"Type error for parameter options (Error processing frameId: Integer -1 is too small (must be at least 0)) for tabs.sendMessage."),
+		Entry("a string tabId", `"1", "hi"`, "No matching signature.",
+			"Incorrect argument types for tabs.sendMessage."),
+		Entry("no message", `TAB`, "No matching signature.",
+			"Incorrect argument types for tabs.sendMessage."),
+		Entry("an options property tabs.sendMessage does not have", `TAB, "hi", {name: "x"}`, "Error at parameter 'options': Unexpected property: 'name'.",
+			`Type error for parameter options (Unexpected property "name") for tabs.sendMessage.`),
 	)
 
 	Describe("the 64 MiB limit on the message", Label("RZ-01"), func() {
 		DescribeTable("refuses a message whose JSON is over 64 MiB with a TypeError at the call, and sends nothing",
+			Label("firefox-differs"),
 			func(ctx SpecContext, message string) {
 				w := openWorld(ctx, blank("rz01-too-big"))
-				must(w.worker.Eval(ctx, mtEcho+` true`))
+				must(w.worker.Eval(ctx, mtEcho))
+				if w.b.Engine() == Firefox {
+					// Firefox has no 64 MiB limit on a one-time message: it
+					// arrives whole (a String object, structured-cloned), and
+					// the sender's promise resolves.
+					must(w.worker.Eval(ctx, `(chrome.runtime.onMessage.addListener((m) => { self.gotLength = m.length; }), true)`))
+					length := must(EvalAs[int](ctx, w.cs, `(`+message+`).length`))
+					Expect(otfOutcome(ctx, w.cs, `chrome.runtime.sendMessage(`+message+`).then(() => "answered")`)).To(Equal([]string{"resolved", `[object String] "answered"`}))
+					Expect(must(EvalAs[int](ctx, w.worker, `self.gotLength`))).To(Equal(length))
+					Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithMessage(map[string]any{"$type": "String"})))
+					Expect(w.b.Trace()).NotTo(HaveEvent(Exception()))
+					return
+				}
 				_, err := w.cs.SendMessageJS(ctx, message)
 				want := "TypeError: " + sendMessageInvocation + mtTooBig
 				Expect(jsText(err)).To(Equal(want))
@@ -549,6 +733,9 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		e := blank("rt06-primary-only").
 			WithFile("cs.js", `self.got = []; chrome.runtime.onMessage.addListener((m, s, respond) => { self.got.push(m); respond(location.pathname); });`+"\n")
 		w := openWorldAlone(ctx, e)
+		if w.b.Engine() == Firefox {
+			Skip("Firefox: harness cannot yet follow a tab's navigation: after Tab.Navigate to /rt06-next, Extension.ContentScript(tab) still returns the first page's content script (URL http://127.0.0.1:<port>/)")
+		}
 		tabID := must(w.tab.ChromeID(ctx))
 		Expect(must(w.worker.SendTabMessage(ctx, tabID, "before"))).To(MatchJSON(`"/"`))
 
@@ -569,7 +756,7 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		Expect(must(w.worker.SendTabMessage(ctx, tabID, "after the restore"))).To(MatchJSON(`"/"`))
 	})
 
-	It("reaches no content script in a fenced frame: Chrome 156 cannot load a document in one", Label("RS-13", "differs"), func(ctx SpecContext) {
+	It("reaches no content script in a fenced frame: Chrome 156 cannot load a document in one", Label("RS-13", "differs", "firefox-differs"), func(ctx SpecContext) {
 		// Catalog: a content script in a fenced frame can connect and send,
 		// with a positive frameId (T/connect_fenced_frames, which navigates a
 		// <fencedframe> with a FencedFrameConfig). Chrome 156 keeps the
@@ -580,6 +767,21 @@ var _ = Describe("where one-time messages go", Label("send-message"), func() {
 		// element's config is null, and its src loads nothing. So no content
 		// script runs in it, and nothing there can send.
 		w := openWorld(ctx, mtFramesExt("rs13-fenced"))
+		if w.b.Engine() == Firefox {
+			// Firefox has no fenced frames at all: <fencedframe> is an
+			// unknown element, which loads nothing. The page has no iframe
+			// here (the harness cannot yet open a page whose iframes run
+			// the content script: mtSkipFramesOnFirefox); its main frame's
+			// content script says hello.
+			w.b.Pages().Handle("/rs13-top-ff", `<!doctype html><title>top</title>
+<fencedframe id="ff" src="/rs13-fenced" width="300" height="150"></fencedframe>`)
+			tab := must(w.b.OpenTab(ctx, w.b.Pages().URL("/rs13-top-ff")))
+			Expect(must(tab.Eval(ctx, `[typeof HTMLFencedFrameElement, typeof FencedFrameConfig, Object.prototype.toString.call(document.getElementById("ff"))]`))).
+				To(MatchJSON(`["undefined", "undefined", "[object HTMLUnknownElement]"]`))
+			Eventually(w.b.Trace()).Should(HaveEvent(OnMessage().In(w.worker).WithMessage(map[string]any{"hello": "/rs13-top-ff"})))
+			Consistently(w.b.Trace()).ShouldNot(HaveEvent(OnMessage().WithMessage(map[string]any{"hello": "/rs13-fenced"})))
+			return
+		}
 		w.b.Pages().Handle("/rs13-top", `<!doctype html><title>top</title>
 <fencedframe id="ff" src="/rs13-fenced" width="300" height="150"></fencedframe>
 <iframe src="/rs13-iframe"></iframe>`)
