@@ -94,6 +94,9 @@ type ffBrowser struct {
 	byUUID  map[string]*ffAddon
 
 	pauses chan rdp.Packet
+	// resumed is closed (and a new one made) when a paused thread
+	// resumes, for the resumes that had to wait their turn (resume).
+	resumed chan struct{}
 }
 
 // launchFirefox is Launch for Options.Browser == Firefox.
@@ -393,7 +396,7 @@ func (f *ffBrowser) handlePauses() {
 func (f *ffBrowser) handlePause(p rdp.Packet) {
 	ctx, cancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
 	defer cancel()
-	defer f.conn.Request(ctx, p.From, "resume", map[string]any{"resumeLimit": nil}, nil)
+	defer f.resume(ctx, p.From)
 	var pause struct {
 		Frame struct {
 			Actor string `json:"actor"`
@@ -466,6 +469,42 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 	f.tokens[token] = r
 	f.mu.Unlock()
 	f.b.addRealm(r)
+}
+
+// resume lets a paused thread go. The threads of one process pause in
+// nested event loops (the content script of an iframe pauses while its
+// parent's document is paused), and Firefox resumes them innermost first:
+// resuming another answers "wrongOrder" and leaves it paused (with the
+// document's load, and navigateTo, waiting on it). Such a resume is tried
+// again after each other thread's resume.
+func (f *ffBrowser) resume(ctx context.Context, thread string) {
+	for {
+		f.mu.Lock()
+		if f.resumed == nil {
+			f.resumed = make(chan struct{})
+		}
+		next := f.resumed
+		f.mu.Unlock()
+		err := f.conn.Request(ctx, thread, "resume", map[string]any{"resumeLimit": nil}, nil)
+		var rerr *rdp.Error
+		if !errors.As(err, &rerr) || rerr.Code != "wrongOrder" {
+			if err == nil {
+				f.mu.Lock()
+				if f.resumed != nil {
+					close(f.resumed)
+					f.resumed = nil
+				}
+				f.mu.Unlock()
+			}
+			return
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			f.b.logf("resuming %s: %v", thread, err)
+			return
+		}
+	}
 }
 
 // sourceURL asks a thread for the URL of one of its sources.
