@@ -458,11 +458,19 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 	r.conn = conn
 	text := "(() => { const d = console.debug.bind(console); globalThis[" + jsString(f.b.bindingName) + "] = (t) => d(" + jsString(token+" ") + " + t); " +
 		"const c = " + f.b.probeExpression() + "; " +
-		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'probed'; })()"
+		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'p' + String(globalThis.location && location.href); })()"
 	ev, err := f.conn.Evaluate(ctx, t.ConsoleActor, map[string]any{"text": text, "frameActor": pause.Frame.Actor})
 	if err != nil || ev.HasException {
 		f.b.logf("probing %s (%s): %v %s", r, url, err, ev.ExceptionMessage)
 		return
+	}
+	if kind == trace.ContentScriptRealm {
+		// A content script's target has no URL of its own, and the tab's
+		// newest document is not the one of a content script in an
+		// iframe: the script's location is its document's.
+		if href, err := f.gripString(ctx, ev.Result); err == nil && strings.HasPrefix(href, "p") && len(href) > 1 {
+			r.URL = href[1:]
+		}
 	}
 	f.mu.Lock()
 	f.realms[t.Actor] = r
