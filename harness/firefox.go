@@ -394,9 +394,15 @@ func (f *ffBrowser) handlePauses() {
 }
 
 func (f *ffBrowser) handlePause(p rdp.Packet) {
+	// The resume has a deadline of its own: a probe whose evaluation used
+	// up ctx's must not leave the script paused (its page never loads).
+	defer func() {
+		rctx, rcancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
+		defer rcancel()
+		f.resume(rctx, p.From)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
 	defer cancel()
-	defer f.resume(ctx, p.From)
 	var pause struct {
 		Frame struct {
 			Actor string `json:"actor"`
@@ -508,6 +514,7 @@ func (f *ffBrowser) resume(ctx context.Context, thread string) {
 		}
 		select {
 		case <-next:
+		case <-time.After(50 * time.Millisecond): // a thread resumed some other way (event's overflow) closes nothing
 		case <-ctx.Done():
 			f.b.logf("resuming %s: %v", thread, err)
 			return
