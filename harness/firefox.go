@@ -100,8 +100,14 @@ type ffBrowser struct {
 	// page in a tab is seen by the tab's watcher and the add-on's, and
 	// each reports every message of it.
 	tokenFrom map[string]string
+	// early holds the probe batches of the realms whose probe is going
+	// in, by token (see handlePause).
+	early map[string][]string
 
 	pauses chan rdp.Packet
+	// resumed is closed (and a new one made) when a paused thread
+	// resumes, for the resumes that had to wait their turn (resume).
+	resumed chan struct{}
 }
 
 // launchFirefox is Launch for Options.Browser == Firefox.
@@ -149,7 +155,7 @@ func launchFirefox(ctx context.Context, opts Options) (*Browser, error) {
 	close(b.prewarmed)
 	f := &ffBrowser{b: b, cmd: cmd, done: make(chan struct{}),
 		targets: map[string]*ffTarget{}, sources: map[string]string{}, realms: map[string]*Realm{},
-		tokens: map[string]*Realm{}, tokenFrom: map[string]string{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
+		tokens: map[string]*Realm{}, tokenFrom: map[string]string{}, early: map[string][]string{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
 		pauses: make(chan rdp.Packet, 256)}
 	b.ff = f
 	b.eng = firefoxEngine{b: b, f: f}
@@ -376,19 +382,31 @@ func (f *ffBrowser) console(from string, args []json.RawMessage, level string) {
 	var first string
 	if json.Unmarshal(args[0], &first) == nil && strings.HasPrefix(first, "pp") {
 		token, payload, ok := strings.Cut(first, " ")
+		if !ok {
+			return
+		}
 		f.mu.Lock()
 		r := f.tokens[token]
-		if r != nil {
-			if via, seen := f.tokenFrom[token]; !seen {
-				f.tokenFrom[token] = from
-			} else if via != from {
-				r = nil
-			}
+		pending, installing := f.early[token]
+		if r == nil && !installing {
+			f.mu.Unlock()
+			return // the realm's own output
+		}
+		if via, seen := f.tokenFrom[token]; !seen {
+			f.tokenFrom[token] = from
+		} else if via != from {
+			f.mu.Unlock()
+			return // a second watcher's copy
+		}
+		if r == nil && len(pending) < maxEarly {
+			// A realm whose probe is going in: its script may run on
+			// before the evaluation that installs it has been answered
+			// (see handlePause). Its events wait for it.
+			f.early[token] = append(pending, payload)
 		}
 		f.mu.Unlock()
-		if ok && r != nil {
+		if r != nil {
 			f.b.record(r, payload)
-			return
 		}
 	}
 }
@@ -411,13 +429,12 @@ func (f *ffBrowser) handlePauses() {
 }
 
 func (f *ffBrowser) handlePause(p rdp.Packet) {
-	// The resume has a deadline of its own: a probe whose evaluation
-	// used up the other must not leave the script paused for good (its
-	// page would never load).
+	// The resume has a deadline of its own: a probe whose evaluation used
+	// up ctx's must not leave the script paused (its page never loads).
 	defer func() {
 		rctx, rcancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
 		defer rcancel()
-		f.conn.Request(rctx, p.From, "resume", map[string]any{"resumeLimit": nil}, nil)
+		f.resume(rctx, p.From)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), f.b.opts.Timeout)
 	defer cancel()
@@ -482,27 +499,81 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 	r.conn = conn
 	text := "(() => { const d = console.debug.bind(console); globalThis[" + jsString(f.b.bindingName) + "] = (t) => d(" + jsString(token+" ") + " + t); " +
 		"const c = " + f.b.probeExpression() + "; " +
-		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'probed'; })()"
-	// The token is known before the probe goes in: the script can run
-	// before the evaluation's answer is read. When the probe's evaluation
-	// starts the page's scripts (a content script's evaluation is a new
-	// source, which pauses the page's thread too), resuming that thread
-	// can let the content script run on.
+		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'p' + String(globalThis.location && location.href); })()"
+	// The script can run on before the evaluation's answer is read: when
+	// the probe's evaluation starts the page's scripts (a content script's
+	// evaluation is a new source, which pauses the page's thread too),
+	// resuming that thread can let the content script run. Its events
+	// wait in early until the realm is complete.
 	f.mu.Lock()
-	f.tokens[token] = r
+	f.early[token] = nil
 	f.mu.Unlock()
 	ev, err := f.conn.Evaluate(ctx, t.ConsoleActor, map[string]any{"text": text, "frameActor": pause.Frame.Actor})
 	if err != nil || ev.HasException {
 		f.mu.Lock()
-		delete(f.tokens, token)
+		delete(f.early, token)
 		f.mu.Unlock()
 		f.b.logf("probing %s (%s): %v %s", r, url, err, ev.ExceptionMessage)
 		return
 	}
+	if kind == trace.ContentScriptRealm {
+		// A content script's target has no URL of its own, and the tab's
+		// newest document is not the one of a content script in an
+		// iframe: the script's location is its document's.
+		if href, err := f.gripString(ctx, ev.Result); err == nil && strings.HasPrefix(href, "p") && len(href) > 1 {
+			r.URL = href[1:]
+		}
+	}
 	f.mu.Lock()
 	f.realms[t.Actor] = r
+	f.tokens[token] = r
+	early := f.early[token]
+	delete(f.early, token)
 	f.mu.Unlock()
+	for _, payload := range early {
+		f.b.record(r, payload)
+	}
 	f.b.addRealm(r)
+}
+
+// maxEarly bounds the events kept for a realm whose probe is going in.
+const maxEarly = 10000
+
+// resume lets a paused thread go. The threads of one process pause in
+// nested event loops (the content script of an iframe pauses while its
+// parent's document is paused), and Firefox resumes them innermost first:
+// resuming another answers "wrongOrder" and leaves it paused (with the
+// document's load, and navigateTo, waiting on it). Such a resume is tried
+// again after each other thread's resume.
+func (f *ffBrowser) resume(ctx context.Context, thread string) {
+	for {
+		f.mu.Lock()
+		if f.resumed == nil {
+			f.resumed = make(chan struct{})
+		}
+		next := f.resumed
+		f.mu.Unlock()
+		err := f.conn.Request(ctx, thread, "resume", map[string]any{"resumeLimit": nil}, nil)
+		var rerr *rdp.Error
+		if !errors.As(err, &rerr) || rerr.Code != "wrongOrder" {
+			if err == nil {
+				f.mu.Lock()
+				if f.resumed != nil {
+					close(f.resumed)
+					f.resumed = nil
+				}
+				f.mu.Unlock()
+			}
+			return
+		}
+		select {
+		case <-next:
+		case <-time.After(50 * time.Millisecond): // a thread resumed some other way (event's overflow) closes nothing
+		case <-ctx.Done():
+			f.b.logf("resuming %s: %v", thread, err)
+			return
+		}
+	}
 }
 
 // sourceURL asks a thread for the URL of one of its sources.
