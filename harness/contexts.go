@@ -229,6 +229,9 @@ func stripQuery(url string) string {
 // text before a final "*") and returns it, for InFrame and ClickIn. Frames
 // in other processes count.
 func (t *Tab) Frame(ctx context.Context, url string) (Frame, error) {
+	if err := t.notInFirefox("finding a frame"); err != nil {
+		return Frame{}, err
+	}
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	f, err := wake.Until(ctx, &t.b.changed, t.b.ended, func() (Frame, bool, error) {
@@ -278,6 +281,9 @@ func (t *Tab) describeFrames() string {
 // that does not exist fails at once. A click that closes its page (a popup
 // that opens a tab) has run: it returns nil.
 func (t *Tab) ClickIn(ctx context.Context, frame Frame, selector string) error {
+	if err := t.notInFirefox("clicking in a frame"); err != nil {
+		return err
+	}
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	s, desc := t.mainWorld(frame.ID)

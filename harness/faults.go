@@ -187,6 +187,9 @@ func (e *Extension) StopWorker(ctx context.Context) error {
 // Crash crashes the tab's renderer process (Page.crash), as an out-of-memory
 // kill or a bug would. The tab's realms are gone afterwards.
 func (t *Tab) Crash(ctx context.Context) error {
+	if err := t.notInFirefox("crashing its renderer"); err != nil {
+		return err
+	}
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	t.mu.Lock()
@@ -235,6 +238,9 @@ func (t *Tab) Back(ctx context.Context) error { return t.history(ctx, -1) }
 func (t *Tab) Forward(ctx context.Context) error { return t.history(ctx, +1) }
 
 func (t *Tab) history(ctx context.Context, delta int) error {
+	if err := t.notInFirefox("going through its history"); err != nil {
+		return err
+	}
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	h, err := callOn(ctx, t.main.sess, page.GetNavigationHistory, cdp.Empty{})
@@ -280,6 +286,9 @@ func (t *Tab) PushState(ctx context.Context, url string) error {
 // sameDocument runs a script in the page's main world that navigates within
 // the document, and waits for Page.navigatedWithinDocument of the main frame.
 func (t *Tab) sameDocument(ctx context.Context, script string) error {
+	if err := t.notInFirefox("navigating within the document"); err != nil {
+		return err
+	}
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	cctx, ccancel, err := t.boundTo(ctx)

@@ -381,6 +381,9 @@ func (t *Tab) Eval(ctx context.Context, expression string) (json.RawMessage, err
 // built-ins the probe keeps are the ones the page left: a page that patched
 // JSON.stringify changes how the trace shows the messages it sends.
 func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
+	if err := t.notInFirefox("probing its web page"); err != nil {
+		return nil, err
+	}
 	ctx, cancel := t.b.bound(ctx)
 	defer cancel()
 	s := t.main
@@ -1138,4 +1141,16 @@ func (t *Tab) frameURL(id cdp.FrameID) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.frames[id]
+}
+
+// ErrNotInFirefox is wrapped by the errors of the calls that the Firefox
+// engine does not have yet.
+var ErrNotInFirefox = errors.New("not available in Firefox yet")
+
+// notInFirefox is the error of a Chrome-only call on a tab of Firefox.
+func (t *Tab) notInFirefox(what string) error {
+	if t.ff == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %s: %w", t, what, ErrNotInFirefox)
 }
