@@ -100,6 +100,10 @@ type ffBrowser struct {
 	// page in a tab is seen by the tab's watcher and the add-on's, and
 	// each reports every message of it.
 	tokenFrom map[string]string
+	// pausedFrames are the frames of the pauses handled lately, in the
+	// order of pausedRing (see firstPause).
+	pausedFrames map[string]bool
+	pausedRing   []string
 	// early holds the probe batches of the realms whose probe is going
 	// in, by token (see handlePause).
 	early map[string][]string
@@ -429,6 +433,19 @@ func (f *ffBrowser) handlePauses() {
 }
 
 func (f *ffBrowser) handlePause(p rdp.Packet) {
+	var where struct {
+		Frame struct {
+			Actor string `json:"actor"`
+		} `json:"frame"`
+	}
+	p.Decode(&where)
+	if !f.firstPause(where.Frame.Actor) {
+		// Firefox tells of the pause again after each evaluation in its
+		// frame (the probe's own): the handler of the first telling
+		// resumes it. Handling each would probe the script again and
+		// again, and resume it once per telling, leaving it stuck.
+		return
+	}
 	// The resume has a deadline of its own: a probe whose evaluation used
 	// up ctx's must not leave the script paused (its page never loads).
 	defer func() {
@@ -534,6 +551,30 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 		f.b.record(r, payload)
 	}
 	f.b.addRealm(r)
+}
+
+// firstPause reports whether a pause in frame (a frame actor, which lives
+// as long as its pause) is new, and remembers the last few hundred.
+func (f *ffBrowser) firstPause(frame string) bool {
+	if frame == "" {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pausedFrames[frame] {
+		return false
+	}
+	if f.pausedFrames == nil {
+		f.pausedFrames = map[string]bool{}
+	}
+	const keep = 1024
+	if len(f.pausedRing) == keep {
+		delete(f.pausedFrames, f.pausedRing[0])
+		f.pausedRing = f.pausedRing[1:]
+	}
+	f.pausedFrames[frame] = true
+	f.pausedRing = append(f.pausedRing, frame)
+	return true
 }
 
 // maxEarly bounds the events kept for a realm whose probe is going in.

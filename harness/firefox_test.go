@@ -197,3 +197,49 @@ func TestFirefoxArtifactsHaveScreenshots(t *testing.T) {
 		t.Errorf("the middle of %s is rgb(%d, %d, %d), want the page's red", shot, r>>8, g>>8, bl>>8)
 	}
 }
+
+// An extension page opened in a tab again and again is probed each time,
+// and its tab goes on: Firefox tells of a pause again after each
+// evaluation in it, and the harness once probed and resumed the page once
+// per telling, which left it stuck after a few rounds.
+//
+// It is a soak (PORTPROBE_FIREFOX_SOAK=1): about one run in three still
+// ends in a navigateTo that Firefox never answers, an open bug that would
+// make every run of the suite flaky.
+func TestFirefoxExtensionPageInATabAgainAndAgain(t *testing.T) {
+	if os.Getenv("PORTPROBE_FIREFOX_SOAK") == "" {
+		t.Skip("a soak of an open Firefox bug (a navigateTo that gets no reply); PORTPROBE_FIREFOX_SOAK=1 runs it")
+	}
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"manifest.json": `{"manifest_version": 3, "name": "pg", "version": "1", "browser_specific_settings": {"gecko": {"id": "pg@portprobe.test"}}, "background": {"scripts": ["bg.js"]}}`,
+		"bg.js":         "self.x = 1;\nchrome.runtime.onConnect.addListener(() => {});\n",
+		"page.html":     `<!doctype html><script src="page.js"></script>`,
+		"page.js":       "self.y = 1;\nchrome.runtime.connect({name: 'p'});\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := launchFirefox(t, dir)
+	ctx := t.Context()
+	ext, _ := b.Extension("pg")
+	for i := range 15 {
+		tab, r, err := ext.OpenPage(ctx, "page.html")
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if _, err := r.Eval(ctx, "1"); err != nil {
+			t.Fatalf("round %d eval: %v", i, err)
+		}
+		if err := tab.Navigate(ctx, b.Pages().URL("/")); err != nil {
+			t.Fatalf("round %d nav: %v", i, err)
+		}
+		if _, err := b.Trace().Wait(ctx, trace.Connect().In(r).Named("p")); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if err := tab.Recycle(ctx); err != nil {
+			t.Fatalf("round %d recycle: %v", i, err)
+		}
+	}
+}
