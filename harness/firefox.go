@@ -597,6 +597,9 @@ func (f *ffBrowser) resume(ctx context.Context, thread string) {
 		err := f.conn.Request(ctx, thread, "resume", map[string]any{"resumeLimit": nil}, nil)
 		var rerr *rdp.Error
 		if !errors.As(err, &rerr) || rerr.Code != "wrongOrder" {
+			if err != nil {
+				f.b.logf("resuming %s: %v", thread, err)
+			}
 			if err == nil {
 				f.mu.Lock()
 				if f.resumed != nil {
