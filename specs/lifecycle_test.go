@@ -302,7 +302,10 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 	// went away fails at once with ErrRealmGone, naming the realm, instead of
 	// waiting for a context that will not answer.
 	DescribeTable("fails calls on a realm that a fault took away with ErrRealmGone",
-		func(ctx SpecContext, fault func(SpecContext, world) error, stale func(world) *Realm) {
+		func(ctx SpecContext, fault func(SpecContext, world) error, stale func(world) *Realm, crashes bool) {
+			if crashes {
+				ffCannotCrash()
+			}
 			w := openWorldAlone(ctx, blank("lifecycle-stale").WithFile("worker.js", topLevelEcho))
 			must(w.cs.Connect(ctx, map[string]any{"name": "before"}))
 			Eventually(w.b.Trace()).Should(HaveEvent(OnConnect().In(w.worker).Named("before")))
@@ -316,19 +319,16 @@ var _ = Describe("ports when contexts die", Label("lifecycle"), func() {
 			_, err = gone.Eval(ctx, `1`)
 			Expect(err).To(MatchError(ErrRealmGone))
 		},
-		Entry("a stopped worker", func(ctx SpecContext, w world) error { return w.ext.StopWorker(ctx) }, func(w world) *Realm { return w.worker }),
-		Entry("an uninstalled extension's worker", func(ctx SpecContext, w world) error { return w.ext.Uninstall(ctx) }, func(w world) *Realm { return w.worker }),
-		Entry("a closed tab's content script", func(ctx SpecContext, w world) error { return w.tab.Close(ctx) }, func(w world) *Realm { return w.cs }),
+		Entry("a stopped worker", func(ctx SpecContext, w world) error { return w.ext.StopWorker(ctx) }, func(w world) *Realm { return w.worker }, false),
+		Entry("an uninstalled extension's worker", func(ctx SpecContext, w world) error { return w.ext.Uninstall(ctx) }, func(w world) *Realm { return w.worker }, false),
+		Entry("a closed tab's content script", func(ctx SpecContext, w world) error { return w.tab.Close(ctx) }, func(w world) *Realm { return w.cs }, false),
 		Entry("a navigated tab's content script", func(ctx SpecContext, w world) error {
 			// An unload handler keeps the page out of the back/forward cache.
 			if _, err := w.tab.Eval(ctx, `addEventListener("unload", () => {}), true`); err != nil {
 				return err
 			}
 			return w.tab.Navigate(ctx, w.b.Pages().URL("/next"))
-		}, func(w world) *Realm { return w.cs }),
-		Entry("a crashed tab's content script", func(ctx SpecContext, w world) error {
-			ffCannotCrash()
-			return w.tab.Crash(ctx)
-		}, func(w world) *Realm { return w.cs }),
+		}, func(w world) *Realm { return w.cs }, false),
+		Entry("a crashed tab's content script", func(ctx SpecContext, w world) error { return w.tab.Crash(ctx) }, func(w world) *Realm { return w.cs }, true),
 	)
 })
