@@ -113,7 +113,7 @@ func mtOpenFrames(ctx SpecContext, w world) mtFrames {
 // mtSkipFramesOnFirefox skips a spec on the frames page in Firefox.
 func mtSkipFramesOnFirefox(w world) {
 	if w.b.Engine() == Firefox {
-		Skip("Firefox: harness cannot yet open a page whose iframes run the content script: Tab.Navigate to /mt-frames never gets navigateTo's answer (no reply: context deadline exceeded), the iframes' content scripts staying paused at their first statement")
+		Skip("Firefox: harness cannot yet open a page whose iframes run the content script: Tab.Navigate to /mt-frames (two same-origin iframes, content script in all frames) gets no answer to RDP navigateTo (no reply: context deadline exceeded)")
 	}
 }
 
