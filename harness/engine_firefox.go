@@ -63,8 +63,10 @@ type ffRealm struct {
 
 var _ realmConn = (*ffRealm)(nil)
 
-// evaluate runs expression with an indirect eval (so it may be statements,
-// as in Chrome's Runtime.evaluate), awaits its value, and returns it as JSON.
+// evaluate runs expression, awaits its value, and returns it as JSON. It
+// must be one expression: Chrome's Runtime.evaluate also takes statements
+// ("stmt; true"), but here the text goes into an async function, and an
+// indirect eval would be refused by an extension page's CSP.
 func (c *ffRealm) evaluate(ctx context.Context, expression string) (json.RawMessage, string, error) {
 	return c.run(ctx, "const v = await ("+expression+"\n);")
 }
