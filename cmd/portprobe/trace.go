@@ -62,7 +62,7 @@ func parseTraceFlags(args []string, out io.Writer) (dir string, f traceFlags, er
 	fs.BoolVar(&f.clickPage, "click-page", false, "click the page's body once its content scripts ran")
 	fs.StringVar(&f.page, "page", "", "also open this page of the extension in a tab, such as popup.html (its ID is not needed)")
 	fs.StringVar(&f.chrome, "chrome", "", "Chrome binary (default: PORTPROBE_CHROME, then the usual places)")
-	fs.StringVar(&f.browser, "browser", "", "engine: chrome or firefox (default: PORTPROBE_BROWSER, then chrome; Firefox support is in its first steps)")
+	fs.StringVar(&f.browser, "browser", "", "engine: chrome or firefox (default: PORTPROBE_BROWSER, then chrome; Firefox: no popups or iframes yet)")
 	// The folder may come before or after the flags.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		dir, args = args[0], args[1:]
