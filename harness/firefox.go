@@ -10,6 +10,7 @@ package harness
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -100,6 +101,10 @@ type ffBrowser struct {
 	// page in a tab is seen by the tab's watcher and the add-on's, and
 	// each reports every message of it.
 	tokenFrom map[string]string
+	// batches and batchRing are the hashes of the probes' latest
+	// messages, oldest first (see seenBatch).
+	batches   map[[32]byte]bool
+	batchRing [][32]byte
 	// pausedFrames are the frames of the pauses handled lately, in the
 	// order of pausedRing (see firstPause).
 	pausedFrames map[string]bool
@@ -402,6 +407,10 @@ func (f *ffBrowser) console(from string, args []json.RawMessage, level string) {
 			f.mu.Unlock()
 			return // a second watcher's copy
 		}
+		if f.seenBatch(first) {
+			f.mu.Unlock()
+			return // the same message told again (seen in long runs)
+		}
 		if r == nil && len(pending) < maxEarly {
 			// A realm whose probe is going in: its script may run on
 			// before the evaluation that installs it has been answered
@@ -551,6 +560,28 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 		f.b.record(r, payload)
 	}
 	f.b.addRealm(r)
+}
+
+// seenBatch reports whether the probe's message text came before, and
+// remembers it (by its hash) among the last few hundred; f.mu is held. A
+// batch is unique: its events carry the realm's handles and full-precision
+// times, so an equal one is a copy.
+func (f *ffBrowser) seenBatch(text string) bool {
+	sum := sha256.Sum256([]byte(text))
+	if f.batches == nil {
+		f.batches = map[[32]byte]bool{}
+	}
+	if f.batches[sum] {
+		return true
+	}
+	const keep = 512
+	if len(f.batchRing) == keep {
+		delete(f.batches, f.batchRing[0])
+		f.batchRing = f.batchRing[1:]
+	}
+	f.batches[sum] = true
+	f.batchRing = append(f.batchRing, sum)
+	return false
 }
 
 // firstPause reports whether a pause in frame (a frame actor, which lives
