@@ -109,6 +109,9 @@ type ffBrowser struct {
 	// order of pausedRing (see firstPause).
 	pausedFrames map[string]bool
 	pausedRing   []string
+	// tokenWindow is the window (innerWindowID) a token's messages come
+	// from, which tells whose console output a message is.
+	tokenWindow map[string]int64
 	// early holds the probe batches of the realms whose probe is going
 	// in, by token (see handlePause).
 	early map[string][]string
@@ -164,7 +167,7 @@ func launchFirefox(ctx context.Context, opts Options) (*Browser, error) {
 	close(b.prewarmed)
 	f := &ffBrowser{b: b, cmd: cmd, done: make(chan struct{}),
 		targets: map[string]*ffTarget{}, sources: map[string]string{}, realms: map[string]*Realm{},
-		tokens: map[string]*Realm{}, tokenFrom: map[string]string{}, early: map[string][]string{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
+		tokens: map[string]*Realm{}, tokenFrom: map[string]string{}, early: map[string][]string{}, tokenWindow: map[string]int64{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
 		pauses: make(chan rdp.Packet, 256)}
 	b.ff = f
 	b.eng = firefoxEngine{b: b, f: f}
@@ -358,14 +361,10 @@ func (f *ffBrowser) event(p rdp.Packet) {
 				}
 				f.mu.Unlock()
 			case "console-message":
-				var items []struct {
-					Arguments []json.RawMessage `json:"arguments"`
-					Level     string            `json:"level"`
-					TimeStamp float64           `json:"timeStamp"`
-				}
+				var items []ffConsoleMessage
 				json.Unmarshal(a[1], &items)
 				for _, it := range items {
-					f.console(p.From, it.Arguments, it.Level)
+					f.console(p.From, it)
 				}
 			}
 		}
@@ -384,44 +383,109 @@ func (f *ffBrowser) event(p rdp.Packet) {
 // batch of events (its first argument starts with a realm's token), or the
 // realm's own output. A realm's batches count from the first actor that
 // reports one; the copies that other watchers report are dropped.
-func (f *ffBrowser) console(from string, args []json.RawMessage, level string) {
-	if len(args) == 0 {
+func (f *ffBrowser) console(from string, m ffConsoleMessage) {
+	if len(m.Arguments) == 0 {
 		return
 	}
 	var first string
-	if json.Unmarshal(args[0], &first) == nil && strings.HasPrefix(first, "pp") {
+	if json.Unmarshal(m.Arguments[0], &first) == nil && strings.HasPrefix(first, "pp") {
 		token, payload, ok := strings.Cut(first, " ")
-		if !ok {
-			return
-		}
 		f.mu.Lock()
 		r := f.tokens[token]
 		pending, installing := f.early[token]
-		if r == nil && !installing {
+		if ok && (r != nil || installing) {
+			if via, seen := f.tokenFrom[token]; !seen {
+				f.tokenFrom[token] = from
+				f.tokenWindow[token] = m.InnerWindowID
+			} else if via != from {
+				f.mu.Unlock()
+				return // a second watcher's copy
+			}
+			if f.seenBatch(first) {
+				f.mu.Unlock()
+				return // the same message told again (seen in long runs)
+			}
+			if payload == "" {
+				// The probe's first word: it tells the realm's window.
+				f.mu.Unlock()
+				return
+			}
+			if r == nil && len(pending) < maxEarly {
+				// A realm whose probe is going in: its script may
+				// run on before the evaluation that installs it has
+				// been answered (see handlePause). Its events wait
+				// for it.
+				f.early[token] = append(pending, payload)
+			}
 			f.mu.Unlock()
-			return // the realm's own output
-		}
-		if via, seen := f.tokenFrom[token]; !seen {
-			f.tokenFrom[token] = from
-		} else if via != from {
-			f.mu.Unlock()
-			return // a second watcher's copy
-		}
-		if f.seenBatch(first) {
-			f.mu.Unlock()
-			return // the same message told again (seen in long runs)
-		}
-		if r == nil && len(pending) < maxEarly {
-			// A realm whose probe is going in: its script may run on
-			// before the evaluation that installs it has been answered
-			// (see handlePause). Its events wait for it.
-			f.early[token] = append(pending, payload)
+			if r != nil {
+				f.b.record(r, payload)
+			}
+			return
 		}
 		f.mu.Unlock()
-		if r != nil {
-			f.b.record(r, payload)
+	}
+	// The realm's own output, for the trace's console: the realm whose
+	// probe wrote from the same window, and of the extension whose file
+	// logged (a content script shares its page's window).
+	f.mu.Lock()
+	var r *Realm
+	if f.seenBatch(fmt.Sprintf("console %d %v %s", m.InnerWindowID, m.TimeStamp, m.Arguments[0])) {
+		f.mu.Unlock()
+		return // a second watcher's copy
+	}
+	uuid := ""
+	if rest, ok := strings.CutPrefix(m.Filename, "moz-extension://"); ok {
+		uuid, _, _ = strings.Cut(rest, "/")
+	}
+	for token, w := range f.tokenWindow {
+		c := f.tokens[token]
+		if w != m.InnerWindowID || c == nil || c.Gone() {
+			continue
+		}
+		if a := f.addons[c.ExtensionID]; uuid != "" && (a == nil || a.uuid != uuid) {
+			continue
+		}
+		r = c
+		break
+	}
+	f.mu.Unlock()
+	if r == nil {
+		return
+	}
+	tr := f.b.traceFor(r)
+	if tr == nil {
+		return
+	}
+	var parts []string
+	for _, a := range m.Arguments {
+		var s string
+		if json.Unmarshal(a, &s) == nil {
+			parts = append(parts, s)
+		} else {
+			parts = append(parts, string(a))
 		}
 	}
+	level := m.Level
+	if level == "warn" {
+		level = "warning"
+	}
+	tr.AddConsole(trace.ConsoleEntry{
+		At:    time.UnixMicro(int64(m.TimeStamp * 1000)),
+		Realm: r,
+		Level: level,
+		Text:  strings.Join(parts, " "),
+	})
+}
+
+// ffConsoleMessage is a console-message resource: a console call in some
+// window of Firefox.
+type ffConsoleMessage struct {
+	Arguments     []json.RawMessage `json:"arguments"`
+	Level         string            `json:"level"`
+	TimeStamp     float64           `json:"timeStamp"`
+	Filename      string            `json:"filename"`
+	InnerWindowID int64             `json:"innerWindowID"`
 }
 
 // handlePauses probes the realms of the add-ons at their first statement
@@ -525,7 +589,7 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 	r.conn = conn
 	text := "(() => { const d = console.debug.bind(console); globalThis[" + jsString(f.b.bindingName) + "] = (t) => d(" + jsString(token+" ") + " + t); " +
 		"const c = " + f.b.probeExpression() + "; " +
-		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); return 'p' + String(globalThis.location && location.href); })()"
+		"Object.defineProperty(globalThis, " + jsString(conn.ctl) + ", {value: c, configurable: true}); d(" + jsString(token+" ") + "); return 'p' + String(globalThis.location && location.href); })()"
 	// The script can run on before the evaluation's answer is read: when
 	// the probe's evaluation starts the page's scripts (a content script's
 	// evaluation is a new source, which pauses the page's thread too),

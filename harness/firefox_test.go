@@ -5,6 +5,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,6 +241,62 @@ func TestFirefoxExtensionPageInATabAgainAndAgain(t *testing.T) {
 		}
 		if err := tab.Recycle(ctx); err != nil {
 			t.Fatalf("round %d recycle: %v", i, err)
+		}
+	}
+}
+
+// The realms' own console output is in the trace's console, each line with
+// the realm that wrote it, as in Chrome: a content script's and its page's
+// share a window, and the file that logged tells them apart.
+func TestFirefoxConsoleOfTheRealms(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"manifest.json": `{"manifest_version": 3, "name": "logs", "version": "1", "browser_specific_settings": {"gecko": {"id": "logs@portprobe.test"}},
+			"background": {"scripts": ["bg.js"]}, "content_scripts": [{"matches": ["http://127.0.0.1/*"], "js": ["cs.js"]}]}`,
+		"bg.js": "self.x = 1;\nconsole.log('from the background', 42);\n",
+		"cs.js": "self.x = 1;\nconsole.warn('from the content script');\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := launchFirefox(t, dir)
+	ctx := t.Context()
+	ext, err := b.Extension("logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg, err := ext.Worker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Pages().Handle("/logs", `<!doctype html><script>console.log("from the page")</script>`)
+	tab, err := b.OpenTab(ctx, b.Pages().URL("/logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := ext.ContentScript(ctx, tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each realm's top-level code ran before its marker, which comes on
+	// the same channel as its console output.
+	if _, err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, c := range b.Trace().Console() {
+		if c.Realm == nil {
+			t.Fatalf("a console entry without its realm: %v", c)
+		}
+		if strings.Contains(c.Text, "from the page") {
+			t.Errorf("the page's own output is not a realm's: %v", c)
+		}
+		have[c.Realm.String()+" "+c.Level+" "+c.Text] = true
+	}
+	for _, w := range []string{bg.String() + " log from the background 42", cs.String() + " warning from the content script"} {
+		if !have[w] {
+			t.Errorf("the console lacks %q; it has %v", w, b.Trace().Console())
 		}
 	}
 }
