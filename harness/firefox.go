@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,14 +102,11 @@ type ffBrowser struct {
 	// page in a tab is seen by the tab's watcher and the add-on's, and
 	// each reports every message of it.
 	tokenFrom map[string]string
-	// batches and batchRing are the hashes of the probes' latest
-	// messages, oldest first (see seenBatch).
-	batches   map[[32]byte]bool
-	batchRing [][32]byte
-	// pausedFrames are the frames of the pauses handled lately, in the
-	// order of pausedRing (see firstPause).
-	pausedFrames map[string]bool
-	pausedRing   []string
+	// batches are the hashes of the probes' latest messages (see
+	// seenBatch), pausedFrames the frames of the pauses handled lately
+	// (see firstPause).
+	batches      recent[[32]byte]
+	pausedFrames recent[string]
 	// tokenWindow is the window (innerWindowID) a token's messages come
 	// from, which tells whose console output a message is.
 	tokenWindow map[string]int64
@@ -168,6 +166,7 @@ func launchFirefox(ctx context.Context, opts Options) (*Browser, error) {
 	f := &ffBrowser{b: b, cmd: cmd, done: make(chan struct{}),
 		targets: map[string]*ffTarget{}, sources: map[string]string{}, realms: map[string]*Realm{},
 		tokens: map[string]*Realm{}, tokenFrom: map[string]string{}, early: map[string][]string{}, tokenWindow: map[string]int64{}, tabs: map[string]*Tab{}, addons: map[string]*ffAddon{}, byUUID: map[string]*ffAddon{},
+		batches: recent[[32]byte]{keep: 512}, pausedFrames: recent[string]{keep: 1024},
 		pauses: make(chan rdp.Packet, 256)}
 	b.ff = f
 	b.eng = firefoxEngine{b: b, f: f}
@@ -631,45 +630,50 @@ func (f *ffBrowser) handlePause(p rdp.Packet) {
 // batch is unique: its events carry the realm's handles and full-precision
 // times, so an equal one is a copy.
 func (f *ffBrowser) seenBatch(text string) bool {
-	sum := sha256.Sum256([]byte(text))
-	if f.batches == nil {
-		f.batches = map[[32]byte]bool{}
-	}
-	if f.batches[sum] {
-		return true
-	}
-	const keep = 512
-	if len(f.batchRing) == keep {
-		delete(f.batches, f.batchRing[0])
-		f.batchRing = f.batchRing[1:]
-	}
-	f.batches[sum] = true
-	f.batchRing = append(f.batchRing, sum)
-	return false
+	return !f.batches.add(sha256.Sum256([]byte(text)))
 }
 
 // firstPause reports whether a pause in frame (a frame actor, which lives
-// as long as its pause) is new, and remembers the last few hundred.
+// as long as its pause) is new, and remembers the last thousand.
 func (f *ffBrowser) firstPause(frame string) bool {
 	if frame == "" {
 		return true
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.pausedFrames[frame] {
+	return f.pausedFrames.add(frame)
+}
+
+// recent is a set of the last keep keys added, oldest dropped first.
+type recent[K comparable] struct {
+	keep  int
+	set   map[K]bool
+	order []K
+}
+
+// add adds k and reports whether it was new.
+func (r *recent[K]) add(k K) bool {
+	if r.set[k] {
 		return false
 	}
-	if f.pausedFrames == nil {
-		f.pausedFrames = map[string]bool{}
+	if r.set == nil {
+		r.set = map[K]bool{}
 	}
-	const keep = 1024
-	if len(f.pausedRing) == keep {
-		delete(f.pausedFrames, f.pausedRing[0])
-		f.pausedRing = f.pausedRing[1:]
+	if len(r.order) == r.keep {
+		delete(r.set, r.order[0])
+		r.order = r.order[1:]
 	}
-	f.pausedFrames[frame] = true
-	f.pausedRing = append(f.pausedRing, frame)
+	r.set[k] = true
+	r.order = append(r.order, k)
 	return true
+}
+
+// ffFindTab is JavaScript for Firefox's parent process that sets win to
+// Firefox's window and tab to its tab whose browser has the ID (or
+// undefined).
+func ffFindTab(browserID int) string {
+	return `const win = Services.wm.getMostRecentWindow("navigator:browser");
+		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === ` + strconv.Itoa(browserID) + `);`
 }
 
 // maxEarly bounds the events kept for a realm whose probe is going in.
@@ -986,8 +990,7 @@ func (f *ffBrowser) newTab(ctx context.Context) (*Tab, error) {
 // targets its watcher reports destroyed; the rest are marked gone here.
 func (f *ffBrowser) closeTab(ctx context.Context, t *Tab) error {
 	_, err := f.parentEval(ctx, `(() => {
-		const win = Services.wm.getMostRecentWindow("navigator:browser");
-		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(t.ff.browser)+`);
+		`+ffFindTab(t.ff.browser)+`
 		if (tab) win.gBrowser.removeTab(tab, {animate: false, skipPermitUnload: true});
 	})()`)
 	b := f.b
@@ -1013,8 +1016,7 @@ func (f *ffBrowser) closeTab(ctx context.Context, t *Tab) error {
 // (WindowGlobalParent.drawSnapshot), whether or not the tab is selected.
 func (f *ffBrowser) screenshot(ctx context.Context, t *Tab) ([]byte, error) {
 	raw, err := f.parentEval(ctx, `(async () => {
-		const win = Services.wm.getMostRecentWindow("navigator:browser");
-		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(t.ff.browser)+`);
+		`+ffFindTab(t.ff.browser)+`
 		if (!tab) throw new Error("the tab is not in Firefox's window");
 		const b = tab.linkedBrowser;
 		const wg = b.browsingContext.currentWindowGlobal;
@@ -1076,8 +1078,7 @@ func (f *ffBrowser) clickAction(ctx context.Context, id string, tab *Tab) error 
 		browser = tab.ff.browser
 	}
 	_, err := f.parentEval(ctx, `(async () => {
-		const win = Services.wm.getMostRecentWindow("navigator:browser");
-		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(browser)+`);
+		`+ffFindTab(browser)+`
 		if (tab) win.gBrowser.selectedTab = tab;
 		const wid = `+jsString(id)+`.toLowerCase().replace(/[^a-z0-9_-]/g, "_") + "-browser-action";
 		const widget = win.CustomizableUI.getWidget(wid);
@@ -1098,8 +1099,7 @@ func (f *ffBrowser) tabID(ctx context.Context, t *Tab) (int, error) {
 	}
 	v, err := f.parentEval(ctx, `(() => {
 		const {ExtensionParent} = ChromeUtils.importESModule("resource://gre/modules/ExtensionParent.sys.mjs");
-		const win = Services.wm.getMostRecentWindow("navigator:browser");
-		const tab = win.gBrowser.tabs.find((t) => t.linkedBrowser.browserId === `+fmt.Sprint(t.ff.browser)+`);
+		`+ffFindTab(t.ff.browser)+`
 		return tab ? ExtensionParent.apiManager.global.tabTracker.getId(tab) : -2;
 	})()`)
 	if err != nil {

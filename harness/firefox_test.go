@@ -211,17 +211,12 @@ func TestFirefoxExtensionPageInATabAgainAndAgain(t *testing.T) {
 	if os.Getenv("PORTPROBE_FIREFOX_SOAK") == "" {
 		t.Skip("a soak of an open Firefox bug (a navigateTo that gets no reply); PORTPROBE_FIREFOX_SOAK=1 runs it")
 	}
-	dir := t.TempDir()
-	for name, text := range map[string]string{
+	dir := writeExtension(t, map[string]string{
 		"manifest.json": `{"manifest_version": 3, "name": "pg", "version": "1", "browser_specific_settings": {"gecko": {"id": "pg@portprobe.test"}}, "background": {"scripts": ["bg.js"]}}`,
 		"bg.js":         "self.x = 1;\nchrome.runtime.onConnect.addListener(() => {});\n",
 		"page.html":     `<!doctype html><script src="page.js"></script>`,
 		"page.js":       "self.y = 1;\nchrome.runtime.connect({name: 'p'});\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	b := launchFirefox(t, dir)
 	ctx := t.Context()
 	ext, _ := b.Extension("pg")
@@ -249,17 +244,12 @@ func TestFirefoxExtensionPageInATabAgainAndAgain(t *testing.T) {
 // the realm that wrote it, as in Chrome: a content script's and its page's
 // share a window, and the file that logged tells them apart.
 func TestFirefoxConsoleOfTheRealms(t *testing.T) {
-	dir := t.TempDir()
-	for name, text := range map[string]string{
+	dir := writeExtension(t, map[string]string{
 		"manifest.json": `{"manifest_version": 3, "name": "logs", "version": "1", "browser_specific_settings": {"gecko": {"id": "logs@portprobe.test"}},
 			"background": {"scripts": ["bg.js"]}, "content_scripts": [{"matches": ["http://127.0.0.1/*"], "js": ["cs.js"]}]}`,
 		"bg.js": "self.x = 1;\nconsole.log('from the background', 42);\n",
 		"cs.js": "self.x = 1;\nconsole.warn('from the content script');\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	b := launchFirefox(t, dir)
 	ctx := t.Context()
 	ext, err := b.Extension("logs")
@@ -299,4 +289,17 @@ func TestFirefoxConsoleOfTheRealms(t *testing.T) {
 			t.Errorf("the console lacks %q; it has %v", w, b.Trace().Console())
 		}
 	}
+}
+
+// writeExtension writes an extension's files into a new temporary folder
+// and returns the folder.
+func writeExtension(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
