@@ -815,6 +815,19 @@ func (f *ffBrowser) parentEval(ctx context.Context, text string) (json.RawMessag
 	return v, err
 }
 
+// parentEvalAs is parentEval with the value decoded into a T.
+func parentEvalAs[T any](ctx context.Context, f *ffBrowser, text string) (T, error) {
+	var v T
+	raw, err := f.parentEval(ctx, text)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("Firefox's parent process answered %.80s: %w", raw, err)
+	}
+	return v, nil
+}
+
 // lost reports why Firefox is gone, or nil.
 func (f *ffBrowser) lost() error {
 	select {
@@ -962,17 +975,13 @@ func (f *ffBrowser) openTab(ctx context.Context, url string) (*Tab, error) {
 
 // newTab opens a tab in Firefox's window and adopts it.
 func (f *ffBrowser) newTab(ctx context.Context) (*Tab, error) {
-	id, err := f.parentEval(ctx, `(() => {
+	browserID, err := parentEvalAs[int](ctx, f, `(() => {
 		const win = Services.wm.getMostRecentWindow("navigator:browser");
 		const tab = win.gBrowser.addTab("about:blank", {triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal()});
 		return tab.linkedBrowser.browserId;
 	})()`)
 	if err != nil {
-		return nil, err
-	}
-	var browserID int
-	if err := json.Unmarshal(id, &browserID); err != nil {
-		return nil, fmt.Errorf("Firefox's new tab: %s: %w", id, err)
+		return nil, fmt.Errorf("Firefox's new tab: %w", err)
 	}
 	tabs, err := f.listTabs(ctx)
 	if err != nil {
@@ -1015,7 +1024,7 @@ func (f *ffBrowser) closeTab(ctx context.Context, t *Tab) error {
 // screenshot draws the tab's page as a PNG, in Firefox's parent process
 // (WindowGlobalParent.drawSnapshot), whether or not the tab is selected.
 func (f *ffBrowser) screenshot(ctx context.Context, t *Tab) ([]byte, error) {
-	raw, err := f.parentEval(ctx, `(async () => {
+	url, err := parentEvalAs[string](ctx, f, `(async () => {
 		`+ffFindTab(t.ff.browser)+`
 		if (!tab) throw new Error("the tab is not in Firefox's window");
 		const b = tab.linkedBrowser;
@@ -1032,10 +1041,6 @@ func (f *ffBrowser) screenshot(ctx context.Context, t *Tab) ([]byte, error) {
 	})()`)
 	if err != nil {
 		return nil, err
-	}
-	var url string
-	if err := json.Unmarshal(raw, &url); err != nil {
-		return nil, fmt.Errorf("Firefox's screenshot: %.80s: %w", raw, err)
 	}
 	data, ok := strings.CutPrefix(url, "data:image/png;base64,")
 	if !ok {
@@ -1097,7 +1102,7 @@ func (f *ffBrowser) tabID(ctx context.Context, t *Tab) (int, error) {
 	if t.ff == nil {
 		return 0, fmt.Errorf("%s: reading its tab ID: not a tab of Firefox's window", t)
 	}
-	v, err := f.parentEval(ctx, `(() => {
+	id, err := parentEvalAs[int](ctx, f, `(() => {
 		const {ExtensionParent} = ChromeUtils.importESModule("resource://gre/modules/ExtensionParent.sys.mjs");
 		`+ffFindTab(t.ff.browser)+`
 		return tab ? ExtensionParent.apiManager.global.tabTracker.getId(tab) : -2;
@@ -1105,9 +1110,8 @@ func (f *ffBrowser) tabID(ctx context.Context, t *Tab) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: reading its tab ID: %w", t, err)
 	}
-	var id int
-	if err := json.Unmarshal(v, &id); err != nil || id < 0 {
-		return 0, fmt.Errorf("%s: reading its tab ID: Firefox answered %s", t, v)
+	if id < 0 {
+		return 0, fmt.Errorf("%s: reading its tab ID: the tab is not in Firefox's window", t)
 	}
 	return id, nil
 }

@@ -46,14 +46,7 @@ func TestFirefoxMDNExample(t *testing.T) {
 	if b.Engine() != harness.Firefox {
 		t.Fatalf("engine %s", b.Engine())
 	}
-	ext, err := b.Extension("mdn-example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bg, err := ext.Worker(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ext, bg := backgroundOf(t, b, "mdn-example")
 	tab, err := b.OpenTab(ctx, b.Pages().URL("/"))
 	if err != nil {
 		t.Fatal(err)
@@ -135,14 +128,7 @@ func TestFirefoxCloseLeavesNothing(t *testing.T) {
 func TestFirefoxSyncWaitsForTheEvents(t *testing.T) {
 	b := launchFirefox(t, "../fixtures/extensions/mdn-example")
 	ctx := t.Context()
-	ext, err := b.Extension("mdn-example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bg, err := ext.Worker(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bg := backgroundOf(t, b, "mdn-example")
 	for i := range 20 {
 		name := "sync-" + string(rune('a'+i))
 		if _, err := bg.Eval(ctx, `void chrome.runtime.connect({name: "`+name+`"})`); err != nil {
@@ -252,14 +238,7 @@ func TestFirefoxConsoleOfTheRealms(t *testing.T) {
 	})
 	b := launchFirefox(t, dir)
 	ctx := t.Context()
-	ext, err := b.Extension("logs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bg, err := ext.Worker(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ext, bg := backgroundOf(t, b, "logs")
 	b.Pages().Handle("/logs", `<!doctype html><script>console.log("from the page")</script>`)
 	tab, err := b.OpenTab(ctx, b.Pages().URL("/logs"))
 	if err != nil {
@@ -302,4 +281,19 @@ func writeExtension(t *testing.T, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// backgroundOf returns the loaded extension with the name and its probed
+// background page.
+func backgroundOf(t *testing.T, b *harness.Browser, name string) (*harness.Extension, *harness.Realm) {
+	t.Helper()
+	ext, err := b.Extension(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg, err := ext.Worker(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ext, bg
 }
