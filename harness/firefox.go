@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 
 	"github.com/portprobe/portprobe/internal/rdp"
+	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/locate"
 	"github.com/portprobe/portprobe/pages"
 	"github.com/portprobe/portprobe/trace"
@@ -62,14 +63,17 @@ user_pref("browser.tabs.closeWindowWithLastTab", false);
 // ffTarget is a target that a watcher announced: a frame (a document) or a
 // content script.
 type ffTarget struct {
-	Actor        string `json:"actor"`
-	ThreadActor  string `json:"threadActor"`
-	ConsoleActor string `json:"consoleActor"`
-	TargetType   string `json:"targetType"`
-	URL          string `json:"url"`
-	AddonID      string `json:"addonId"`
-	tab          *Tab   // the tab whose watcher announced it, or nil (an add-on's)
-	seq          int    // the order targets came in: a tab's newest frame is its document
+	Actor         string `json:"actor"`
+	ThreadActor   string `json:"threadActor"`
+	ConsoleActor  string `json:"consoleActor"`
+	TargetType    string `json:"targetType"`
+	URL           string `json:"url"`
+	AddonID       string `json:"addonId"`
+	TopLevel      bool   `json:"isTopLevelTarget"`
+	InnerWindowID int64  `json:"innerWindowId"`
+	tab           *Tab   // the tab whose watcher announced it, or nil (an add-on's)
+	seq           int    // the order targets came in: a tab's newest frame is its document
+	complete      bool   // its document has loaded (a tab's frames: document-event dom-complete)
 }
 
 // ffAddon is an installed temporary add-on.
@@ -113,6 +117,12 @@ type ffBrowser struct {
 	// early holds the probe batches of the realms whose probe is going
 	// in, by token (see handlePause).
 	early map[string][]string
+
+	// parentConsole is the console actor of Firefox's parent process
+	// (see parentEval), once known.
+	parentConsole string
+	// docs is notified when a tab's frame comes or its document completes.
+	docs wake.Signal
 
 	pauses chan rdp.Packet
 	// resumed is closed (and a new one made) when a paused thread
@@ -269,18 +279,19 @@ func firefoxVersion(ctx context.Context, path string) (string, error) {
 // watch gets a watcher of a descriptor (a tab, an add-on) that reports the
 // targets of types, their sources and console messages, and pauses every
 // script of them at its first statement.
-func (f *ffBrowser) watch(ctx context.Context, descriptor string, types ...string) (string, error) {
+func (f *ffBrowser) watch(ctx context.Context, descriptor string, resources []string, types ...string) (string, error) {
 	var w struct {
 		Actor string `json:"actor"`
 	}
 	if err := f.conn.Request(ctx, descriptor, "getWatcher", map[string]any{"isServerTargetSwitchingEnabled": true}, &w); err != nil {
 		return "", err
 	}
-	return f.watchWith(ctx, w.Actor, types...)
+	return f.watchWith(ctx, w.Actor, resources, types...)
 }
 
-// watchWith sets up the watcher w as watch describes.
-func (f *ffBrowser) watchWith(ctx context.Context, wa string, types ...string) (string, error) {
+// watchWith sets up the watcher w as watch describes; resources are the
+// resource types it reports besides console messages and sources.
+func (f *ffBrowser) watchWith(ctx context.Context, wa string, resources []string, types ...string) (string, error) {
 	w := struct{ Actor string }{wa}
 	var bl struct {
 		BreakpointList struct {
@@ -293,7 +304,7 @@ func (f *ffBrowser) watchWith(ctx context.Context, wa string, types ...string) (
 	if err := f.conn.Request(ctx, bl.BreakpointList.Actor, "setActiveEventBreakpoints", map[string]any{"ids": []string{"script.source.firstStatement"}}, nil); err != nil {
 		return "", err
 	}
-	if err := f.conn.Request(ctx, w.Actor, "watchResources", map[string]any{"resourceTypes": []string{"console-message", "source"}}, nil); err != nil {
+	if err := f.conn.Request(ctx, w.Actor, "watchResources", map[string]any{"resourceTypes": append([]string{"console-message", "source"}, resources...)}, nil); err != nil {
 		return "", err
 	}
 	for _, typ := range types {
@@ -318,23 +329,48 @@ func (f *ffBrowser) event(p rdp.Packet) {
 		t := form.Target
 		f.mu.Lock()
 		t.tab = f.tabs[p.From]
+		if t.tab != nil && strings.HasPrefix(t.URL, "moz-extension://") {
+			t.tab.ff.extension = true
+		}
 		f.seq++
 		t.seq = f.seq
 		f.targets[t.ThreadActor] = &t
 		f.mu.Unlock()
+		f.docs.Notify()
 	case "target-destroyed-form":
 		var form struct {
-			Target ffTarget `json:"target"`
+			Target  ffTarget `json:"target"`
+			Options struct {
+				Switching bool `json:"isTargetSwitching"`
+			} `json:"options"`
 		}
 		if p.Decode(&form) != nil {
 			return
 		}
+		var gone []*Realm
 		f.mu.Lock()
-		r := f.realms[form.Target.Actor]
+		if r := f.realms[form.Target.Actor]; r != nil {
+			gone = append(gone, r)
+		}
 		delete(f.realms, form.Target.Actor)
-		delete(f.targets, form.Target.ThreadActor)
+		// The destroyed form names the target, not its thread.
+		for thread, t := range f.targets {
+			if t.Actor == form.Target.Actor {
+				delete(f.targets, thread)
+			}
+		}
+		if w := form.Target.InnerWindowID; w != 0 && f.tabs[p.From] != nil && !form.Options.Switching {
+			// A tab's document is gone, and the content scripts that
+			// ran in it with it (their targets are not reported
+			// destroyed): they wrote from its window.
+			for token, tw := range f.tokenWindow {
+				if r := f.tokens[token]; tw == w && r != nil && r.Kind == trace.ContentScriptRealm {
+					gone = append(gone, r)
+				}
+			}
+		}
 		f.mu.Unlock()
-		if r != nil {
+		for _, r := range gone {
 			r.markGone()
 		}
 	case "resources-available-array":
@@ -364,6 +400,24 @@ func (f *ffBrowser) event(p rdp.Packet) {
 				json.Unmarshal(a[1], &items)
 				for _, it := range items {
 					f.console(p.From, it)
+				}
+			case "document-event":
+				var items []struct {
+					Name string `json:"name"`
+				}
+				json.Unmarshal(a[1], &items)
+				for _, it := range items {
+					if it.Name != "dom-complete" {
+						continue
+					}
+					f.mu.Lock()
+					for _, t := range f.targets {
+						if t.Actor == p.From {
+							t.complete = true
+						}
+					}
+					f.mu.Unlock()
+					f.docs.Notify()
 				}
 			}
 		}
@@ -779,7 +833,7 @@ func (f *ffBrowser) loadExtension(ctx context.Context, dir string) (string, erro
 	f.addons[a.id] = a
 	f.byUUID[a.uuid] = a
 	f.mu.Unlock()
-	if _, err := f.watch(ctx, a.actor, "frame"); err != nil {
+	if _, err := f.watch(ctx, a.actor, nil, "frame"); err != nil {
 		return "", fmt.Errorf("watching add-on %s: %w", a.id, err)
 	}
 	if err := f.conn.Request(ctx, a.actor, "reload", nil, nil); err != nil {
@@ -791,23 +845,32 @@ func (f *ffBrowser) loadExtension(ctx context.Context, dir string) (string, erro
 // parentEval evaluates JavaScript with chrome privileges in Firefox's
 // parent process, for what RDP has no request for (uninstalling an add-on).
 func (f *ffBrowser) parentEval(ctx context.Context, text string) (json.RawMessage, error) {
-	var proc struct {
-		ProcessDescriptor struct {
-			Actor string `json:"actor"`
-		} `json:"processDescriptor"`
+	f.mu.Lock()
+	console := f.parentConsole
+	f.mu.Unlock()
+	if console == "" {
+		var proc struct {
+			ProcessDescriptor struct {
+				Actor string `json:"actor"`
+			} `json:"processDescriptor"`
+		}
+		if err := f.conn.Request(ctx, "root", "getProcess", map[string]any{"id": 0}, &proc); err != nil {
+			return nil, err
+		}
+		var tgt struct {
+			Process struct {
+				ConsoleActor string `json:"consoleActor"`
+			} `json:"process"`
+		}
+		if err := f.conn.Request(ctx, proc.ProcessDescriptor.Actor, "getTarget", nil, &tgt); err != nil {
+			return nil, err
+		}
+		console = tgt.Process.ConsoleActor
+		f.mu.Lock()
+		f.parentConsole = console
+		f.mu.Unlock()
 	}
-	if err := f.conn.Request(ctx, "root", "getProcess", map[string]any{"id": 0}, &proc); err != nil {
-		return nil, err
-	}
-	var tgt struct {
-		Process struct {
-			ConsoleActor string `json:"consoleActor"`
-		} `json:"process"`
-	}
-	if err := f.conn.Request(ctx, proc.ProcessDescriptor.Actor, "getTarget", nil, &tgt); err != nil {
-		return nil, err
-	}
-	c := &ffRealm{f: f, console: tgt.Process.ConsoleActor}
+	c := &ffRealm{f: f, console: console}
 	v, exc, err := c.evaluate(ctx, text)
 	if err == nil && exc != "" {
 		err = errors.New(exc)
@@ -863,6 +926,15 @@ type ffTab struct {
 	actor   string // the tab's descriptor
 	watcher string
 	browser int // its browserId, to close it
+	// extension says the tab has shown a page of an extension (f.mu
+	// guards it). Such a tab is closed, not recycled: Firefox 153 keeps
+	// the tab's watcher's connection to the extensions' process when the
+	// tab leaves it and opens another when it comes back, and then sends
+	// every packet of the tab's documents in that process once per
+	// connection (fourteen copies after fourteen rounds), replies
+	// included, until requests get another request's copy and a page
+	// stays paused.
+	extension bool
 }
 
 // ffTabForm is a tab descriptor as listTabs gives it: its browserId names
@@ -907,12 +979,46 @@ func (f *ffBrowser) watchTab(ctx context.Context, actor string, t *Tab) (string,
 	f.mu.Lock()
 	f.tabs[w.Actor] = t
 	f.mu.Unlock()
-	return f.watchWith(ctx, w.Actor, "frame", "content_script")
+	return f.watchWith(ctx, w.Actor, []string{"document-event"}, "frame", "content_script")
 }
 
-// navigate loads url in the tab.
+// navigate loads url in the tab and waits for the new document's load.
+//
+// The tab descriptor's navigateTo is not used: now and then (a few in a
+// hundred loads that change process) it never answers, though the page has
+// loaded, and Firefox answers a descriptor's requests in order, so every
+// later request to that tab would wait too. The load starts in the parent
+// process instead, and its end is the new document's own dom-complete event,
+// which the tab's watcher reports.
 func (f *ffBrowser) navigate(ctx context.Context, t *Tab, url string) error {
-	return f.conn.Request(ctx, t.ff.actor, "navigateTo", map[string]any{"url": url, "waitForLoad": true}, nil)
+	f.mu.Lock()
+	since := f.seq
+	f.mu.Unlock()
+	if _, err := f.parentEval(ctx, `(() => {
+		`+ffFindTab(t.ff.browser)+`
+		if (!tab) throw new Error("the tab is not in Firefox's window");
+		tab.linkedBrowser.browsingContext.loadURI(Services.io.newURI(`+jsString(url)+`),
+			{triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal()});
+	})()`); err != nil {
+		return err
+	}
+	_, err := wake.Until(ctx, &f.docs, f.done, func() (struct{}, bool, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, x := range f.targets {
+			if x.tab == t && x.TargetType == "frame" && x.TopLevel && x.seq > since && x.complete {
+				return struct{}{}, true, nil
+			}
+		}
+		return struct{}{}, false, nil
+	})
+	if errors.Is(err, wake.ErrDone) {
+		return f.lost()
+	}
+	if err != nil {
+		return fmt.Errorf("waiting for the new document's load (the tab shows %q): %w", f.topURL(t), err)
+	}
+	return nil
 }
 
 // topURL returns the URL of the tab's current document.
@@ -1049,8 +1155,15 @@ func (f *ffBrowser) screenshot(ctx context.Context, t *Tab) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(data)
 }
 
-// release takes the tab out of use, for the next openTab.
-func (f *ffBrowser) release(t *Tab) {
+// release takes the tab out of use, for the next openTab. A tab that has
+// shown an extension's page is closed instead (see ffTab.extension).
+func (f *ffBrowser) release(ctx context.Context, t *Tab) error {
+	f.mu.Lock()
+	ext := t.ff.extension
+	f.mu.Unlock()
+	if ext {
+		return f.closeTab(ctx, t)
+	}
 	b := f.b
 	b.mu.Lock()
 	b.tabs = slices.DeleteFunc(b.tabs, func(x *Tab) bool { return x == t })
@@ -1058,6 +1171,7 @@ func (f *ffBrowser) release(t *Tab) {
 	f.mu.Lock()
 	f.pool = append(f.pool, t)
 	f.mu.Unlock()
+	return nil
 }
 
 // evalInPage evaluates expression in the tab's page (its own world).

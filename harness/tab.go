@@ -438,8 +438,7 @@ func (t *Tab) Recycle(ctx context.Context) error {
 			t.Close(ctx)
 			return fmt.Errorf("recycling %s: %w", t, err)
 		}
-		t.b.ff.release(t)
-		return nil
+		return t.b.ff.release(ctx, t)
 	}
 	if !t.opened {
 		return t.Close(ctx)

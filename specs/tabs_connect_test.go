@@ -54,7 +54,7 @@ func rtOpenFrames(ctx SpecContext, w world) rtFrames {
 			"the content script of each frame pauses at its first statement in a nested event loop of the same process, " +
 			"and the probe's evaluation in one (evaluateJSAsync with the paused frame) can get no result until the deadline " +
 			"(\"probing content-script(...): firefox: evaluating in ...console...: no result: context deadline exceeded\"), " +
-			"so a frame's realm is missing, or navigateTo to the page times out")
+			"so a frame's realm is missing (RT-02's iframe case failed so in 1 of 2 runs)")
 	}
 	w.b.Pages().Handle("/frames", `<!doctype html><title>frames</title>
 <iframe src="/frame-one"></iframe><iframe src="/frame-two"></iframe>`)
