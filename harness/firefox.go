@@ -339,10 +339,7 @@ func (f *ffBrowser) event(p rdp.Packet) {
 		f.docs.Notify()
 	case "target-destroyed-form":
 		var form struct {
-			Target  ffTarget `json:"target"`
-			Options struct {
-				Switching bool `json:"isTargetSwitching"`
-			} `json:"options"`
+			Target ffTarget `json:"target"`
 		}
 		if p.Decode(&form) != nil {
 			return
@@ -359,16 +356,10 @@ func (f *ffBrowser) event(p rdp.Packet) {
 				delete(f.targets, thread)
 			}
 		}
-		if w := form.Target.InnerWindowID; w != 0 && f.tabs[p.From] != nil && !form.Options.Switching {
-			// A tab's document is gone, and the content scripts that
-			// ran in it with it (their targets are not reported
-			// destroyed): they wrote from its window.
-			for token, tw := range f.tokenWindow {
-				if r := f.tokens[token]; tw == w && r != nil && r.Kind == trace.ContentScriptRealm {
-					gone = append(gone, r)
-				}
-			}
-		}
+		// The content scripts of a tab's document that is gone stay
+		// live: Firefox reports no end of their targets, and the
+		// document may be in the back/forward cache, to come back with
+		// them (lifecycle's RL-11 restores one).
 		f.mu.Unlock()
 		for _, r := range gone {
 			r.markGone()
