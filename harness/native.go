@@ -329,10 +329,14 @@ func (c *NativeConn) Write(v any) error {
 		return fmt.Errorf("%s: encoding a message: %w", c.Realm, err)
 	}
 	frame := binary.NativeEndian.AppendUint32(nil, uint32(len(data)))
+	// Stamped before it goes: Chrome may answer it (close the host's
+	// input, say) before send returns, and the trace must show the post
+	// first.
+	at := time.Now()
 	if err := c.send(relayStdout, append(frame, data...)); err != nil {
 		return err
 	}
-	c.record(trace.Event{Kind: trace.KindPost, Message: json.RawMessage(data)})
+	c.record(trace.Event{At: at, Kind: trace.KindPost, Message: json.RawMessage(data)})
 	return nil
 }
 
@@ -340,11 +344,12 @@ func (c *NativeConn) Write(v any) error {
 // not JSON, one over Chrome's 1 MiB limit, a length without its message.
 // The trace records it as a post whose message is the bytes' description.
 func (c *NativeConn) WriteRaw(data []byte) error {
+	at := time.Now() // as in Write
 	if err := c.send(relayStdout, data); err != nil {
 		return err
 	}
 	desc, _ := json.Marshal(map[string]any{"$type": "raw", "length": len(data)})
-	c.record(trace.Event{Kind: trace.KindPost, Message: desc})
+	c.record(trace.Event{At: at, Kind: trace.KindPost, Message: desc})
 	return nil
 }
 
