@@ -159,6 +159,13 @@ func runCompat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	table := compat.Build(runs, cat)
+	// What differing specs' comments say a browser does, when the command
+	// runs in portprobe's folder; elsewhere the table shows their texts.
+	if root, err := moduleRoot(ctx); err == nil {
+		if err := table.AddNotes(compat.NewSource(root)); err != nil {
+			return err
+		}
+	}
 	opts := compat.BCDOptions{ChromiumAsChrome: f.chromiumAsChrome}
 	if f.json != "" {
 		data, err := table.BCD(opts)

@@ -478,17 +478,29 @@ func failureNote(heading string, cell Cell) string {
 
 // Does says what a browser does where it differs from the catalog, from the
 // specs of a cell that passed with the differs label: each one's DoesEntry
-// report entries, or else its text and location ("runtime.connect throws
-// a TypeError (`specs/naming_test.go:122`)"), which is what the spec
-// asserts in that browser.
+// report entries; else the comments of its source that say so (Notes, from
+// Table.AddNotes), each once, with the first spec's location; else its text
+// and location ("runtime.connect throws a TypeError
+// (`specs/naming_test.go:122`)"), which is what the spec asserts in that
+// browser.
 func Does(specs []Spec) []string {
-	var out []string
+	var out, seen []string
 	for _, s := range specs {
 		if Outcome(s) != Differs {
 			continue
 		}
-		items := s.Does
-		if len(items) == 0 {
+		var items []string
+		switch {
+		case len(s.Does) > 0:
+			items = s.Does
+		case len(s.Notes) > 0:
+			for _, n := range s.Notes {
+				if !slices.Contains(seen, n) {
+					seen = append(seen, n)
+					items = append(items, fmt.Sprintf("%s (`%s`)", n, s.Location))
+				}
+			}
+		default:
 			items = []string{fmt.Sprintf("%s (`%s`)", s.Text, s.Location)}
 		}
 		for _, d := range items {

@@ -72,6 +72,9 @@ type Spec struct {
 	// Does are the spec's DoesEntry report entries: what the browser
 	// does, in the spec's words.
 	Does []string
+	// Notes are what the spec's comments say the browser does, when
+	// Table.AddNotes found them in its source.
+	Notes []string
 }
 
 // ReadReports reads a report written by `ginkgo --json-report` or
@@ -267,7 +270,7 @@ func (c *Catalog) Outcome(id string) string {
 	if c == nil {
 		return ""
 	}
-	return c.outcomes[id]
+	return strings.TrimSpace(c.outcomes[id])
 }
 
 // IDs returns the behavior IDs in catalog order.
