@@ -91,7 +91,7 @@ func parseCompatFlags(args []string, out io.Writer) (compatFlags, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.browsers, "browsers", "", "engines to run the suite in, comma-separated, each a column: chrome, firefox (default: PORTPROBE_BROWSER, then chrome)")
-	fs.StringVar(&f.catalog, "catalog", "", "catalog files (comma-separated: messaging-behaviors.md, docs/catalog/*.md), for the behaviors' titles and order (optional)")
+	fs.StringVar(&f.catalog, "catalog", "", "catalog files or folders of them, comma-separated (messaging-behaviors.md, docs/catalog), for the behaviors' titles, outcomes, order and browser-compat-data names (optional, but without it the BCD names come from the specs' texts)")
 	fs.StringVar(&f.json, "json", "", "also write the catalog behaviors as MDN browser-compat-data (webextensions.api.…, valid against BCD's schema) to this file")
 	fs.StringVar(&f.results, "results", "", "also write what the --json data is made from to this file: each behavior's BCD feature, its result in each column, and why a browser has no statement")
 	fs.BoolVar(&f.chromiumAsChrome, "chromium-as-chrome", false, "count unbranded Chromium builds (Debian's) as browser-compat-data's chrome in --json, noting it in each statement (default: leave them out)")

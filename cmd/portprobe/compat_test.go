@@ -189,3 +189,19 @@ func TestGinkgoArgs(t *testing.T) {
 		}
 	}
 }
+
+// --catalog takes a folder, as CI passes docs/catalog.
+func TestCompatReadsACatalogFolder(t *testing.T) {
+	report := writeCompatReport(t, "r.json", "Google Chrome for Testing 142.0.7444.175 (/opt/chrome)", types.SpecStatePassed)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "connect.md"), []byte("### RC-01 `runtime.connect()` returns a Port\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runCompat(t.Context(), []string{"--catalog", dir, "--report", report}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| RC-01 | connect | `runtime.connect()` returns a Port | ✅ passed |"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("the table lacks %q:\n%s", want, stdout.String())
+	}
+}

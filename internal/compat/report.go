@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -194,10 +195,26 @@ func ReadCatalog(path string) (*Catalog, error) {
 }
 
 // ReadCatalogs reads several catalog files as one, in order: the shared
-// catalog and portprobe's own (docs/catalog/*.md).
+// catalog and portprobe's own (docs/catalog/*.md). A folder among paths
+// stands for its *.md files, in name order: "docs/catalog".
 func ReadCatalogs(paths []string) (*Catalog, error) {
-	all := &Catalog{titles: map[string]string{}, outcomes: map[string]string{}}
+	var files []string
 	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			files = append(files, p) // ReadCatalog says what is wrong
+			continue
+		}
+		md, err := filepath.Glob(filepath.Join(p, "*.md"))
+		if err != nil {
+			return nil, fmt.Errorf("reading the catalog folder %s: %w", p, err)
+		}
+		if len(md) == 0 {
+			return nil, fmt.Errorf("reading the catalog folder %s: it has no .md file", p)
+		}
+		files = append(files, md...) // Glob sorts them
+	}
+	all := &Catalog{titles: map[string]string{}, outcomes: map[string]string{}}
+	for _, p := range files {
 		c, err := ReadCatalog(p)
 		if err != nil {
 			return nil, err
