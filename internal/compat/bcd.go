@@ -309,10 +309,17 @@ func (t *Table) statements(bh Behavior, br string, opts BCDOptions) (out []bcdSt
 	byMajor := map[int]*version{}
 	for ci, c := range t.Columns {
 		major, err := strconv.Atoi(c.Version)
-		if c.BCDBrowser != br || err != nil || (c.Chromium && !opts.ChromiumAsChrome) {
+		if c.BCDBrowser != br || err != nil {
 			continue
 		}
 		cell := bh.Cells[ci]
+		if c.Chromium && !opts.ChromiumAsChrome {
+			if cell.State >= Passed {
+				unknown = append(unknown, fmt.Sprintf("%s in %s, which is left out: an unbranded Chromium build is not Google Chrome (BCDOptions.ChromiumAsChrome, --chromium-as-chrome, counts it).",
+					capitalize(cell.State.String()), c.Heading))
+			}
+			continue
+		}
 		if cell.State < Passed {
 			continue // skipped or not run: decides nothing
 		}
@@ -336,7 +343,7 @@ func (t *Table) statements(bh Behavior, br string, opts BCDOptions) (out []bcdSt
 		}
 	}
 	if len(byMajor) == 0 {
-		return nil, nil
+		return nil, unknown
 	}
 	var seen []*version
 	for _, v := range byMajor {
@@ -358,7 +365,7 @@ func (t *Table) statements(bh Behavior, br string, opts BCDOptions) (out []bcdSt
 		for _, v := range runs[0].versions {
 			notes = append(notes, v.failures...)
 		}
-		return []bcdStatement{{VersionAdded: false, Notes: oneOrMany(notes)}}, nil
+		return []bcdStatement{{VersionAdded: false, Notes: oneOrMany(notes)}}, unknown
 	}
 	for i, r := range runs {
 		if r.state == Failed {
@@ -541,4 +548,11 @@ func oneOrMany[T any](s []T) any {
 	default:
 		return s
 	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -345,6 +345,11 @@ func TestChromiumIsNotChrome(t *testing.T) {
 	if want := map[string]any{"version_added": "≤80", "notes": "Tested in Chromium 80: an unbranded Chromium build, not Google Chrome."}; !reflect.DeepEqual(st, want) {
 		t.Errorf("with ChromiumAsChrome: %v, want %v", st, want)
 	}
+	for _, f := range tbl.Features(BCDOptions{}) {
+		if want := []string{"Passed in Chromium 80, which is left out: an unbranded Chromium build is not Google Chrome (BCDOptions.ChromiumAsChrome, --chromium-as-chrome, counts it)."}; !reflect.DeepEqual(f.Unknown["chrome"], want) {
+			t.Errorf("%s's reasons = %q, want %q", f.ID, f.Unknown["chrome"], want)
+		}
+	}
 	if md := tbl.Markdown(); !strings.Contains(md, "An unbranded Chromium build, not Google Chrome") {
 		t.Errorf("the Markdown does not tell Chromium from Chrome:\n%s", md)
 	}
