@@ -608,6 +608,9 @@ func TestBCDParentsAreBCDFeatures(t *testing.T) {
 		if BCDParent(id) == "" {
 			t.Errorf("%s (%s) has no BCD feature", id, cat.Title(id))
 		}
+		if path := BCDParent(id) + "." + BCDKey(cat.Title(id)); features[path] {
+			t.Errorf("%s's sub-feature %s is already a feature of BCD", id, path)
+		}
 	}
 }
 
