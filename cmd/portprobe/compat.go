@@ -33,8 +33,11 @@ type compatFlags struct {
 	browsers string // --browsers: engines, comma-separated
 	catalog  string
 	json     string
+	results  string
 	markdown string
-	reports  reportList
+	// chromiumAsChrome is --chromium-as-chrome: compat.BCDOptions.ChromiumAsChrome.
+	chromiumAsChrome bool
+	reports          reportList
 	// ginkgo are the arguments after "--", for ginkgo.
 	ginkgo []string
 }
@@ -88,8 +91,10 @@ func parseCompatFlags(args []string, out io.Writer) (compatFlags, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.browsers, "browsers", "", "engines to run the suite in, comma-separated, each a column: chrome, firefox (default: PORTPROBE_BROWSER, then chrome)")
-	fs.StringVar(&f.catalog, "catalog", "", "catalog files (comma-separated: messaging-behaviors.md, docs/catalog/*.md), for the behaviors' titles and order (optional)")
-	fs.StringVar(&f.json, "json", "", "also write the table as JSON shaped like MDN's browser-compat-data to this file")
+	fs.StringVar(&f.catalog, "catalog", "", "catalog files or folders of them, comma-separated (messaging-behaviors.md, docs/catalog), for the behaviors' titles, outcomes, order and browser-compat-data names (optional, but without it the BCD names come from the specs' texts)")
+	fs.StringVar(&f.json, "json", "", "also write the catalog behaviors as MDN browser-compat-data (webextensions.api.…, valid against BCD's schema) to this file")
+	fs.StringVar(&f.results, "results", "", "also write what the --json data is made from to this file: each behavior's BCD feature, its result in each column, and why a browser has no statement")
+	fs.BoolVar(&f.chromiumAsChrome, "chromium-as-chrome", false, "count unbranded Chromium builds (Debian's) as browser-compat-data's chrome in --json, noting it in each statement (default: leave them out)")
 	fs.StringVar(&f.markdown, "markdown", "", "write the Markdown to this file instead of standard output (such as $GITHUB_STEP_SUMMARY)")
 	fs.Var(&f.reports, "report", "`[NAME=]FILE`: a Ginkgo JSON report to read instead of running the suite; repeat it for each browser. "+
 		"NAME is added to the browser's column heading (\"beta\", \"macos\"); reports of one browser with the same NAME share a column")
@@ -154,13 +159,30 @@ func runCompat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	table := compat.Build(runs, cat)
+	// What differing specs' comments say a browser does, when the command
+	// runs in portprobe's folder; elsewhere the table shows their texts.
+	if root, err := moduleRoot(ctx); err == nil {
+		if err := table.AddNotes(compat.NewSource(root)); err != nil {
+			return err
+		}
+	}
+	opts := compat.BCDOptions{ChromiumAsChrome: f.chromiumAsChrome}
 	if f.json != "" {
-		data, err := table.BCD()
+		data, err := table.BCD(opts)
 		if err != nil {
 			return err
 		}
 		if err := os.WriteFile(f.json, data, 0o644); err != nil {
-			return fmt.Errorf("writing the JSON: %w", err)
+			return fmt.Errorf("writing the browser-compat-data JSON: %w", err)
+		}
+	}
+	if f.results != "" {
+		data, err := table.Results(opts)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.results, data, 0o644); err != nil {
+			return fmt.Errorf("writing the results: %w", err)
 		}
 	}
 	md := table.Markdown()

@@ -43,21 +43,24 @@ func writeCompatReport(t *testing.T, name, browser string, state types.SpecState
 }
 
 func TestCompatMergesReports(t *testing.T) {
+	old := writeCompatReport(t, "old.json", "Google Chrome for Testing 141.0.7390.122 (/opt/chrome-old)", types.SpecStateFailed)
 	stable := writeCompatReport(t, "stable.json", "Google Chrome for Testing 142.0.7444.175 (/opt/chrome)", types.SpecStatePassed)
 	beta := writeCompatReport(t, "beta.json", "Google Chrome for Testing 143.0.7499.4 (/opt/chrome-beta)", types.SpecStateFailed)
 	catalog := filepath.Join(t.TempDir(), "catalog.md")
-	if err := os.WriteFile(catalog, []byte("### RC-01 `runtime.connect()` returns a Port\n"), 0o644); err != nil {
+	if err := os.WriteFile(catalog, []byte("### RC-01 `runtime.connect()` returns a Port\n- **Outcome:** Returns a `Port` object at once.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "compat.json")
+	results := filepath.Join(t.TempDir(), "results.json")
 	var stdout, stderr bytes.Buffer
-	err := runCompat(t.Context(), []string{"--catalog", catalog, "--report", "stable=" + stable, "--report", "beta=" + beta, "--json", out}, &stdout, &stderr)
+	err := runCompat(t.Context(), []string{"--catalog", catalog, "--report", "old=" + old, "--report", "stable=" + stable, "--report", "beta=" + beta,
+		"--json", out, "--results", results}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("compat: %v\n%s", err, stderr.String())
 	}
 	for _, want := range []string{
-		"| ID | area | behavior | Chrome for Testing 142 stable | Chrome for Testing 143 beta |",
-		"| RC-01 | connect | `runtime.connect()` returns a Port | ✅ passed | ❌ failed (1 of 1) |",
+		"| ID | area | behavior | Chrome for Testing 141 old | Chrome for Testing 142 stable | Chrome for Testing 143 beta |",
+		"| RC-01 | connect | `runtime.connect()` returns a Port | ❌ failed (1 of 1) | ✅ passed | ❌ failed (1 of 1) |",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the table lacks %q; it is:\n%s", want, stdout.String())
@@ -68,18 +71,52 @@ func TestCompatMergesReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bcd struct {
-		Portprobe map[string]map[string]struct {
-			Compat struct {
-				Support map[string]map[string]any
-			} `json:"__compat"`
-		}
+		WebExtensions struct {
+			API struct {
+				Runtime struct {
+					Connect map[string]struct {
+						Compat struct {
+							Support map[string]map[string]any
+						} `json:"__compat"`
+					} `json:"connect"`
+				} `json:"runtime"`
+			} `json:"api"`
+		} `json:"webextensions"`
 	}
 	if err := json.Unmarshal(data, &bcd); err != nil {
 		t.Fatalf("--json wrote %v:\n%s", err, data)
 	}
-	chrome := bcd.Portprobe["runtime_connect"]["RC-01"].Compat.Support["chrome"]
-	if chrome["version_added"] != "≤142" || chrome["version_removed"] != "143" {
-		t.Errorf("RC-01's chrome support = %v, want added ≤142, removed 143", chrome)
+	chrome := bcd.WebExtensions.API.Runtime.Connect["runtime_connect_returns_a_port"].Compat.Support["chrome"]
+	if chrome["version_added"] != "142" || chrome["version_removed"] != "143" {
+		t.Errorf("RC-01's chrome support = %v, want added 142, removed 143; the JSON is:\n%s", chrome, data)
+	}
+	data, err = os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"bcd": "webextensions.api.runtime.connect.runtime_connect_returns_a_port"`; !strings.Contains(string(data), want) {
+		t.Errorf("--results lacks %s; it is:\n%s", want, data)
+	}
+}
+
+func TestCompatLeavesChromiumOutOfChromeUnlessAsked(t *testing.T) {
+	report := writeCompatReport(t, "r.json", "Chromium 83.0.4103.116 (/usr/lib/chromium/chromium)", types.SpecStatePassed)
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, `"webextensions": {}`},
+		{[]string{"--chromium-as-chrome"}, `"version_added": "≤83"`},
+	} {
+		out := filepath.Join(t.TempDir(), "compat.json")
+		var stdout, stderr bytes.Buffer
+		if err := runCompat(t.Context(), append([]string{"--report", report, "--json", out}, tc.flags...), &stdout, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil || !strings.Contains(string(data), tc.want) {
+			t.Errorf("compat %v wrote %s (%v), want it to contain %s", tc.flags, data, err, tc.want)
+		}
 	}
 }
 
@@ -150,5 +187,21 @@ func TestGinkgoArgs(t *testing.T) {
 		if got := ginkgoArgs("/tmp/d", tc.extra); !slices.Equal(got, tc.want) {
 			t.Errorf("ginkgoArgs(%q) = %q, want %q", tc.extra, got, tc.want)
 		}
+	}
+}
+
+// --catalog takes a folder, as CI passes docs/catalog.
+func TestCompatReadsACatalogFolder(t *testing.T) {
+	report := writeCompatReport(t, "r.json", "Google Chrome for Testing 142.0.7444.175 (/opt/chrome)", types.SpecStatePassed)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "connect.md"), []byte("### RC-01 `runtime.connect()` returns a Port\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runCompat(t.Context(), []string{"--catalog", dir, "--report", report}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| RC-01 | connect | `runtime.connect()` returns a Port | ✅ passed |"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("the table lacks %q:\n%s", want, stdout.String())
 	}
 }

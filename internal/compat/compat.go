@@ -28,60 +28,65 @@
 //     (slow specs, say), the suite stopped before them, or the run's suite
 //     had no such spec.
 //
-// Table.Markdown renders the table for a GitHub job summary. Table.BCD
-// renders it as JSON shaped like MDN's browser-compat-data:
+// Table.Markdown renders the table for a GitHub job summary, and beside it,
+// for each behavior that differs from the catalog in some browser, what the
+// catalog says (its "Outcome") and what the browser does: the differing
+// specs' DoesEntry report entries, or else the specs' texts, which are what
+// the specs assert in that browser.
 //
-//	{
-//	  "__meta": {
-//	    "timestamp": "2026-11-24T16:36:00Z",
-//	    "columns": [{"heading": "Chromium 156", "browsers": ["Chromium 156.0.8078.79 (/usr/lib/chromium/chromium)"],
-//	                 "bcd_browser": "chrome", "version": "156", "sources": ["report.json"]}],
-//	    "results": {"RC-01": {"Chromium 156": "passed"}}
-//	  },
-//	  "portprobe": {
-//	    "runtime_connect": {
-//	      "RC-01": {"__compat": {
-//	        "description": "<code>runtime.connect()</code> returns a Port synchronously, ...",
-//	        "support": {"chrome": {"version_added": "≤156", "notes": "Passed in Chromium 156."}},
-//	        "status": {"experimental": false, "standard_track": false, "deprecated": false}
-//	      }}
-//	    },
-//	    "uncataloged": {"the_runtime_connect_example_from_mdn": {"__compat": {...}}}
-//	  }
-//	}
+// Table.BCD renders the catalog behaviors as a file of MDN's
+// browser-compat-data (BCD), valid against BCD's
+// schemas/compat-data.schema.json (testdata/bcd holds the copy the tests
+// validate against):
 //
-// portprobe.runtime_connect holds the catalog behaviors by ID;
-// portprobe.uncataloged the rows without an ID, by a slug of their title.
-// "description" is the catalog title (backticks become <code>), or the first
-// spec's text without a catalog. "status" is the same for every behavior:
-// these are behaviors of Chrome's extension API, not of a standard.
+//	{"webextensions": {"api": {"runtime": {"connect": {
+//	  "runtime_connect_returns_a_port_synchronously_even_when": {"__compat": {
+//	    "description": "`runtime.connect()` returns a Port synchronously, even when nothing will receive it",
+//	    "support": {"firefox": {"version_added": "142", "partial_implementation": true,
+//	                            "notes": "The catalog says: Returns a `Port` object at once. Firefox differs; what it does instead: ..."}}
+//	  }}
+//	}}}}}
 //
-// "support" has one entry per browser-compat-data browser: "chrome" for
-// Chrome, Chrome for Testing and Chromium alike, "edge", "opera" and
-// "firefox" for those.
-// Its statements are built from the columns of that browser with a known
-// version, by major version; a version counts as failed when the behavior
-// failed in any column of that version (any OS, headless or not), as
-// supported when it passed or differed in one and failed in none, and is left
-// out when it was only skipped or not run. Consecutive supported versions make
-// one statement, so no statement covers a version in which the behavior
-// failed:
+// Each behavior is a sub-feature of the nearest real BCD feature (BCDParent;
+// runtime.connect, runtime.onConnect, runtime.Port, runtime.MessageSender.url,
+// tabs.connect, manifest.externally_connectable, ...), named by BCDKey after
+// its catalog title in BCD's snake_case. The BCD features themselves are
+// not written: the file only adds sub-features. There is no "status" block,
+// as BCD's webextensions sub-features have none; descriptions and notes are
+// Markdown. Rows without a catalog ID are left out.
 //
-//   - "version_added" is "≤V", V the lowest version of the stretch: it holds
-//     in V and perhaps earlier, the reports do not say. It is the exact "V"
-//     when V-1 was seen failing.
-//   - "version_removed", set when a failed version follows the stretch, is
-//     that version F, exactly "F" when it is the stretch's highest plus one,
-//     "≤F" (removed in F or earlier) otherwise.
-//   - "partial_implementation" is true when the behavior differed from the
-//     catalog in a column of the stretch: Chrome does something else than the
-//     catalog said, and the notes name the specs that record what.
-//   - "notes" name the columns the stretch passed in, the differing specs, and
-//     the columns and first failing specs of the failed versions that end it.
+// "support" is keyed by BCD browser: "chrome" for Chrome and Chrome for
+// Testing, "edge", "opera", "firefox". An unbranded Chromium build
+// (Debian's patched Chromium) is not Google Chrome: it is left out of
+// "chrome" unless BCDOptions.ChromiumAsChrome, and then each statement it
+// makes notes that it comes from Chromium.
 //
-// A behavior that failed in every version seen has {"version_added": false},
-// with notes naming the failures; one that no version decided has
-// {"version_added": null}. As in browser-compat-data, a browser with one
+// Statements are inferred as mdn-bcd-collector does, from several columns of
+// one browser at different versions. By major version, a version counts as
+// failed when the behavior failed in any of its columns (any OS, headless or
+// not), as partial when it differed from the catalog, as supported when it
+// passed; skipped and not-run cells decide nothing. Each stretch of
+// consecutive supported (or partial) versions is a statement:
+//
+//   - "version_added" is the stretch's first version V, exactly, when the
+//     version before it (V-1) was seen failing or behaving otherwise; else
+//     the ranged "≤V" when BCD allows a range for V (releases of 2020-05-19
+//     or before, as BCD's linter says: Chrome 83, Firefox 76); else it is
+//     not known, and the stretch gets no statement.
+//   - "version_removed" is the first version of the next stretch, by the same
+//     rule.
+//   - "partial_implementation" is true for a stretch where the behavior
+//     differed from the catalog, with a note saying what the catalog says
+//     and what the browser does.
+//   - A behavior that failed in every version seen has
+//     {"version_added": false}, with notes naming the failures.
+//
+// So a single run of a recent browser makes no statement: it shows that a
+// behavior holds in that version, not since when. A feature with no
+// statement in any browser is left out of the file. Table.Results writes,
+// as JSON apart from BCD's, what the file is made from: the columns, and
+// for each catalog behavior its BCD path, its state in each column and why
+// a browser has no statement. As in browser-compat-data, a browser with one
 // statement has it as an object, with several as a list, most recent first,
 // and notes are a string when there is one, else a list.
 package compat
@@ -166,8 +171,14 @@ type Column struct {
 	// column names its browser.
 	Version string
 	// BCDBrowser is the browser-compat-data key of the browser: "chrome",
-	// "edge", "opera" or "firefox".
+	// "edge", "opera" or "firefox". Chromium builds are "chrome" too;
+	// Chromium tells them apart.
 	BCDBrowser string
+	// Chromium is true for an unbranded Chromium build, such as Debian's
+	// patched /usr/lib/chromium/chromium, which is not Google Chrome:
+	// Table.BCD leaves it out of "chrome" unless BCDOptions say otherwise.
+	// Chrome for Testing is Google's build and counts as Chrome.
+	Chromium bool
 	// Sources are the Sources of the column's runs.
 	Sources []string
 	// Problems are failures outside any spec: a BeforeSuite that failed,
@@ -253,6 +264,7 @@ func Build(runs []Run, cat *Catalog) *Table {
 				Product:    b.product,
 				Version:    b.major(),
 				BCDBrowser: b.bcdBrowser(),
+				Chromium:   b.unbranded(),
 			}, order: i})
 		}
 		c := cols[i]
@@ -447,6 +459,12 @@ func (b browser) bcdBrowser() string {
 	default:
 		return "chrome"
 	}
+}
+
+// unbranded reports whether the browser is a Chromium build rather than one
+// of Google's: "Chromium 156.0.8078.114" (Debian's, or any distribution's).
+func (b browser) unbranded() bool {
+	return strings.HasPrefix(strings.ToLower(b.product), "chromium")
 }
 
 // heading names the column of a run of the browser.

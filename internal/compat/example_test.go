@@ -2,6 +2,7 @@ package compat_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
 
@@ -40,4 +41,55 @@ func Example() {
 	// Output:
 	// RC-01 in Chromium 156: passed
 	// RN-05 in Chromium 156: differs
+}
+
+// Two runs of Chrome for Testing: the behavior fails in 142 and holds in
+// 143, so browser-compat-data can say it was added in 143.
+func ExampleTable_BCD() {
+	runOn := func(browser string, state types.SpecState) compat.Run {
+		return compat.Run{Reports: []types.Report{{SpecReports: types.SpecReports{
+			{
+				LeafNodeType:  types.NodeTypeBeforeSuite,
+				State:         types.SpecStatePassed,
+				ReportEntries: types.ReportEntries{{Name: compat.BrowserEntry, Value: types.WrapEntryValue(browser)}},
+			},
+			{LeafNodeType: types.NodeTypeIt, LeafNodeText: "returns a Port at once", LeafNodeLabels: []string{"connect", "RC-01"}, State: state},
+		}}}}
+	}
+	catalog, err := compat.ParseCatalog(strings.NewReader("### RC-01 `runtime.connect()` returns a Port synchronously\n"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	table := compat.Build([]compat.Run{
+		runOn("Google Chrome for Testing 142.0.7444.175 (/opt/chrome-142/chrome)", types.SpecStateFailed),
+		runOn("Google Chrome for Testing 143.0.7499.4 (/opt/chrome-143/chrome)", types.SpecStatePassed),
+	}, catalog)
+	data, err := table.BCD(compat.BCDOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(string(data))
+	// Output:
+	// {
+	//   "webextensions": {
+	//     "api": {
+	//       "runtime": {
+	//         "connect": {
+	//           "runtime_connect_returns_a_port_synchronously": {
+	//             "__compat": {
+	//               "description": "`runtime.connect()` returns a Port synchronously",
+	//               "support": {
+	//                 "chrome": {
+	//                   "version_added": "143"
+	//                 }
+	//               }
+	//             }
+	//           }
+	//         }
+	//       }
+	//     }
+	//   }
+	// }
 }

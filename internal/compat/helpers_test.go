@@ -91,7 +91,7 @@ const catalogText = `# catalog
 ## A. Connect basics
 
 ### RC-01 ` + "`runtime.connect()`" + ` returns a Port synchronously
-- **Outcome:** ...
+- **Outcome:** Returns a ` + "`Port`" + ` object at once. No exception is thrown.
 
 ### RC-02 ` + "`onConnect`" + ` fires asynchronously in the receiver
 

@@ -64,12 +64,18 @@ func (t *Table) Markdown() string {
 		if len(c.Sources) > 0 {
 			fmt.Fprintf(&b, ", from %s", strings.Join(c.Sources, ", "))
 		}
-		fmt.Fprintf(&b, ". %d passed, %d differ, %d failed, %d skipped, %d not run.\n",
+		fmt.Fprintf(&b, ". %d passed, %d differ, %d failed, %d skipped, %d not run.",
 			c.Count[Passed], c.Count[Differs], c.Count[Failed], c.Count[Skipped], c.Count[NotRun])
+		if c.Chromium {
+			b.WriteString(" An unbranded Chromium build, not Google Chrome: the browser-compat-data JSON leaves it out of `chrome` unless told otherwise (`--chromium-as-chrome`).")
+		}
+		b.WriteString("\n")
 		for _, p := range c.Problems {
 			fmt.Fprintf(&b, "  - ❌ %s\n", inlineCode(summary(p)))
 		}
 	}
+
+	t.writeDifferences(&b)
 
 	var failures []string
 	for _, bh := range t.Behaviors {
@@ -134,4 +140,44 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// writeDifferences writes, for each behavior that differs from the catalog in
+// some column, what the catalog says and what each such browser does.
+func (t *Table) writeDifferences(b *strings.Builder) {
+	header := false
+	for _, bh := range t.Behaviors {
+		var lines []string
+		for ci, c := range bh.Cells {
+			if c.State != Differs {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("  - %s does: %s\n", t.Columns[ci].Heading, oneLine(strings.Join(Does(c.Specs), "; "))))
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		if !header {
+			b.WriteString("\n### Where a browser differs from the catalog\n\n")
+			b.WriteString("What the catalog says, and what the browser does instead: the differing specs' `does` report entries, or else the specs themselves, which assert what that browser does.\n\n")
+			header = true
+		}
+		name := bh.ID
+		if name == "" {
+			name = bh.Title
+		}
+		catalog := "(no catalog outcome: run with --catalog)"
+		if o := t.catalog.Outcome(bh.ID); o != "" {
+			catalog = o
+		}
+		fmt.Fprintf(b, "- **%s** %s\n  - catalog says: %s\n", name, oneLine(bh.Title), oneLine(catalog))
+		for _, l := range lines {
+			b.WriteString(l)
+		}
+	}
+}
+
+// oneLine keeps s on one line of a list item.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,6 +38,12 @@ const (
 	// BeforeSuite records the browser it runs, as "Chromium 156.0.8078.79
 	// (/usr/lib/chromium/chromium)".
 	BrowserEntry = "browser"
+	// DoesEntry is the name of a report entry in which a differing spec
+	// may say, in a sentence, what the browser does where the catalog says
+	// otherwise: AddReportEntry(compat.DoesEntry, "Throws a plain Error
+	// that shows the value"). The table and docs/behaviors.md show it
+	// beside the catalog's outcome; without one, they show the spec's text.
+	DoesEntry = "does"
 )
 
 // Spec is one It of a report: a single check, with its outcome.
@@ -63,6 +70,12 @@ type Spec struct {
 	// report's engine: FirefoxDiffersLabel in a report of Firefox,
 	// DiffersLabel in any other.
 	Differs bool
+	// Does are the spec's DoesEntry report entries: what the browser
+	// does, in the spec's words.
+	Does []string
+	// Notes are what the spec's comments say the browser does, when
+	// Table.AddNotes found them in its source.
+	Notes []string
 }
 
 // ReadReports reads a report written by `ginkgo --json-report` or
@@ -113,6 +126,11 @@ func specOf(sr types.SpecReport, differsLabel string) Spec {
 	if len(sr.ContainerHierarchyTexts) > 0 {
 		s.Container = sr.ContainerHierarchyTexts[0]
 	}
+	for _, e := range sr.ReportEntries {
+		if d := strings.TrimSpace(e.StringRepresentation()); e.Name == DoesEntry && d != "" {
+			s.Does = append(s.Does, d)
+		}
+	}
 	for _, a := range Areas {
 		if slices.Contains(labels, a) {
 			s.Area = a
@@ -152,11 +170,13 @@ func relative(path string) string {
 	return path
 }
 
-// Catalog is the catalog of behaviors (messaging-behaviors.md): the title of
-// each behavior ID, in catalog order. The nil *Catalog has no entries.
+// Catalog is the catalog of behaviors (messaging-behaviors.md): the title and
+// outcome of each behavior ID, in catalog order. The nil *Catalog has no
+// entries.
 type Catalog struct {
-	titles map[string]string
-	ids    []string
+	titles   map[string]string
+	outcomes map[string]string
+	ids      []string
 }
 
 // ReadCatalog reads the catalog from a Markdown file in which each behavior
@@ -175,10 +195,26 @@ func ReadCatalog(path string) (*Catalog, error) {
 }
 
 // ReadCatalogs reads several catalog files as one, in order: the shared
-// catalog and portprobe's own (docs/catalog/*.md).
+// catalog and portprobe's own (docs/catalog/*.md). A folder among paths
+// stands for its *.md files, in name order: "docs/catalog".
 func ReadCatalogs(paths []string) (*Catalog, error) {
-	all := &Catalog{titles: map[string]string{}}
+	var files []string
 	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			files = append(files, p) // ReadCatalog says what is wrong
+			continue
+		}
+		md, err := filepath.Glob(filepath.Join(p, "*.md"))
+		if err != nil {
+			return nil, fmt.Errorf("reading the catalog folder %s: %w", p, err)
+		}
+		if len(md) == 0 {
+			return nil, fmt.Errorf("reading the catalog folder %s: it has no .md file", p)
+		}
+		files = append(files, md...) // Glob sorts them
+	}
+	all := &Catalog{titles: map[string]string{}, outcomes: map[string]string{}}
+	for _, p := range files {
 		c, err := ReadCatalog(p)
 		if err != nil {
 			return nil, err
@@ -188,18 +224,42 @@ func ReadCatalogs(paths []string) (*Catalog, error) {
 				return nil, fmt.Errorf("reading the catalog %s: %s is already in an earlier file", p, id)
 			}
 			all.titles[id] = c.titles[id]
+			all.outcomes[id] = c.outcomes[id]
 			all.ids = append(all.ids, id)
 		}
 	}
 	return all, nil
 }
 
-// ParseCatalog reads a catalog as ReadCatalog does.
+// outcomePrefix starts the line of a catalog entry that says what the
+// browser does: "- **Outcome:** Returns a `Port` object at once. ..."
+const outcomePrefix = "- **Outcome:**"
+
+// ParseCatalog reads a catalog as ReadCatalog does. The entry's outcome is
+// its line that starts with "- **Outcome:**", without that prefix, and the
+// indented list items that follow it, on one line.
 func ParseCatalog(r io.Reader) (*Catalog, error) {
-	c := &Catalog{titles: map[string]string{}}
+	c := &Catalog{titles: map[string]string{}, outcomes: map[string]string{}}
 	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	current, inOutcome := "", false
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "### ")
+		text := sc.Text()
+		if strings.HasPrefix(text, "#") {
+			current = ""
+		}
+		// The outcome's own list (indented items) belongs to it.
+		if inOutcome && strings.HasPrefix(text, "  ") && strings.TrimSpace(text) != "" {
+			c.outcomes[current] += " " + strings.TrimSpace(text)
+			continue
+		}
+		inOutcome = false
+		if o, ok := strings.CutPrefix(text, outcomePrefix); ok && current != "" && c.outcomes[current] == "" {
+			c.outcomes[current] = strings.TrimSpace(o)
+			inOutcome = true
+			continue
+		}
+		line, ok := strings.CutPrefix(text, "### ")
 		if !ok {
 			continue
 		}
@@ -207,6 +267,7 @@ func ParseCatalog(r io.Reader) (*Catalog, error) {
 		if IDPattern.MatchString(id) {
 			c.titles[id] = title
 			c.ids = append(c.ids, id)
+			current = id
 		}
 	}
 	return c, sc.Err()
@@ -218,6 +279,15 @@ func (c *Catalog) Title(id string) string {
 		return ""
 	}
 	return c.titles[id]
+}
+
+// Outcome returns the catalog's outcome of a behavior (what it says the
+// browser does, in Markdown), or "".
+func (c *Catalog) Outcome(id string) string {
+	if c == nil {
+		return ""
+	}
+	return strings.TrimSpace(c.outcomes[id])
 }
 
 // IDs returns the behavior IDs in catalog order.

@@ -3,6 +3,7 @@ package compat
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -122,5 +123,32 @@ func TestOutcome(t *testing.T) {
 		if got := Outcome(tc.spec); got != tc.want {
 			t.Errorf("Outcome(%s) = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A folder stands for its .md files; an empty one is an error at once.
+func TestReadCatalogsOfAFolder(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"b.md":      "### MS-01 second file\n- **Outcome:** The worker gets it.\n",
+		"a.md":      "### MX-01 first file\n",
+		"notes.txt": "### MT-01 not a catalog file\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := ReadCatalogs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.IDs(); !reflect.DeepEqual(got, []string{"MX-01", "MS-01"}) {
+		t.Errorf("IDs = %v, want the .md files' in name order", got)
+	}
+	if got := c.Outcome("MS-01"); got != "The worker gets it." {
+		t.Errorf("Outcome(MS-01) = %q", got)
+	}
+	if _, err := ReadCatalogs([]string{t.TempDir()}); err == nil || !strings.Contains(err.Error(), "has no .md file") {
+		t.Errorf("an empty folder gave %v", err)
 	}
 }

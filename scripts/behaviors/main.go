@@ -1,8 +1,11 @@
 // Command behaviors turns a Ginkgo JSON report of the conformance suite into
 // docs/behaviors.md: one row per catalog behavior, with its area, the result
 // in each browser of the runs (Chromium's and Firefox's side by side), and
-// the specs that check it. The page is written from the runs only; nothing
-// in it is typed by hand.
+// the specs that check it; then, for each behavior that differs from the
+// catalog in some browser, what the catalog says (its "Outcome") beside what
+// each browser does (the differing specs' "does" report entries, or else the
+// specs' own texts, which are what they assert in that browser). The page is
+// written from the runs and the catalog only; nothing in it is typed by hand.
 //
 //	go run ./scripts/behaviors -report chromium.json,firefox.json -catalog ../shared/reference/messaging-behaviors.md -out docs/behaviors.md
 //
@@ -55,15 +58,19 @@ func main() {
 			log.Fatalf("behaviors: %v", err)
 		}
 	}
-	page := render(runs, catalog)
+	page, err := render(runs, catalog, compat.NewSource("."))
+	if err != nil {
+		log.Fatalf("behaviors: %v", err)
+	}
 	if err := os.WriteFile(*out, []byte(page), 0o644); err != nil {
 		log.Fatalf("behaviors: writing %s: %v", *out, err)
 	}
 	fmt.Printf("behaviors: wrote %s\n", *out)
 }
 
-// render writes the page of runs, one per browser: a column each.
-func render(runs [][]types.Report, catalog *compat.Catalog) string {
+// render writes the page of runs, one per browser: a column each. src gives
+// what differing specs' comments say each browser does.
+func render(runs [][]types.Report, catalog *compat.Catalog, src *compat.Source) (string, error) {
 	byID := map[string]*behavior{}
 	var browsers, starts []string
 	for col, reports := range runs {
@@ -75,7 +82,15 @@ func render(runs [][]types.Report, catalog *compat.Catalog) string {
 		if len(reports) > 0 {
 			starts = append(starts, reports[0].StartTime.UTC().Format("2006-01-02 15:04 UTC"))
 		}
+		firefox := strings.Contains(strings.ToLower(browser), "firefox")
 		for _, s := range compat.Specs(reports) {
+			if s.Differs && s.State == types.SpecStatePassed && len(s.Does) == 0 {
+				notes, err := src.Notes(s, firefox)
+				if err != nil {
+					return "", err
+				}
+				s.Notes = notes
+			}
 			for _, id := range s.IDs {
 				b := byID[id]
 				if b == nil {
@@ -159,10 +174,15 @@ func render(runs [][]types.Report, catalog *compat.Catalog) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |", id, bh.area, escape(bh.title))
 		for col := range names {
-			fmt.Fprintf(&b, " %s |", escape(result(bh.in[col])))
+			r := escape(result(bh.in[col]))
+			if r == "differs" {
+				r = fmt.Sprintf("[differs](#%s)", anchor(id))
+			}
+			fmt.Fprintf(&b, " %s |", r)
 		}
 		fmt.Fprintf(&b, " %s |\n", strings.Join(checks, "<br>"))
 	}
+	writeDifferences(&b, ids, byID, names, catalog)
 	var missing []string
 	for _, id := range catalog.IDs() {
 		if byID[id] == nil {
@@ -172,7 +192,44 @@ func render(runs [][]types.Report, catalog *compat.Catalog) string {
 	if len(missing) > 0 {
 		fmt.Fprintf(&b, "\nCatalog entries no spec checks in these runs: %s.\n", strings.Join(missing, ", "))
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// writeDifferences writes, for each behavior that differs from the catalog
+// in some browser, what the catalog says and what each browser does.
+func writeDifferences(b *strings.Builder, ids []string, byID map[string]*behavior, names []string, catalog *compat.Catalog) {
+	header := false
+	for _, id := range ids {
+		bh := byID[id]
+		var does []string
+		for col, name := range names {
+			if result(bh.in[col]) != "differs" {
+				continue
+			}
+			does = append(does, fmt.Sprintf("- **%s does:** %s\n", name, strings.Join(compat.Does(bh.in[col]), "; ")))
+		}
+		if len(does) == 0 {
+			continue
+		}
+		if !header {
+			b.WriteString("\n## Where a browser differs from the catalog\n\n")
+			b.WriteString("For each behavior that differs: what the catalog says (its *Outcome*), then what each browser that differs does instead, in the words of the specs that assert it: their `does` report entries, else their comments that say so (a Chrome difference starts with \"Catalog:\", a Firefox one sits in the spec's branch on `Engine() == Firefox` or starts with \"Firefox\"), else the specs' own texts.\n")
+			header = true
+		}
+		said := catalog.Outcome(id)
+		if said == "" {
+			said = "(the catalog has no outcome for it; run with -catalog)"
+		}
+		fmt.Fprintf(b, "\n<a id=\"%s\"></a>\n### %s %s\n\n- **Catalog says:** %s\n", anchor(id), id, bh.title, said)
+		for _, d := range does {
+			b.WriteString(d)
+		}
+	}
+}
+
+// anchor is the link target of a behavior's differences.
+func anchor(id string) string {
+	return "differs-" + strings.ToLower(id)
 }
 
 // short names a browser by product and major version: "Chromium 156",
