@@ -250,9 +250,20 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	for name, value := range opts.Flags {
 		allocOpts = append(allocOpts, chromedp.Flag(name, value))
 	}
-	// chromedp adds --no-sandbox only when running as root. The profile
-	// folder is the harness's own (see profile.go): private, removed by
-	// Close, and swept by a later Launch if this process dies first.
+	// chromedp adds --no-sandbox only when running as root. Anyone else
+	// gets it by asking (Options.NoSandbox, or the flag itself), or else a
+	// sandbox that can start: see sandbox.go.
+	if _, flagged := opts.Flags["no-sandbox"]; opts.NoSandbox && !flagged {
+		allocOpts = append(allocOpts, chromedp.NoSandbox)
+	} else if !flagged && goruntime.GOOS == "linux" {
+		if err := checkSandbox(readSandboxFacts("/", path, os.Getuid())); err != nil {
+			display.Close()
+			return nil, err
+		}
+	}
+	// The profile folder is the harness's own (see profile.go): private,
+	// removed by Close, and swept by a later Launch if this process dies
+	// first.
 	sweepProfiles()
 	profile, err := newProfileDir()
 	if err != nil {
@@ -271,9 +282,19 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
 	}
 	allocOpts = append(allocOpts, chromedp.Env("TMPDIR="+tmp))
+	// Chrome's stderr goes to a file of the profile, so that a Chrome that
+	// dies at start can say why in Launch's error (see startError).
+	stderrPath := filepath.Join(profile, "chrome-stderr.log")
+	stderr, err := os.OpenFile(stderrPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		display.Close()
+		removeProfileDir(profile)
+		return nil, fmt.Errorf("launching Chrome %q: %w", path, err)
+	}
 	b.relay.Claim = b.claim
 	if goruntime.GOOS != "windows" {
 		allocOpts = append(allocOpts, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			cmd.Stderr = stderr
 			if err := b.relay.Hijack(cmd); err != nil {
 				b.logf("%v; only the harness's own tabs and the workers are followed", err)
 			}
@@ -302,11 +323,13 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	// itself; runBounded keeps ctx's deadline on it. It is a browser call:
 	// chromedp.Do would also attach a first tab. Target events (a worker's
 	// target destroyed) need discovery on.
-	if err := runBounded(ctx, opts.Timeout, func() { bcancel(); allocCancel() }, func() error {
+	err = runBounded(ctx, opts.Timeout, func() { bcancel(); allocCancel() }, func() error {
 		_, err := chromedp.CallBrowser(bctx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: true})
 		return err
-	}); err != nil {
-		return fail(fmt.Errorf("launching Chrome %q: %w", path, err))
+	})
+	stderr.Close() // Chrome has its own copy once it started
+	if err != nil {
+		return fail(startError(path, stderrPath, err))
 	}
 	lctx, lcancel := b.bound(ctx)
 	defer lcancel()
@@ -351,6 +374,18 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		}
 	}
 	return b, nil
+}
+
+// startError is Launch's error when Chrome did not answer its first call:
+// a SandboxError when Chrome's stderr says it found no usable sandbox, else
+// err with the browser named.
+func startError(path, stderrPath string, err error) error {
+	if out, rerr := os.ReadFile(stderrPath); rerr == nil {
+		if serr := sandboxDeath(path, out); serr != nil {
+			return serr
+		}
+	}
+	return fmt.Errorf("launching Chrome %q: %w", path, err)
 }
 
 // Close ends Chrome and every process it started, waits for them to exit,

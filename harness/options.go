@@ -36,6 +36,17 @@ type Options struct {
 	// Timeout is the deadline of each wait whose context has none.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration
+	// NoSandbox runs Chrome without its sandbox (--no-sandbox), which
+	// otherwise keeps a page that exploits a bug in Chrome's renderer away
+	// from the rest of the machine. Set it only where Chrome opens pages you
+	// trust, such as a CI runner testing your own extension, and where the
+	// sandbox cannot start: on Linux, as a user other than root, when
+	// unprivileged user namespaces are off or restricted by AppArmor (Ubuntu
+	// 23.10 and later) and no setuid chrome-sandbox is next to the browser;
+	// Launch then fails, naming the cause and this fix. As root, Chrome
+	// always runs without its sandbox (chromedp adds the flag). Firefox
+	// ignores it.
+	NoSandbox bool
 	// Flags are more Chrome command-line flags, as for chromedp.Flag.
 	Flags map[string]any
 	// IdleWorkers leaves extension service workers without a DevTools
@@ -69,6 +80,8 @@ const (
 	EnvBrowser = "PORTPROBE_BROWSER"
 	// EnvFirefox gives the Firefox binary.
 	EnvFirefox = "PORTPROBE_FIREFOX"
+	// EnvNoSandbox=1 sets NoSandbox (read the risk there first).
+	EnvNoSandbox = "PORTPROBE_NO_SANDBOX"
 )
 
 // OptionsFromEnv returns opts with what the environment variables above ask
@@ -95,7 +108,7 @@ func OptionsFromEnv(opts Options) (Options, error) {
 	if p := os.Getenv(EnvFirefox); p != "" {
 		opts.FirefoxPath = p
 	}
-	for name, field := range map[string]*bool{EnvHeadful: &opts.Headful, EnvDevTools: &opts.DevTools} {
+	for name, field := range map[string]*bool{EnvHeadful: &opts.Headful, EnvDevTools: &opts.DevTools, EnvNoSandbox: &opts.NoSandbox} {
 		switch v := os.Getenv(name); v {
 		case "":
 		case "1", "true":

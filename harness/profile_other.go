@@ -2,18 +2,22 @@
 
 package harness
 
-import "os/exec"
+import (
+	"os/exec"
 
-// processAlive reports true: without a portable check, folders of other
-// processes are never swept.
-func processAlive(pid int) bool { return true }
+	"github.com/shirou/gopsutil/v4/process"
+)
 
-// killProfileUsers does nothing: Windows ends Chrome's helpers with it.
-func killProfileUsers(dir string) {}
+// processAlive reports whether a process with this ID runs. When that
+// cannot be known it reports true: folders of a process that may run are
+// never swept.
+func processAlive(pid int) bool {
+	ok, err := process.PidExists(int32(pid))
+	return ok || err != nil
+}
 
 // ownProcessGroup does nothing here: Chrome's command is not modified.
 func ownProcessGroup(*exec.Cmd) {}
 
 // killProcessGroup does nothing here.
 func killProcessGroup(*exec.Cmd) {}
-func profileUsers(string) []int  { return nil }

@@ -18,7 +18,9 @@ for i in $(seq "$runs"); do
   ordered=$(grep '^ *[0-9][0-9]* [0-9:.]* ' <<<"$out" | awk '{ if (prev != "" && $2 < prev) bad = 1; prev = $2 } END { print bad ? "no" : "yes" }')
   if [[ $events -ge 6 && $ordered == yes ]]; then ok=$((ok + 1)); verdict=ok; else verdict=FAIL; fi
   echo "run $i: $events events, in time order: $ordered: $verdict"
-  [[ $verdict == ok ]] || sed 's/^/    /' <<<"$out"
+  if [[ $verdict != ok ]]; then
+    while IFS= read -r line; do printf '    %s\n' "$line"; done <<<"$out"
+  fi
 done
 echo "$ok of $runs runs showed every event in order, with both cores busy"
 [[ $ok -eq $runs ]]
