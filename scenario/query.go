@@ -1,0 +1,88 @@
+package scenario
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/portprobe/portprobe/trace"
+)
+
+// kindQueries are package trace's queries, by kind.
+var kindQueries = map[string]func() *trace.Query{
+	"connect": trace.Connect, "onConnect": trace.OnConnect, "onConnectExternal": trace.OnConnectExternal,
+	"onUserScriptConnect": trace.OnUserScriptConnect, "post": trace.Post, "message": trace.Message,
+	"disconnect": trace.Disconnect, "onDisconnect": trace.OnDisconnect, "exception": trace.Exception,
+	"sendMessage": trace.SendMessage, "response": trace.Response, "onMessage": trace.OnMessage,
+	"onMessageExternal": trace.OnMessageExternal, "onUserScriptMessage": trace.OnUserScriptMessage,
+	"reply": trace.Reply, "keepOpen": trace.KeepOpen,
+}
+
+// Query returns the trace.Query the event stands for. ext names the
+// extension that In names, by manifest name and ID, as
+// "content-script(mdn-example)" reads in the trace; it is not called when
+// In names none.
+func (e *Event) Query(ext func(i int) (name, id string)) *trace.Query {
+	q := trace.AnyEvent()
+	if e.kind != "" {
+		q = kindQueries[e.kind]()
+	}
+	if len(e.realmKinds) > 0 {
+		kinds := slices.Clone(e.realmKinds)
+		what, _, _ := strings.Cut(e.In, "(")
+		id := ""
+		if e.ext >= 0 {
+			var name string
+			name, id = ext(e.ext)
+			what += "(" + name + ")"
+		}
+		q = q.Where("in "+what, func(ev trace.Event) bool {
+			if ev.Realm == nil {
+				return false
+			}
+			info := ev.Realm.Describe()
+			return slices.Contains(kinds, string(info.Kind)) && (id == "" || info.ExtensionID == id)
+		})
+	}
+	if e.Named != nil {
+		q = q.Named(*e.Named)
+	}
+	if e.hasMessage {
+		q = q.WithMessage(e.Message)
+	}
+	for _, k := range sortedKeys(e.Fields) {
+		q = q.WithField(k, e.Fields[k])
+	}
+	for _, k := range sortedKeys(e.Sender) {
+		q = q.WithSender(k, e.Sender[k])
+	}
+	if e.LastError != nil {
+		if *e.LastError == "" {
+			q = q.WithoutLastError()
+		} else {
+			q = q.WithLastError(*e.LastError)
+		}
+	}
+	if e.Error != nil {
+		q = q.WithError(*e.Error)
+	}
+	if e.WithoutError {
+		q = q.WithoutError()
+	}
+	if e.Via != "" {
+		q = q.Via(e.Via)
+	}
+	if e.Listener > 0 {
+		q = q.ByListener(e.Listener)
+	}
+	return q
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
