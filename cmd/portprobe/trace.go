@@ -521,16 +521,17 @@ func (p *printer) print(events []trace.Event) {
 	for _, e := range events {
 		p.printed++
 		e.Seq = p.printed
-		fmt.Fprintln(p.out, e.String())
 		if p.json != nil && p.jsonFailed == nil {
-			// One write per event: a reader of the stream (a file, a pipe)
-			// sees each line whole, at once.
+			// One write per event, before its text: a reader of the stream
+			// (a file, a pipe) sees each line whole, by the time the text
+			// shows it.
 			line, err := json.Marshal(e)
 			if err == nil {
 				_, err = p.json.Write(append(line, '\n'))
 			}
 			p.jsonFailed = err
 		}
+		fmt.Fprintln(p.out, e.String())
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portprobe/portprobe/harness"
+	"github.com/portprobe/portprobe/probetest"
 )
 
 // syncBuffer is an output that tests can read while the command writes, and
@@ -150,13 +151,36 @@ func TestTraceSeveralExtensionsAsJSON(t *testing.T) {
 	}
 	dir := t.TempDir()
 	jsonPath, mermaidPath := filepath.Join(dir, "events.ndjson"), filepath.Join(dir, "exchange.mmd")
-	fixtures := filepath.Join("..", "..", "fixtures", "extensions")
+	mdn := filepath.Join("..", "..", "fixtures", "extensions", "mdn-example")
+	// A second extension whose content script connects too; it has a
+	// background each engine loads (the fixtures' other extensions have a
+	// service worker only, which Firefox refuses).
+	second := probetest.Extension{
+		Name: "second",
+		Manifest: map[string]any{
+			"background":      map[string]any{"service_worker": "bg.js", "scripts": []string{"bg.js"}},
+			"content_scripts": []any{map[string]any{"matches": []string{"http://127.0.0.1/*"}, "js": []string{"cs.js"}}},
+		},
+		Files: map[string]string{
+			"bg.js": `chrome.runtime.onConnect.addListener((port) => port.onMessage.addListener((m) => port.postMessage({echo: m})));`,
+			"cs.js": `const port = chrome.runtime.connect({name: "second"}); port.onMessage.addListener(() => {}); port.postMessage("hello");`,
+		},
+	}.Build(t)
 	out := &syncBuffer{written: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
+	done, finished := make(chan error, 1), make(chan struct{})
+	// On a failure, the command ends before the temporary folder goes.
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-finished:
+		case <-time.After(30 * time.Second):
+		}
+	})
 	go func() {
-		done <- runTrace(ctx, []string{filepath.Join(fixtures, "mdn-example"), filepath.Join(fixtures, "inject-on-update"),
+		defer close(finished)
+		done <- runTrace(ctx, []string{mdn, second.Dir,
 			"--html", "", "--json", jsonPath, "--mermaid", mermaidPath}, out)
 	}()
 
@@ -171,10 +195,10 @@ func TestTraceSeveralExtensionsAsJSON(t *testing.T) {
 	}
 	// Both extensions' content scripts connect, and each worker answers.
 	want := map[string]bool{
-		"connect content-script(mdn-example)@tab1 port-from-cs":  false,
-		"message content-script(mdn-example)@tab1 port-from-cs":  false,
-		"connect content-script(inject-on-update)@tab1 injected": false,
-		"message content-script(inject-on-update)@tab1 injected": false,
+		"connect content-script(mdn-example)@tab1 port-from-cs": false,
+		"message content-script(mdn-example)@tab1 port-from-cs": false,
+		"connect content-script(second)@tab1 second":            false,
+		"message content-script(second)@tab1 second":            false,
 	}
 	all := func() bool {
 		for _, ok := range want {
@@ -240,8 +264,8 @@ func TestTraceSeveralExtensionsAsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, part := range []string{"sequenceDiagram\n", " as content-script(mdn-example)@tab1\n", " as worker(inject-on-update)\n",
-		"->>", ": connect #quot;injected#quot;\n", ": post {#quot;greeting#quot;:#quot;hi there content script!#quot;}\n"} {
+	for _, part := range []string{"sequenceDiagram\n", " as content-script(mdn-example)@tab1\n", " as content-script(second)@tab1\n",
+		"->>", ": connect #quot;second#quot;\n", ": post {#quot;echo#quot;:#quot;hello#quot;}\n", ": post {#quot;greeting#quot;:#quot;hi there content script!#quot;}\n"} {
 		if !strings.Contains(string(mermaid), part) {
 			t.Errorf("the Mermaid diagram has no %q:\n%s", part, mermaid)
 		}
