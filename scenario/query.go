@@ -19,9 +19,11 @@ var kindQueries = map[string]func() *trace.Query{
 }
 
 // Query returns the trace.Query the event stands for. ext names the
-// extension that In names, by manifest name and ID, as
-// "content-script(mdn-example)" reads in the trace; it is not called when
-// In names none.
+// extension that In names, by its index in Scenario.Extensions, with its
+// manifest name and ID; it is not called when In names none. A scenario
+// that Parse read but Load did not may name an extension by manifest name
+// that Parse could not resolve: then the realm's name must hold it, as
+// "content-script(my-extension)@tab1" does.
 func (e *Event) Query(ext func(i int) (name, id string)) *trace.Query {
 	q := trace.AnyEvent()
 	if e.kind != "" {
@@ -30,18 +32,24 @@ func (e *Event) Query(ext func(i int) (name, id string)) *trace.Query {
 	if len(e.realmKinds) > 0 {
 		kinds := slices.Clone(e.realmKinds)
 		what, _, _ := strings.Cut(e.In, "(")
-		id := ""
-		if e.ext >= 0 {
+		id, byName := "", ""
+		switch {
+		case e.ext >= 0:
 			var name string
 			name, id = ext(e.ext)
 			what += "(" + name + ")"
+		case e.ext == -2:
+			// Parsed but not loaded: the realm's name says the extension's.
+			byName = "(" + e.extName + ")"
+			what += byName
 		}
 		q = q.Where("in "+what, func(ev trace.Event) bool {
 			if ev.Realm == nil {
 				return false
 			}
 			info := ev.Realm.Describe()
-			return slices.Contains(kinds, string(info.Kind)) && (id == "" || info.ExtensionID == id)
+			return slices.Contains(kinds, string(info.Kind)) && (id == "" || info.ExtensionID == id) &&
+				(byName == "" || strings.Contains(ev.Realm.String(), byName))
 		})
 	}
 	if e.Named != nil {

@@ -140,7 +140,8 @@ type Event struct {
 	hasMessage bool
 	kind       string
 	realmKinds []string
-	ext        int // -1 for any extension
+	ext        int    // -1 for any extension, -2 for one Load has not resolved yet
+	extName    string // the extension as In names it
 }
 
 // InputError is a mistake in a scenario: what a person must fix before it
@@ -469,6 +470,7 @@ func (s *Scenario) checkEvent(e *Event) error {
 				return fmt.Errorf("in %q: want a realm kind, optionally with an extension, such as content-script(my-extension)", e.In)
 			}
 			ext = strings.TrimSuffix(ext, ")")
+			e.extName = ext
 		}
 		kinds, ok := realmKinds[kind]
 		if !ok {

@@ -189,6 +189,7 @@ expect:
     - {event: Response, error: "No receiver"}
     - {in: content-script(a)}
     - {event: onConnect, sender: {tab.id: 3}}
+    - {in: page(My Extension)}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +215,8 @@ expect:
 		{4, trace.Event{Realm: csB, Kind: trace.KindResponse, Error: "Error: No receiver"}, true},
 		{5, trace.Event{Realm: csB, Kind: trace.KindConnect}, false},
 		{6, trace.Event{Realm: worker, Kind: trace.KindOnConnect, Sender: []byte(`{"tab":{"id":3}}`)}, true},
+		{7, trace.Event{Realm: place("page(My Extension)/p.html@tab1", trace.PageRealm, "idc"), Kind: trace.KindConnect}, true},
+		{7, trace.Event{Realm: place("page(Other)/p.html@tab1", trace.PageRealm, "idd"), Kind: trace.KindConnect}, false},
 	} {
 		if got := q(tt.q).Match(tt.e); got != tt.want {
 			t.Errorf("%s on %s: got %v, want %v", q(tt.q), tt.e, got, tt.want)
