@@ -60,5 +60,5 @@ expect:
 `))
 	fmt.Println(err)
 	// Output:
-	// greet.yaml:5: steps[1].click_action: no tab named "main" opened before (name tabs with as:, or use tab1, tab2, ...)
+	// greet.yaml:5: steps[1].click_action: no tab named "main" opened before (name a tab with as: in its open step)
 }

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,8 +31,10 @@ type Result struct {
 	Title string
 }
 
-// Run plays s in a browser that it launches with opts (s.Browser and
-// s.Timeout win over opts) and closes before it returns. It writes one line
+// Run plays s in a browser that it launches with opts (s.Browser wins over
+// opts.Browser) and closes before it returns. s.Timeout, or else
+// opts.Timeout, or else harness.DefaultTimeout, bounds each wait step and
+// the wait for the expected events. It writes one line
 // per step to progress (nil: nowhere). An error means the scenario could not
 // run: a mistake in it (an *InputError) or a browser that would not start;
 // a step or an expectation that fails is a Result that did not pass.
@@ -47,12 +50,9 @@ func Run(ctx context.Context, s *Scenario, opts harness.Options, progress io.Wri
 	if s.Browser != "" {
 		opts.Browser = harness.Engine(s.Browser)
 	}
-	if s.Timeout > 0 {
-		opts.Timeout = s.Timeout
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = harness.DefaultTimeout
-	}
+	// The scenario's timeout bounds its waits; the harness's own (loading
+	// an extension, opening a tab) keep opts'.
+	timeout := cmp.Or(s.Timeout, opts.Timeout, harness.DefaultTimeout)
 	b, err := harness.Launch(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("running %s: %w", s.File, err)
@@ -61,7 +61,7 @@ func Run(ctx context.Context, s *Scenario, opts harness.Options, progress io.Wri
 	for path, html := range s.Pages {
 		b.Pages().Handle(path, html)
 	}
-	r := &runner{s: s, b: b, progress: progress, timeout: opts.Timeout, tabs: map[string]*harness.Tab{}}
+	r := &runner{s: s, b: b, progress: progress, timeout: timeout, tabs: map[string]*harness.Tab{}, urls: map[*harness.Tab]string{}}
 	res := &Result{Browser: b.Version(), Title: "portprobe check " + s.File}
 	res.Failure = r.run(ctx)
 	res.Passed = res.Failure == ""
@@ -77,8 +77,14 @@ type runner struct {
 	timeout  time.Duration
 	exts     []*harness.Extension
 	tabs     map[string]*harness.Tab
-	opened   int
 	current  *harness.Tab
+	// urls are the addresses the steps loaded in each tab, for reload
+	// where the engine does not tell the tab's URL (Firefox).
+	urls map[*harness.Tab]string
+	// since is when the last step that is not a wait began, and what it
+	// was: a wait looks for events from then on.
+	since     time.Time
+	sinceStep string
 }
 
 func (r *runner) say(format string, args ...any) {
@@ -101,6 +107,10 @@ func (r *runner) run(ctx context.Context) string {
 	}
 	for i := range r.s.Steps {
 		st := &r.s.Steps[i]
+		if st.action != "wait" {
+			// The realms' clocks and Go's agree to a millisecond or two.
+			r.since, r.sinceStep = time.Now().Add(-clockSlack), fmt.Sprintf("step %d (%s)", i+1, st.action)
+		}
 		if err := r.step(ctx, st); err != nil {
 			var we *trace.WaitError
 			if errors.As(err, &we) {
@@ -111,6 +121,9 @@ func (r *runner) run(ctx context.Context) string {
 	}
 	return r.expect(ctx)
 }
+
+// clockSlack is how far apart the realms' clocks and Go's may be.
+const clockSlack = 2 * time.Millisecond
 
 // workerStarted waits until the extension's service worker has run its
 // top-level code, so the listeners it adds there are in place before the
@@ -155,18 +168,19 @@ func (r *runner) step(ctx context.Context, st *Step) error {
 		if err != nil {
 			return err
 		}
-		r.opened++
-		r.tabs[t.String()] = t
-		r.tabs[fmt.Sprintf("tab%d", r.opened)] = t
 		if st.As != "" {
 			r.tabs[st.As] = t
 		}
-		r.current = t
+		r.current, r.urls[t] = t, url
 		r.say("%s opened %s", t, url)
 		return nil
 	}
 	if st.action == "wait" {
 		q := st.Wait.Query(r.extName)
+		if !r.since.IsZero() {
+			since := r.since
+			q = q.Where("since "+r.sinceStep, func(e trace.Event) bool { return !e.At.Before(since) })
+		}
 		r.say("waiting for %s", q)
 		wctx, cancel := context.WithTimeout(ctx, r.timeout)
 		defer cancel()
@@ -212,10 +226,12 @@ func (r *runner) step(ctx context.Context, st *Step) error {
 	case "navigate":
 		url := r.url(st.Navigate)
 		r.say("%s navigating to %s", t, url)
+		r.urls[t] = url
 		return t.Navigate(ctx, url)
 	case "reload":
-		r.say("reloading %s", t)
-		return t.Navigate(ctx, t.URL())
+		url := cmp.Or(t.URL(), r.urls[t])
+		r.say("reloading %s (%s)", t, url)
+		return t.Navigate(ctx, url)
 	case "close":
 		r.say("closing %s", t)
 		if err := t.Close(ctx); err != nil {

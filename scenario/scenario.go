@@ -27,7 +27,8 @@ type Scenario struct {
 	// Browser is "chrome" or "firefox"; "" leaves the choice to the caller's
 	// harness.Options.
 	Browser string `yaml:"browser"`
-	// Timeout bounds each wait: a wait step, and the expectations.
+	// Timeout bounds each wait: a wait step, and the expectations (not the
+	// harness's own waits, such as loading an extension).
 	Timeout time.Duration `yaml:"timeout"`
 	// Extensions are the unpacked extension folders, relative to File. At
 	// least one.
@@ -49,8 +50,7 @@ type Scenario struct {
 type Step struct {
 	// Open opens a tab on a URL, or on a path of Pages ("/", "/frames.html").
 	Open string `yaml:"open"`
-	// As names the tab Open opens, for Tab in later steps (default: the
-	// harness's name, tab1, tab2, ...).
+	// As names the tab Open opens, for Tab in later steps.
 	As string `yaml:"as"`
 	// Tab names the tab a step acts on (default: the last tab opened).
 	Tab string `yaml:"tab"`
@@ -75,7 +75,9 @@ type Step struct {
 	DisableExtension   any `yaml:"disable_extension"`
 	EnableExtension    any `yaml:"enable_extension"`
 	UninstallExtension any `yaml:"uninstall_extension"`
-	// Wait waits until the trace has an event that matches.
+	// Wait waits until the trace has an event that matches and that
+	// happened since the last step that is not a wait began (an event of
+	// the steps before does not count).
 	Wait *Event `yaml:"wait"`
 
 	// Line is the step's line in File.
@@ -293,7 +295,7 @@ func (s *Scenario) check(doc *yaml.Node) error {
 			return fail(st.Line, field, "as names the tab of an open step only")
 		}
 		if st.Tab != "" && !tabs[st.Tab] {
-			return fail(st.Line, field, "no tab named %q opened before (name tabs with as:, or use tab1, tab2, ...)", st.Tab)
+			return fail(st.Line, field, "no tab named %q opened before (name a tab with as: in its open step)", st.Tab)
 		}
 		switch st.action {
 		case "open":
@@ -301,7 +303,6 @@ func (s *Scenario) check(doc *yaml.Node) error {
 				return fail(st.Line, field, "open makes a new tab; name it with as:, not tab:")
 			}
 			opened = true
-			tabs[fmt.Sprintf("tab%d", countOpens(s.Steps[:i+1]))] = true
 			if st.As != "" {
 				tabs[st.As] = true
 			}
@@ -337,16 +338,6 @@ func (s *Scenario) check(doc *yaml.Node) error {
 		}
 	}
 	return nil
-}
-
-func countOpens(steps []Step) int {
-	n := 0
-	for _, st := range steps {
-		if st.Open != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // actions names the action fields that are set.

@@ -41,8 +41,9 @@ steps:
   - enable_extension: a
   - uninstall_extension: b
   - open: /
+    as: second
   - close: true
-    tab: tab2
+    tab: second
 expect:
   in_order: true
   events:
@@ -70,7 +71,7 @@ expect:
 	if w := s.Steps[5].Wait; w.kind != "onDisconnect" || w.ext != 1 || w.realmKinds[0] != "content-script" {
 		t.Errorf("wait: %+v", w)
 	}
-	if !s.Expect.InOrder || len(s.Expect.Events) != 2 || len(s.Expect.Absent) != 1 || s.Expect.Events[1].Line != 28 {
+	if !s.Expect.InOrder || len(s.Expect.Events) != 2 || len(s.Expect.Absent) != 1 || s.Expect.Events[1].Line != 29 {
 		t.Errorf("expect: %+v", s.Expect)
 	}
 }
@@ -92,7 +93,7 @@ func TestParseMistakes(t *testing.T) {
 		{"two actions", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n    reload: true", 1), "s.yaml:4: steps[0]: want one action (open, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got 2: open, reload"},
 		{"no action", "s.yaml", strings.Replace(minimal, "open: /", "tab: tab1", 1), "s.yaml:4: steps[0]: want one action (open, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got 0: "},
 		{"click before open", "s.yaml", strings.Replace(minimal, "open: /", "click: body", 1), "s.yaml:4: steps[0].click: no tab opened before: start with open: /"},
-		{"unknown tab", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - click: body\n    tab: other", 1), `s.yaml:5: steps[1].click: no tab named "other" opened before (name tabs with as:, or use tab1, tab2, ...)`},
+		{"unknown tab", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - click: body\n    tab: other", 1), `s.yaml:5: steps[1].click: no tab named "other" opened before (name a tab with as: in its open step)`},
 		{"as on a click", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - click: body\n    as: x", 1), "s.yaml:5: steps[1].click: as names the tab of an open step only"},
 		{"false extension", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - stop_worker: false", 1), "s.yaml:5: steps[1].stop_worker: false: want true (the only extension) or an extension's name"},
 		{"ambiguous extension", "s.yaml", strings.Replace(strings.Replace(minimal, "[ext]", "[a, b]", 1), "open: /", "open: /\n  - reload_extension: true", 1), "s.yaml:5: steps[1].reload_extension: true: there are 2 extensions; name one"},
