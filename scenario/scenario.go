@@ -43,6 +43,8 @@ type Scenario struct {
 
 	// manifests are the extensions' manifests, in the order of Extensions.
 	manifests []*manifest.Manifest
+	// doc is the file's tree of nodes, for the lines of mistakes.
+	doc *yaml.Node
 }
 
 // Step is one action. Exactly one of its action fields is set; Tab and As
@@ -232,6 +234,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	}
 	s.File = name
 	doc := root.Content[0]
+	s.doc = doc
 	for i := range s.Steps {
 		s.Steps[i].Line = lineOf(doc, "steps", i)
 	}
@@ -490,7 +493,7 @@ func (s *Scenario) checkEvent(e *Event) error {
 // readManifests reads each extension's manifest, so that a missing folder or
 // a bad manifest is an input error, and names resolve to manifest names.
 func (s *Scenario) readManifests() error {
-	doc := s.doc()
+	doc := s.doc
 	s.manifests = make([]*manifest.Manifest, len(s.Extensions))
 	for i, dir := range s.Extensions {
 		m, err := manifest.Read(s.ExtensionDir(i))
@@ -526,20 +529,6 @@ func (s *Scenario) readManifests() error {
 		}
 	}
 	return nil
-}
-
-// doc re-reads the file's node tree for lines; nil when it cannot.
-func (s *Scenario) doc() *yaml.Node {
-	data, err := os.ReadFile(s.File)
-	if err != nil {
-		return nil
-	}
-	data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
-	var root yaml.Node
-	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
-		return nil
-	}
-	return root.Content[0]
 }
 
 // ExtensionDir returns the folder of extension i, relative to the scenario's
