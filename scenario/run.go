@@ -39,6 +39,9 @@ type Result struct {
 // run: a mistake in it (an *InputError) or a browser that would not start;
 // a step or an expectation that fails is a Result that did not pass.
 func Run(ctx context.Context, s *Scenario, opts harness.Options, progress io.Writer) (*Result, error) {
+	if s.doc == nil {
+		return nil, errors.New("running a scenario: it must come from Load or Parse, which check it")
+	}
 	if s.manifests == nil {
 		if err := s.readManifests(); err != nil {
 			return nil, err

@@ -19,7 +19,8 @@ import (
 
 // Scenario is one check: what to load, what to do, what must happen. Its
 // zero parts take their defaults: the browser of harness.OptionsFromEnv
-// (PORTPROBE_BROWSER, then Chrome), the harness's Timeout.
+// (PORTPROBE_BROWSER, then Chrome), the harness's Timeout. Load and Parse
+// make one (and check it); Run takes no other.
 type Scenario struct {
 	// File is where the scenario was read from; extension folders are
 	// relative to its folder.
