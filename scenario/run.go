@@ -34,10 +34,11 @@ type Result struct {
 // Run plays s in a browser that it launches with opts (s.Browser wins over
 // opts.Browser) and closes before it returns. s.Timeout, or else
 // opts.Timeout, or else harness.DefaultTimeout, bounds each wait step and
-// the wait for the expected events. It writes one line
-// per step to progress (nil: nowhere). An error means the scenario could not
-// run: a mistake in it (an *InputError) or a browser that would not start;
-// a step or an expectation that fails is a Result that did not pass.
+// the wait for the expected events. It writes one line per step to progress
+// (nil: nowhere). An error means the scenario could not run: a mistake in
+// it (an *InputError, such as an extension the browser refuses) or a
+// browser that would not start; a step or an expectation that fails is a
+// Result that did not pass.
 func Run(ctx context.Context, s *Scenario, opts harness.Options, progress io.Writer) (*Result, error) {
 	if s.doc == nil {
 		return nil, errors.New("running a scenario: it must come from Load or Parse, which check it")
@@ -65,6 +66,19 @@ func Run(ctx context.Context, s *Scenario, opts harness.Options, progress io.Wri
 		b.Pages().Handle(path, html)
 	}
 	r := &runner{s: s, b: b, progress: progress, timeout: timeout, tabs: map[string]*harness.Tab{}, urls: map[*harness.Tab]string{}}
+	// An extension the browser refuses is a mistake in the input.
+	for i := range s.Extensions {
+		ext, err := b.LoadExtension(ctx, s.ExtensionDir(i))
+		var refused *harness.ExtensionLoadError
+		if errors.As(err, &refused) {
+			return nil, &InputError{File: s.File, Line: lineOf(s.doc, "extensions", i), Field: fmt.Sprintf("extensions[%d]", i), Err: err}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("running %s: loading extension %q: %w", s.File, s.Extensions[i], err)
+		}
+		r.say("%s loaded in %s", ext, b.Version())
+		r.exts = append(r.exts, ext)
+	}
 	res := &Result{Browser: b.Version(), Title: "portprobe check " + s.File}
 	res.Failure = r.run(ctx)
 	res.Passed = res.Failure == ""
@@ -97,16 +111,10 @@ func (r *runner) say(format string, args ...any) {
 // run runs the steps and checks the expectations; it returns what failed,
 // or "".
 func (r *runner) run(ctx context.Context) string {
-	for i := range r.s.Extensions {
-		ext, err := r.b.LoadExtension(ctx, r.s.ExtensionDir(i))
-		if err != nil {
-			return fmt.Sprintf("loading extension %q: %v", r.s.Extensions[i], err)
-		}
-		r.say("%s loaded in %s", ext, r.b.Version())
+	for _, ext := range r.exts {
 		if err := workerStarted(ctx, ext); err != nil {
 			return fmt.Sprintf("starting the background of %s: %v\ntrace so far:\n%s", ext, err, trace.FormatEvents(r.b.Trace().Events()))
 		}
-		r.exts = append(r.exts, ext)
 	}
 	for i := range r.s.Steps {
 		st := &r.s.Steps[i]

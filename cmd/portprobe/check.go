@@ -44,8 +44,8 @@ func parseCheckFlags(args []string, out io.Writer) (file string, outDir, browser
 			"  1  a step or an expectation failed (or the browser could not run): the\n"+
 			"     message says which, with the trace so far, and the sequence diagram\n"+
 			"     is written to --out/"+checkDiagram+"\n"+
-			"  2  bad input: unreadable file, unknown key, bad value, missing extension\n"+
-			"     folder, bad flag; the message names the file, line and field\n\nflags:")
+			"  2  bad input: unreadable file, unknown key, bad value, missing or refused\n"+
+			"     extension, bad flag; the message names the file, line and field\n\nflags:")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&outDir, "out", ".", "folder for "+checkDiagram+" when the check fails")

@@ -195,4 +195,16 @@ func TestCheckBadInput(t *testing.T) {
 	if code != exitBadInput || !strings.Contains(stderr, "portprobe check: "+unknownKey+`:4: unknown key "wait_for"`) {
 		t.Errorf("portprobe check %s: exit code %d, stderr:\n%s", unknownKey, code, stderr)
 	}
+	// An extension the browser refuses (its worker's file is missing) is
+	// bad input too, found once the browser runs.
+	refused := filepath.Join(dir, "refused")
+	if err := os.Mkdir(refused, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join("refused", "manifest.json"), `{"manifest_version": 3, "name": "refused", "version": "1.0", "background": {"service_worker": "missing.js"}}`)
+	refusing := write("refused.yaml", "extensions:\n  - refused\nsteps: [{open: /}]\nexpect: {events: [{event: Connect}]}\n")
+	code, _, stderr = runPortprobe(t, "check", refusing)
+	if code != exitBadInput || !strings.Contains(stderr, "portprobe check: "+refusing+`:2: extensions[0]: loading extension "`) {
+		t.Errorf("portprobe check %s: exit code %d, stderr:\n%s", refusing, code, stderr)
+	}
 }
