@@ -1,6 +1,7 @@
 // Command portprobe is portprobe's command line:
 //
-//	portprobe trace <extension-dir> [--url URL] [--headful] [--for 10s]
+//	portprobe trace <extension-dir>... [--url URL] [--headful] [--for 10s] [--json FILE] [--mermaid FILE]
+//	portprobe check <scenario.yaml> [--out DIR]
 //	portprobe compat [flags]
 //
 // Run it with `go run ./cmd/portprobe <command> -h` for each command's flags.
@@ -59,6 +60,12 @@ func main() {
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stderr, "portprobe %s: %v\n", os.Args[1], err)
+		// A command may end with its own code (portprobe check's 2 for
+		// bad input).
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			os.Exit(coded.ExitCode())
+		}
 		os.Exit(1)
 	}
 }

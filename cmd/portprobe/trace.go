@@ -24,7 +24,7 @@ import (
 
 func init() {
 	commands["trace"] = command{
-		summary: "load an extension, open a page and print every port event live",
+		summary: "load extensions, open a page and print every port event live",
 		run:     func(ctx context.Context, args []string) error { return runTrace(ctx, args, os.Stdout) },
 	}
 }
@@ -40,54 +40,75 @@ type traceFlags struct {
 	chrome      string
 	browser     string
 	page        string
+	json        string
+	mermaid     string
 }
 
-func parseTraceFlags(args []string, out io.Writer) (dir string, f traceFlags, err error) {
+func parseTraceFlags(args []string, out io.Writer) (dirs []string, f traceFlags, err error) {
 	fs := flag.NewFlagSet("portprobe trace", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintln(out, "usage: portprobe trace <extension-dir> [flags]\n\n"+
-			"Loads the unpacked extension (no change to it needed), opens a page, and prints\n"+
-			"every port event of its worker, content scripts and pages as it happens, from\n"+
-			"each context's first line of code: popups, tabs and windows it opens, iframes,\n"+
-			"offscreen documents and side panels included. On Ctrl-C (or after --for) it\n"+
-			"says which contexts it saw and writes the trace as an HTML sequence diagram.\n\nflags:")
+		fmt.Fprintln(out, "usage: portprobe trace <extension-dir>... [flags]\n\n"+
+			"Loads the unpacked extensions (no change to them needed), opens a page, and\n"+
+			"prints every port event of their workers, content scripts and pages as it\n"+
+			"happens, from each context's first line of code: popups, tabs and windows they\n"+
+			"open, iframes, offscreen documents and side panels included. On Ctrl-C (or after\n"+
+			"--for) it says which contexts it saw and writes the trace as an HTML sequence\n"+
+			"diagram (and, when asked, as Mermaid). --json writes each event as a line of\n"+
+			"JSON as it prints it.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.url, "url", "", "page to open (default: the built-in local page, http://127.0.0.1:<port>/)")
 	fs.BoolVar(&f.headful, "headful", false, "show the browser window")
 	fs.DurationVar(&f.duration, "for", 0, "stop after this long (default: until Ctrl-C)")
 	fs.StringVar(&f.html, "html", "portprobe-trace.html", "where to write the sequence diagram (empty: nowhere)")
-	fs.BoolVar(&f.clickAction, "click-action", false, "click the extension's toolbar action once the page's content scripts ran")
+	fs.BoolVar(&f.clickAction, "click-action", false, "click each extension's toolbar action once the page's content scripts ran")
 	fs.BoolVar(&f.clickPage, "click-page", false, "click the page's body once its content scripts ran")
-	fs.StringVar(&f.page, "page", "", "also open this page of the extension in a tab, such as popup.html (its ID is not needed)")
+	fs.StringVar(&f.page, "page", "", "also open this page of the (first) extension in a tab, such as popup.html (its ID is not needed)")
+	fs.StringVar(&f.json, "json", "", "also write each event as one line of JSON (NDJSON, the fields of trace.json) to this file as it is printed; - for stdout (the text then goes to stderr)")
+	fs.StringVar(&f.mermaid, "mermaid", "", "at the end, write the exchange as a Mermaid sequenceDiagram to this file")
 	fs.StringVar(&f.chrome, "chrome", "", "Chrome binary (default: PORTPROBE_CHROME, then the usual places)")
 	fs.StringVar(&f.browser, "browser", "", "engine: chrome or firefox (default: PORTPROBE_BROWSER, then chrome; Firefox: no popups or iframes yet)")
-	// The folder may come before or after the flags.
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		dir, args = args[0], args[1:]
+	// The folders may come before, after and between the flags.
+	for {
+		for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			dirs, args = append(dirs, args[0]), args[1:]
+		}
+		if len(args) == 0 {
+			break
+		}
+		if err := fs.Parse(args); err != nil {
+			return nil, f, err
+		}
+		args = fs.Args()
 	}
-	if err := fs.Parse(args); err != nil {
-		return "", f, err
-	}
-	if dir == "" && fs.NArg() > 0 {
-		dir = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return "", f, fmt.Errorf("unexpected arguments %q after the flags", fs.Args())
-	}
-	if dir == "" {
+	if len(dirs) == 0 {
 		fs.Usage()
-		return "", f, errors.New("no extension folder given")
+		return nil, f, errors.New("no extension folder given")
 	}
-	return dir, f, nil
+	return dirs, f, nil
 }
 
 // runTrace is portprobe trace: it prints events to out until ctx ends or
 // --for runs out, then writes the diagram.
 func runTrace(ctx context.Context, args []string, out io.Writer) error {
-	dir, f, err := parseTraceFlags(args, out)
+	dirs, f, err := parseTraceFlags(args, out)
 	if err != nil {
 		return err
+	}
+	// The NDJSON stream: a file, or stdout with the text moved to stderr.
+	var jsonOut io.Writer
+	switch f.json {
+	case "":
+	case "-":
+		jsonOut, out = out, os.Stderr
+	default:
+		file, err := os.Create(f.json)
+		if err != nil {
+			return fmt.Errorf("opening the JSON stream: %w", err)
+		}
+		defer file.Close()
+		jsonOut = file
 	}
 	opts, err := harness.OptionsFromEnv(harness.Options{
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "portprobe: "+format+"\n", args...) },
@@ -112,7 +133,7 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	defer b.Close()
 
 	// Print events as they arrive, off the trace's lock.
-	p := &printer{out: out, wake: make(chan struct{}, 1)}
+	p := &printer{out: out, json: jsonOut, wake: make(chan struct{}, 1)}
 	stopWatch := b.Trace().Watch(p.add)
 	defer stopWatch()
 	printed := make(chan struct{})
@@ -121,15 +142,23 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 
 	// Loading after Launch, with the watcher in place, sees the worker's
 	// first events too.
-	ext, err := b.LoadExtension(ctx, dir)
-	if err != nil {
-		stopPrinting()
-		return err
+	var exts []*harness.Extension
+	var names []string
+	for _, dir := range dirs {
+		ext, err := b.LoadExtension(ctx, dir)
+		if err != nil {
+			stopPrinting()
+			return err
+		}
+		p.say("%s loaded in %s", ext, b.Version())
+		exts, names = append(exts, ext), append(names, ext.Name)
 	}
-	p.say("%s loaded in %s", ext, b.Version())
-	if err := workerStarted(ctx, ext); err != nil {
-		p.say("%v", err)
+	for _, ext := range exts {
+		if err := workerStarted(ctx, ext); err != nil {
+			p.say("%v", err)
+		}
 	}
+	ext := exts[0]
 	url := f.url
 	if url == "" {
 		url = b.Pages().URL("/")
@@ -149,7 +178,7 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	if f.clickAction || f.clickPage {
-		if err := clickWhenReady(ctx, b, ext, tab, f, p); err != nil {
+		if err := clickWhenReady(ctx, b, exts, tab, f, p); err != nil {
 			p.say("%v", err)
 		}
 	}
@@ -172,24 +201,39 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	for _, line := range contextSummary(b, events) {
 		p.say("%s", line)
 	}
-	if f.html == "" {
-		return nil
+	if err := p.jsonErr(); err != nil {
+		return fmt.Errorf("writing the JSON stream %s: %w", f.json, err)
 	}
-	// ctx may be cancelled by Ctrl-C already; writing the file needs no browser.
-	file, err := os.Create(f.html)
-	if err != nil {
-		return fmt.Errorf("writing the diagram: %w", err)
+	// ctx may be cancelled by Ctrl-C already; writing the files needs no browser.
+	title := "portprobe trace of " + strings.Join(names, ", ")
+	if f.html != "" {
+		if err := writeFile(f.html, func(w io.Writer) error { return diagram.Write(w, title, events) }); err != nil {
+			return fmt.Errorf("writing the diagram %s: %w", f.html, err)
+		}
+		abs, _ := filepath.Abs(f.html)
+		p.say("sequence diagram: %s", abs)
 	}
-	if err := diagram.Write(file, "portprobe trace of "+ext.Name, events); err != nil {
-		file.Close()
-		return fmt.Errorf("writing the diagram %s: %w", f.html, err)
+	if f.mermaid != "" {
+		if err := writeFile(f.mermaid, func(w io.Writer) error { return diagram.WriteMermaid(w, events) }); err != nil {
+			return fmt.Errorf("writing the Mermaid diagram %s: %w", f.mermaid, err)
+		}
+		abs, _ := filepath.Abs(f.mermaid)
+		p.say("Mermaid diagram: %s", abs)
 	}
-	if err := file.Close(); err != nil {
-		return fmt.Errorf("writing the diagram %s: %w", f.html, err)
-	}
-	abs, _ := filepath.Abs(f.html)
-	p.say("sequence diagram: %s", abs)
 	return nil
+}
+
+// writeFile creates path and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(file); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
 }
 
 // workerStarted waits until the extension's service worker has run its
@@ -251,11 +295,15 @@ func contextSummary(b *harness.Browser, events []trace.Event) []string {
 	return lines
 }
 
-// clickWhenReady waits until the extension's content script in tab has run
-// its top-level code and its ports have reached their listeners, then clicks
-// what the flags ask for.
-func clickWhenReady(ctx context.Context, b *harness.Browser, ext *harness.Extension, tab *harness.Tab, f traceFlags, p *printer) error {
-	if declaresContentScriptFor(ext.Manifest, tab.URL()) {
+// clickWhenReady waits until the extensions' content scripts in tab have
+// run their top-level code and their ports have reached their listeners,
+// then clicks what the flags ask for: the page once, and each extension's
+// action.
+func clickWhenReady(ctx context.Context, b *harness.Browser, exts []*harness.Extension, tab *harness.Tab, f traceFlags, p *printer) error {
+	for _, ext := range exts {
+		if !declaresContentScriptFor(ext.Manifest, tab.URL()) {
+			continue
+		}
 		cs, err := ext.ContentScript(ctx, tab)
 		if err != nil {
 			return fmt.Errorf("not clicking: %w", err)
@@ -289,9 +337,11 @@ func clickWhenReady(ctx context.Context, b *harness.Browser, ext *harness.Extens
 		}
 	}
 	if f.clickAction {
-		p.say("clicking the action of %s", ext)
-		if err := ext.ClickAction(ctx, tab); err != nil {
-			return err
+		for _, ext := range exts {
+			p.say("clicking the action of %s", ext)
+			if err := ext.ClickAction(ctx, tab); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -364,16 +414,19 @@ func globMatch(pattern, s string) bool {
 	return s == ""
 }
 
-// printer prints events in the order they arrive; add never blocks.
+// printer prints events in the order they arrive, and writes each as a line
+// of JSON to json when set; add never blocks.
 type printer struct {
 	out  io.Writer
+	json io.Writer // nil: no JSON stream
 	wake chan struct{}
 
 	mu      sync.Mutex
 	pending []trace.Event
 
-	outMu   sync.Mutex // one writer at a time
-	printed int        // guarded by outMu
+	outMu      sync.Mutex // one writer at a time
+	printed    int        // guarded by outMu
+	jsonFailed error      // the first error writing json; guarded by outMu
 }
 
 // say prints a note line, starting with "# ".
@@ -468,6 +521,23 @@ func (p *printer) print(events []trace.Event) {
 	for _, e := range events {
 		p.printed++
 		e.Seq = p.printed
+		if p.json != nil && p.jsonFailed == nil {
+			// One write per event, before its text: a reader of the stream
+			// (a file, a pipe) sees each line whole, by the time the text
+			// shows it.
+			line, err := json.Marshal(e)
+			if err == nil {
+				_, err = p.json.Write(append(line, '\n'))
+			}
+			p.jsonFailed = err
+		}
 		fmt.Fprintln(p.out, e.String())
 	}
+}
+
+// jsonErr returns the first error writing the JSON stream.
+func (p *printer) jsonErr() error {
+	p.outMu.Lock()
+	defer p.outMu.Unlock()
+	return p.jsonFailed
 }

@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/portprobe/portprobe/harness"
+	"github.com/portprobe/portprobe/probetest"
 )
 
 // syncBuffer is an output that tests can read while the command writes, and
@@ -111,19 +115,160 @@ func containsAll(s string, parts []string) bool {
 
 func TestTraceFlags(t *testing.T) {
 	var out bytes.Buffer
-	dir, f, err := parseTraceFlags([]string{"ext", "--for", "2s", "--headful"}, &out)
-	if err != nil || dir != "ext" || f.duration != 2*time.Second || !f.headful || f.html != "portprobe-trace.html" {
-		t.Errorf("folder first: got %q %+v %v", dir, f, err)
+	dirs, f, err := parseTraceFlags([]string{"ext", "--for", "2s", "--headful"}, &out)
+	if err != nil || !slices.Equal(dirs, []string{"ext"}) || f.duration != 2*time.Second || !f.headful || f.html != "portprobe-trace.html" || f.json != "" || f.mermaid != "" {
+		t.Errorf("folder first: got %q %+v %v", dirs, f, err)
 	}
-	dir, f, err = parseTraceFlags([]string{"--url", "http://x/", "ext"}, &out)
-	if err != nil || dir != "ext" || f.url != "http://x/" {
-		t.Errorf("flags first: got %q %+v %v", dir, f, err)
+	dirs, f, err = parseTraceFlags([]string{"--url", "http://x/", "ext"}, &out)
+	if err != nil || !slices.Equal(dirs, []string{"ext"}) || f.url != "http://x/" {
+		t.Errorf("flags first: got %q %+v %v", dirs, f, err)
+	}
+	// Several folders, before, between and after the flags.
+	dirs, f, err = parseTraceFlags([]string{"a", "b", "--json", "-", "c", "--mermaid", "x.mmd", "d"}, &out)
+	if err != nil || !slices.Equal(dirs, []string{"a", "b", "c", "d"}) || f.json != "-" || f.mermaid != "x.mmd" {
+		t.Errorf("several folders: got %q %+v %v", dirs, f, err)
 	}
 	if _, _, err := parseTraceFlags(nil, &out); err == nil || !strings.Contains(err.Error(), "no extension folder") {
 		t.Errorf("no folder: got %v", err)
 	}
+	if _, _, err := parseTraceFlags([]string{"--for", "2s"}, &out); err == nil || !strings.Contains(err.Error(), "no extension folder") {
+		t.Errorf("flags only: got %v", err)
+	}
 	if _, _, err := parseTraceFlags([]string{"ext", "--for", "soon"}, &out); err == nil {
 		t.Errorf("bad duration: no error")
+	}
+	if _, _, err := parseTraceFlags([]string{"ext", "--colour"}, &out); err == nil {
+		t.Errorf("unknown flag: no error")
+	}
+}
+
+// Two extensions at once, traced together: --json writes each printed event
+// as a line of JSON, numbered as printed, while the trace runs; --mermaid
+// writes the exchange at the end.
+func TestTraceSeveralExtensionsAsJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	dir := t.TempDir()
+	jsonPath, mermaidPath := filepath.Join(dir, "events.ndjson"), filepath.Join(dir, "exchange.mmd")
+	mdn := filepath.Join("..", "..", "fixtures", "extensions", "mdn-example")
+	// A second extension whose content script connects too; it has a
+	// background each engine loads (the fixtures' other extensions have a
+	// service worker only, which Firefox refuses).
+	second := probetest.Extension{
+		Name: "second",
+		Manifest: map[string]any{
+			"background":      map[string]any{"service_worker": "bg.js", "scripts": []string{"bg.js"}},
+			"content_scripts": []any{map[string]any{"matches": []string{"http://127.0.0.1/*"}, "js": []string{"cs.js"}}},
+		},
+		Files: map[string]string{
+			"bg.js": `chrome.runtime.onConnect.addListener((port) => port.onMessage.addListener((m) => port.postMessage({echo: m})));`,
+			"cs.js": `const port = chrome.runtime.connect({name: "second"}); port.onMessage.addListener(() => {}); port.postMessage("hello");`,
+		},
+	}.Build(t)
+	out := &syncBuffer{written: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, finished := make(chan error, 1), make(chan struct{})
+	// On a failure, the command ends before the temporary folder goes.
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-finished:
+		case <-time.After(30 * time.Second):
+		}
+	})
+	go func() {
+		defer close(finished)
+		done <- runTrace(ctx, []string{mdn, second.Dir,
+			"--html", "", "--json", jsonPath, "--mermaid", mermaidPath}, out)
+	}()
+
+	type line struct {
+		Seq       int             `json:"seq"`
+		At        time.Time       `json:"at"`
+		Realm     string          `json:"realm"`
+		RealmKind string          `json:"realmKind"`
+		Kind      string          `json:"kind"`
+		Name      string          `json:"name"`
+		Message   json.RawMessage `json:"message"`
+	}
+	// Both extensions' content scripts connect, and each worker answers.
+	want := map[string]bool{
+		"connect content-script(mdn-example)@tab1 port-from-cs": false,
+		"message content-script(mdn-example)@tab1 port-from-cs": false,
+		"connect content-script(second)@tab1 second":            false,
+		"message content-script(second)@tab1 second":            false,
+	}
+	all := func() bool {
+		for _, ok := range want {
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}
+	var lines []line
+	read := 0 // bytes of the file parsed
+	deadline := time.After(60 * time.Second)
+	for !all() {
+		select {
+		case <-out.written:
+		case err := <-done:
+			t.Fatalf("trace ended early (%v); output:\n%s", err, out)
+		case <-deadline:
+			t.Fatalf("the JSON stream did not show both extensions' exchanges in 60 s; got %+v\noutput:\n%s", lines, out)
+		}
+		// The stream is read while the command runs: each line is whole
+		// once written.
+		data, err := os.ReadFile(jsonPath)
+		if err != nil {
+			continue
+		}
+		for {
+			end := bytes.IndexByte(data[read:], '\n')
+			if end < 0 {
+				break
+			}
+			var l line
+			if err := json.Unmarshal(data[read:read+end], &l); err != nil {
+				t.Fatalf("line %d of the JSON stream is not JSON: %v\n%s", len(lines)+1, err, data[read:read+end])
+			}
+			read += end + 1
+			if l.Seq != len(lines)+1 || l.At.IsZero() || l.Realm == "" || l.RealmKind == "" || l.Kind == "" {
+				t.Errorf("line %d: %+v", len(lines)+1, l)
+			}
+			lines = append(lines, l)
+			key := l.Kind + " " + l.Realm + " " + l.Name
+			if _, ok := want[key]; ok {
+				want[key] = true
+			}
+		}
+	}
+	// Each line is an event the command printed, with the same number.
+	for _, l := range lines {
+		if printed := fmt.Sprintf("%3d %s %-17s %s", l.Seq, l.At.Format("15:04:05.000000"), l.Kind, l.Realm); !strings.Contains(out.String(), printed) {
+			t.Errorf("event %d of the stream was not printed as %q; output:\n%s", l.Seq, printed, out)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("trace: %v; output:\n%s", err, out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("trace did not end 30 s after Ctrl-C; output:\n%s", out)
+	}
+	mermaid, err := os.ReadFile(mermaidPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"sequenceDiagram\n", " as content-script(mdn-example)@tab1\n", " as content-script(second)@tab1\n",
+		"->>", ": connect #quot;second#quot;\n", ": post {#quot;echo#quot;:#quot;hello#quot;}\n", ": post {#quot;greeting#quot;:#quot;hi there content script!#quot;}\n"} {
+		if !strings.Contains(string(mermaid), part) {
+			t.Errorf("the Mermaid diagram has no %q:\n%s", part, mermaid)
+		}
 	}
 }
 
