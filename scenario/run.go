@@ -186,6 +186,19 @@ func (r *runner) step(ctx context.Context, st *Step) error {
 		r.say("%s opened %s", t, url)
 		return nil
 	}
+	if st.action == "open_page" {
+		ext := r.exts[st.ext]
+		t, page, err := ext.OpenPage(ctx, st.OpenPage)
+		if err != nil {
+			return err
+		}
+		if st.As != "" {
+			r.tabs[st.As] = t
+		}
+		r.current, r.urls[t] = t, page.URL
+		r.say("%s opened %s of %s", t, st.OpenPage, ext)
+		return nil
+	}
 	if st.action == "wait" {
 		q := st.Wait.Query(r.extName)
 		if !r.since.IsZero() {

@@ -53,7 +53,12 @@ type Scenario struct {
 type Step struct {
 	// Open opens a tab on a URL, or on a path of Pages ("/", "/frames.html").
 	Open string `yaml:"open"`
-	// As names the tab Open opens, for Tab in later steps.
+	// OpenPage opens a tab on a page of an extension ("popup.html"): the
+	// only extension's, or Of's.
+	OpenPage string `yaml:"open_page"`
+	// Of names the extension of OpenPage, when there are several.
+	Of string `yaml:"of"`
+	// As names the tab Open or OpenPage opens, for Tab in later steps.
 	As string `yaml:"as"`
 	// Tab names the tab a step acts on (default: the last tab opened).
 	Tab string `yaml:"tab"`
@@ -290,19 +295,22 @@ func (s *Scenario) check(doc *yaml.Node) error {
 		field := fmt.Sprintf("steps[%d]", i)
 		actions := st.actions()
 		if len(actions) != 1 {
-			return fail(st.Line, field, "want one action (open, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got %d: %s",
+			return fail(st.Line, field, "want one action (open, open_page, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got %d: %s",
 				len(actions), strings.Join(actions, ", "))
 		}
 		st.action = actions[0]
 		field += "." + st.action
-		if st.As != "" && st.action != "open" {
-			return fail(st.Line, field, "as names the tab of an open step only")
+		if st.As != "" && st.action != "open" && st.action != "open_page" {
+			return fail(st.Line, field, "as names the tab of an open or open_page step only")
+		}
+		if st.Of != "" && st.action != "open_page" {
+			return fail(st.Line, field, "of names the extension of an open_page step only")
 		}
 		if st.Tab != "" && !tabs[st.Tab] {
 			return fail(st.Line, field, "no tab named %q opened before (name a tab with as: in its open step)", st.Tab)
 		}
 		switch st.action {
-		case "open":
+		case "open", "open_page":
 			if st.Tab != "" {
 				return fail(st.Line, field, "open makes a new tab; name it with as:, not tab:")
 			}
@@ -316,7 +324,7 @@ func (s *Scenario) check(doc *yaml.Node) error {
 			}
 		}
 		switch st.action {
-		case "click_action", "stop_worker", "reload_extension", "disable_extension", "enable_extension", "uninstall_extension":
+		case "open_page", "click_action", "stop_worker", "reload_extension", "disable_extension", "enable_extension", "uninstall_extension":
 			ext, err := s.extensionRef(st.extValue())
 			if err != nil {
 				return fail(st.Line, field, "%v", err)
@@ -353,6 +361,7 @@ func (st *Step) actions() []string {
 		}
 	}
 	add(st.Open != "", "open")
+	add(st.OpenPage != "", "open_page")
 	add(st.Click != "", "click")
 	add(st.ClickAction != nil, "click_action")
 	add(st.Navigate != "", "navigate")
@@ -370,6 +379,11 @@ func (st *Step) actions() []string {
 // extValue is the value of the step's extension action.
 func (st *Step) extValue() any {
 	switch st.action {
+	case "open_page":
+		if st.Of != "" {
+			return st.Of
+		}
+		return true
 	case "click_action":
 		return st.ClickAction
 	case "stop_worker":

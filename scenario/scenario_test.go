@@ -44,6 +44,9 @@ steps:
     as: second
   - close: true
     tab: second
+  - open_page: page.html
+    of: b
+    as: third
 expect:
   in_order: true
   events:
@@ -62,16 +65,19 @@ expect:
 	for _, st := range s.Steps {
 		actions = append(actions, st.action)
 	}
-	if got := strings.Join(actions, " "); got != "open click click_action navigate reload wait stop_worker reload_extension disable_extension enable_extension uninstall_extension open close" {
+	if got := strings.Join(actions, " "); got != "open click click_action navigate reload wait stop_worker reload_extension disable_extension enable_extension uninstall_extension open close open_page" {
 		t.Errorf("actions: %s", got)
 	}
 	if s.Steps[2].ext != 0 || s.Steps[6].ext != 1 || s.Steps[0].Line != 8 || s.Steps[1].Line != 10 {
 		t.Errorf("steps: ext %d %d, lines %d %d", s.Steps[2].ext, s.Steps[6].ext, s.Steps[0].Line, s.Steps[1].Line)
 	}
+	if st := s.Steps[13]; st.ext != 1 || st.OpenPage != "page.html" || st.As != "third" {
+		t.Errorf("open_page: ext %d, page %q, as %q", st.ext, st.OpenPage, st.As)
+	}
 	if w := s.Steps[5].Wait; w.kind != "onDisconnect" || w.ext != 1 || w.realmKinds[0] != "content-script" {
 		t.Errorf("wait: %+v", w)
 	}
-	if !s.Expect.InOrder || len(s.Expect.Events) != 2 || len(s.Expect.Absent) != 1 || s.Expect.Events[1].Line != 29 {
+	if !s.Expect.InOrder || len(s.Expect.Events) != 2 || len(s.Expect.Absent) != 1 || s.Expect.Events[1].Line != 32 {
 		t.Errorf("expect: %+v", s.Expect)
 	}
 }
@@ -90,11 +96,12 @@ func TestParseMistakes(t *testing.T) {
 		{"browser", "s.yaml", minimal + "browser: safari\n", `s.yaml:7: browser: "safari": want chrome or firefox`},
 		{"no extension", "s.yaml", strings.Replace(minimal, "extensions: [ext]", "extensions: []", 1), "s.yaml:2: extensions: no extension folder given: want at least one"},
 		{"no steps", "s.yaml", strings.Replace(minimal, "  - open: /\n", "", 1), "s.yaml:3: steps: no steps: want at least one, such as open: /"},
-		{"two actions", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n    reload: true", 1), "s.yaml:4: steps[0]: want one action (open, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got 2: open, reload"},
-		{"no action", "s.yaml", strings.Replace(minimal, "open: /", "tab: tab1", 1), "s.yaml:4: steps[0]: want one action (open, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got 0: "},
+		{"two actions", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n    reload: true", 1), "s.yaml:4: steps[0]: want one action (open, open_page, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got 2: open, reload"},
+		{"no action", "s.yaml", strings.Replace(minimal, "open: /", "tab: tab1", 1), "s.yaml:4: steps[0]: want one action (open, open_page, click, click_action, navigate, reload, close, stop_worker, reload_extension, disable_extension, enable_extension, uninstall_extension, wait), got 0: "},
 		{"click before open", "s.yaml", strings.Replace(minimal, "open: /", "click: body", 1), "s.yaml:4: steps[0].click: no tab opened before: start with open: /"},
 		{"unknown tab", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - click: body\n    tab: other", 1), `s.yaml:5: steps[1].click: no tab named "other" opened before (name a tab with as: in its open step)`},
-		{"as on a click", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - click: body\n    as: x", 1), "s.yaml:5: steps[1].click: as names the tab of an open step only"},
+		{"as on a click", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - click: body\n    as: x", 1), "s.yaml:5: steps[1].click: as names the tab of an open or open_page step only"},
+		{"of on a click", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - click: body\n    of: ext", 1), "s.yaml:5: steps[1].click: of names the extension of an open_page step only"},
 		{"false extension", "s.yaml", strings.Replace(minimal, "open: /", "open: /\n  - stop_worker: false", 1), "s.yaml:5: steps[1].stop_worker: false: want true (the only extension) or an extension's name"},
 		{"ambiguous extension", "s.yaml", strings.Replace(strings.Replace(minimal, "[ext]", "[a, b]", 1), "open: /", "open: /\n  - reload_extension: true", 1), "s.yaml:5: steps[1].reload_extension: true: there are 2 extensions; name one"},
 		{"unknown event", "s.yaml", strings.Replace(minimal, "Connect}", "Conect}", 1), `s.yaml:6: expect.events[0]: event "Conect": want one of connect, onConnect, onConnectExternal, onUserScriptConnect, post, message, disconnect, onDisconnect, exception, sendMessage, response, onMessage, onMessageExternal, onUserScriptMessage, reply, keepOpen`},
