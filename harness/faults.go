@@ -351,13 +351,14 @@ func (e *Extension) Uninstall(ctx context.Context) error {
 	return nil
 }
 
-// workerGone marks the extension's worker realms gone: after an uninstall or a
-// disable Chrome ends the worker, but reports it late or not at all.
+// workerGone marks the extension's background realms gone (Chrome's worker,
+// Firefox's background page): after an uninstall or a disable the browser
+// ends them, but reports it late or not at all.
 func (e *Extension) workerGone() {
 	e.b.mu.Lock()
 	var gone []*Realm
 	for _, r := range e.b.realms {
-		if r.Kind == trace.WorkerRealm && r.ExtensionID == e.ID {
+		if (r.Kind == trace.WorkerRealm || r.Kind == trace.BackgroundPageRealm) && r.ExtensionID == e.ID {
 			gone = append(gone, r)
 		}
 	}
