@@ -63,17 +63,16 @@ user_pref("browser.tabs.closeWindowWithLastTab", false);
 // ffTarget is a target that a watcher announced: a frame (a document) or a
 // content script.
 type ffTarget struct {
-	Actor         string `json:"actor"`
-	ThreadActor   string `json:"threadActor"`
-	ConsoleActor  string `json:"consoleActor"`
-	TargetType    string `json:"targetType"`
-	URL           string `json:"url"`
-	AddonID       string `json:"addonId"`
-	TopLevel      bool   `json:"isTopLevelTarget"`
-	InnerWindowID int64  `json:"innerWindowId"`
-	tab           *Tab   // the tab whose watcher announced it, or nil (an add-on's)
-	seq           int    // the order targets came in: a tab's newest frame is its document
-	complete      bool   // its document has loaded (a tab's frames: document-event dom-complete)
+	Actor        string `json:"actor"`
+	ThreadActor  string `json:"threadActor"`
+	ConsoleActor string `json:"consoleActor"`
+	TargetType   string `json:"targetType"`
+	URL          string `json:"url"`
+	AddonID      string `json:"addonId"`
+	TopLevel     bool   `json:"isTopLevelTarget"`
+	tab          *Tab   // the tab whose watcher announced it, or nil (an add-on's)
+	seq          int    // the order targets came in: a tab's newest frame is its document
+	complete     bool   // its document has loaded (a tab's frames: document-event dom-complete)
 }
 
 // ffAddon is an installed temporary add-on.
