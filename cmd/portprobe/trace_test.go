@@ -82,14 +82,7 @@ func TestTraceShowsTheMDNExampleFromStartUp(t *testing.T) {
 		}
 	}
 	cancel() // as Ctrl-C does
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("trace: %v; output:\n%s", err, out)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("trace did not end 30 s after Ctrl-C; output:\n%s", out)
-	}
+	waitTraceEnd(t, done, out)
 	if !strings.Contains(out.String(), "# sequence diagram: ") {
 		t.Errorf("no diagram reported; output:\n%s", out)
 	}
@@ -252,14 +245,7 @@ func TestTraceSeveralExtensionsAsJSON(t *testing.T) {
 		}
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("trace: %v; output:\n%s", err, out)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("trace did not end 30 s after Ctrl-C; output:\n%s", out)
-	}
+	waitTraceEnd(t, done, out)
 	mermaid, err := os.ReadFile(mermaidPath)
 	if err != nil {
 		t.Fatal(err)
@@ -290,5 +276,19 @@ func TestMatchPattern(t *testing.T) {
 		if got := matchPattern(tt.pattern, tt.url); got != tt.want {
 			t.Errorf("matchPattern(%q, %q) = %v, want %v", tt.pattern, tt.url, got, tt.want)
 		}
+	}
+}
+
+// waitTraceEnd waits for runTrace, whose context was just cancelled (as
+// Ctrl-C does), to return without an error.
+func waitTraceEnd(t *testing.T, done <-chan error, out fmt.Stringer) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("trace: %v; output:\n%s", err, out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("trace did not end 30 s after Ctrl-C; output:\n%s", out)
 	}
 }
