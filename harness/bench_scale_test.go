@@ -65,6 +65,22 @@ port.postMessage({ hello: location.pathname });
 	return dir
 }
 
+// scaleSetUp launches a browser with the scale extension loaded, and returns
+// it, the extension and its probed worker.
+func scaleSetUp(ctx context.Context, b *testing.B) (*Browser, *Extension, *Realm) {
+	b.Helper()
+	br := benchLaunch(b, Options{})
+	ext, err := br.LoadExtension(ctx, scaleExtension(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	worker, err := ext.Worker(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return br, ext, worker
+}
+
 // BenchmarkPorts: an extension page opens N ports to the worker at once,
 // posts one message on each, gets each echo and disconnects them all; an op
 // ends when the trace has all of it (the page's N echoes and the worker's N
@@ -72,17 +88,9 @@ port.postMessage({ hello: location.pathname });
 func BenchmarkPorts(b *testing.B) {
 	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("ports=%d", n), func(b *testing.B) {
-			br := benchLaunch(b, Options{})
 			ctx, cancel := context.WithTimeout(context.Background(), scaleDeadline)
 			defer cancel()
-			ext, err := br.LoadExtension(ctx, scaleExtension(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			worker, err := ext.Worker(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
+			br, ext, worker := scaleSetUp(ctx, b)
 			tab, err := br.OpenTab(ctx, ext.URL("page.html"))
 			if err != nil {
 				b.Fatal(err)
@@ -175,16 +183,9 @@ func waitPortEvents(tr *trace.Trace, page, worker *Realm, n int) (<-chan struct{
 func BenchmarkTabs(b *testing.B) {
 	for _, n := range []int{1, 10, 50} {
 		b.Run(fmt.Sprintf("tabs=%d", n), func(b *testing.B) {
-			br := benchLaunch(b, Options{})
 			ctx, cancel := context.WithTimeout(context.Background(), scaleDeadline)
 			defer cancel()
-			ext, err := br.LoadExtension(ctx, scaleExtension(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := ext.Worker(ctx); err != nil {
-				b.Fatal(err)
-			}
+			br, ext, _ := scaleSetUp(ctx, b)
 			b.ReportAllocs()
 			var elapsed time.Duration
 			round := 0
