@@ -549,19 +549,17 @@ func (t *Trace) Wait(ctx context.Context, q *Query) (Event, error) {
 	// The finder looks at each event once, however many batches wake
 	// the wait; a trace that drops events shows them to it first.
 	f := NewFinder(q)
-	if t.limits.MaxEvents > 0 {
-		t.mu.Lock()
-		if t.waits == nil {
-			t.waits = map[*Finder]struct{}{}
-		}
-		t.waits[f] = struct{}{}
-		t.mu.Unlock()
-		defer func() {
-			t.mu.Lock()
-			delete(t.waits, f)
-			t.mu.Unlock()
-		}()
+	t.mu.Lock()
+	if t.waits == nil {
+		t.waits = map[*Finder]struct{}{}
 	}
+	t.waits[f] = struct{}{}
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		delete(t.waits, f)
+		t.mu.Unlock()
+	}()
 	found, err := wake.Until(ctx, &t.changed, t.owner.Done, func() (Event, bool, error) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
