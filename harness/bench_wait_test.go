@@ -91,8 +91,6 @@ func BenchmarkWaitPending(b *testing.B) {
 					go func() { _, err := tr.Wait(wctx, end); waited <- err }()
 				case "never":
 					go func() { _, err := tr.Wait(wctx, trace.Exception().Named("never")); waited <- err }()
-				default:
-					waited <- nil
 				}
 				b.StartTimer()
 				if _, err := tab.Eval(ctx, fmt.Sprintf("bench(%d)", n)); err != nil {
@@ -103,16 +101,17 @@ func BenchmarkWaitPending(b *testing.B) {
 				case <-time.After(5 * time.Minute):
 					b.Fatalf("the worker's answer to bench(%d) reached no trace in 5 min", n)
 				}
-				if wait == "end" {
-					if err := <-waited; err != nil {
-						b.Fatal(err)
-					}
-				}
+				err := <-waitedOrNil(wait == "end", waited)
 				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
 				stop()
 				cancel()
-				if err := <-waited; wait == "never" && !errors.Is(err, context.Canceled) {
-					b.Fatalf("the Wait for nothing ended with %v, want context.Canceled", err)
+				if wait == "never" {
+					if err := <-waited; !errors.Is(err, context.Canceled) {
+						b.Fatalf("the Wait for nothing ended with %v, want context.Canceled", err)
+					}
 				}
 				// The heap the trace holds, per event: with it, and after
 				// the next reset.
@@ -132,6 +131,17 @@ func BenchmarkWaitPending(b *testing.B) {
 			b.ReportMetric(heapPerEvent, "heap-B/event")
 		})
 	}
+}
+
+// waitedOrNil returns waited when the benchmark waits for it in the timed
+// part, and a channel with nil otherwise.
+func waitedOrNil(timed bool, waited chan error) <-chan error {
+	if timed {
+		return waited
+	}
+	none := make(chan error, 1)
+	none <- nil
+	return none
 }
 
 // TestTraceLimitsOption: Options.TraceLimits makes the browser's traces,
