@@ -162,6 +162,9 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(format string, args ...any) { log.Printf("portprobe: "+format, args...) }
 	}
+	if err := opts.TraceLimits.Validate(); err != nil {
+		return nil, fmt.Errorf("launching: Options.TraceLimits: %w", err)
+	}
 	if opts.Browser == Firefox {
 		return launchFirefox(ctx, opts)
 	}
@@ -510,9 +513,9 @@ func (b *Browser) ResetTrace(keep func(*Realm) bool) *trace.Trace {
 }
 
 // newTrace returns an empty trace whose waits have the browser's deadline and
-// end with it.
+// end with it, and which keeps what Options.TraceLimits allow.
 func (b *Browser) newTrace() *trace.Trace {
-	return trace.NewFor(trace.Owner{Timeout: b.opts.Timeout, Done: b.ended, Cause: b.endCause})
+	return trace.NewLimited(trace.Owner{Timeout: b.opts.Timeout, Done: b.ended, Cause: b.endCause}, b.opts.TraceLimits)
 }
 
 // ErrBrowserClosed is the cause of a wait that ended because the browser

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/portprobe/portprobe/locate"
+	"github.com/portprobe/portprobe/trace"
 )
 
 // DefaultTimeout is the deadline of a harness wait when neither the context
@@ -36,6 +37,13 @@ type Options struct {
 	// Timeout is the deadline of each wait whose context has none.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration
+	// TraceLimits bound what the trace keeps (Trace and each ResetTrace):
+	// the last MaxEvents events, messages of up to MaxMessage bytes (a
+	// longer one keeps its size and hash). The zero value keeps
+	// everything, as a test wants; a long portprobe trace session sets
+	// MaxEvents (--max-events). See docs/trace-cost.md for what an event
+	// costs.
+	TraceLimits trace.Limits
 	// NoSandbox runs Chrome without its sandbox (--no-sandbox), which
 	// otherwise keeps a page that exploits a bug in Chrome's renderer away
 	// from the rest of the machine. Set it only where Chrome opens pages you

@@ -15,8 +15,14 @@ import (
 //	Eventually(b.Trace()).Should(HaveEvent(OnConnect().In(worker).Named("port-from-cs")))
 //
 // Its failure message shows the closest events and the whole trace.
+//
+// Polled again and again on one trace (or browser), it looks only at the
+// events that came since it last looked (see trace.Finder), so a poll costs
+// what is new however long the trace is; its answer is what a scan of the
+// whole trace would give. On a trace that drops events (trace.Limits) it
+// sees only those kept when it looks: wait with Trace.Wait there.
 func HaveEvent(q *trace.Query) types.GomegaMatcher {
-	return &eventsMatcher{queries: []*trace.Query{q}}
+	return newEventsMatcher([]*trace.Query{q}, false)
 }
 
 // HaveEventsInOrder succeeds when the trace has, for each query in turn, a
@@ -32,41 +38,74 @@ func HaveEventsInOrder(queries ...*trace.Query) types.GomegaMatcher {
 	if len(queries) == 0 {
 		panic("harness: HaveEventsInOrder needs at least one query")
 	}
-	return &eventsMatcher{queries: queries, ordered: true}
+	return newEventsMatcher(queries, true)
 }
 
 type eventsMatcher struct {
 	queries []*trace.Query
 	ordered bool
+	// finder goes on from where the last Match on the same trace stopped.
+	finder *trace.Finder
 
 	// Set by Match, for the messages.
-	events  []trace.Event
+	tr      *trace.Trace  // the trace matched, or nil for a []Event
+	events  []trace.Event // the events matched, for a []Event
 	matched []trace.Event // the events matched so far, in order of the queries
 }
 
-func eventsOf(actual any) ([]trace.Event, error) {
+func newEventsMatcher(queries []*trace.Query, ordered bool) *eventsMatcher {
+	return &eventsMatcher{queries: queries, ordered: ordered, finder: trace.NewFinder(queries...)}
+}
+
+// traceOf returns the trace of actual, or its events.
+func traceOf(actual any) (*trace.Trace, []trace.Event, error) {
 	switch a := actual.(type) {
 	case *trace.Trace:
 		if a == nil {
-			return nil, fmt.Errorf("expected a *trace.Trace, got nil")
+			return nil, nil, fmt.Errorf("expected a *trace.Trace, got nil")
 		}
-		return a.Events(), nil
+		return a, nil, nil
 	case []trace.Event:
-		return a, nil
+		return nil, a, nil
 	case interface{ Trace() *trace.Trace }: // a *harness.Browser
 		if reflect.ValueOf(a).IsNil() {
-			return nil, fmt.Errorf("expected a %T, got nil", a)
+			return nil, nil, fmt.Errorf("expected a %T, got nil", a)
 		}
-		return a.Trace().Events(), nil
+		return a.Trace(), nil, nil
 	}
-	return nil, fmt.Errorf("event matchers need a *trace.Trace, a *harness.Browser or a []trace.Event, got %T", actual)
+	return nil, nil, fmt.Errorf("event matchers need a *trace.Trace, a *harness.Browser or a []trace.Event, got %T", actual)
 }
 
 func (m *eventsMatcher) Match(actual any) (bool, error) {
-	events, err := eventsOf(actual)
+	t, events, err := traceOf(actual)
 	if err != nil {
 		return false, err
 	}
+	m.tr, m.events = t, nil
+	if t != nil {
+		var ok bool
+		m.matched, ok = m.finder.Find(t)
+		return ok, nil
+	}
+	return m.scan(events), nil
+}
+
+// forMessage returns the events a failure message shows: those of a trace
+// as it is now, matched again when rescan is set so that the message agrees
+// with itself.
+func (m *eventsMatcher) forMessage(rescan bool) []trace.Event {
+	switch {
+	case m.tr == nil:
+	case rescan:
+		m.scan(m.tr.Events())
+	default:
+		return m.tr.Events()
+	}
+	return m.events
+}
+
+// scan matches events, all of them.
+func (m *eventsMatcher) scan(events []trace.Event) bool {
 	m.events, m.matched = events, nil
 	from := 0
 	for _, q := range m.queries {
@@ -78,18 +117,27 @@ func (m *eventsMatcher) Match(actual any) (bool, error) {
 			}
 		}
 		if found < 0 {
-			return false, nil
+			return false
 		}
 		m.matched = append(m.matched, events[found])
 		if m.ordered {
 			from = found + 1
 		}
 	}
-	return true, nil
+	return true
 }
 
 func (m *eventsMatcher) FailureMessage(any) string {
+	events := m.forMessage(true)
 	var b strings.Builder
+	if len(m.matched) == len(m.queries) {
+		// The last event came after the last Match.
+		b.WriteString("The trace has the events now, but did not when last matched:\n")
+		b.WriteString(trace.FormatEvents(m.matched))
+		b.WriteString("\nWhole trace:\n")
+		b.WriteString(trace.FormatEvents(events))
+		return b.String()
+	}
 	missing := m.queries[len(m.matched)]
 	if m.ordered && len(m.queries) > 1 {
 		b.WriteString("Expected the trace to have these events in order:\n")
@@ -111,17 +159,18 @@ func (m *eventsMatcher) FailureMessage(any) string {
 	} else {
 		fmt.Fprintf(&b, "Expected the trace to have an event %s\n", missing)
 	}
-	if closest := missing.Closest(m.events, 3); len(closest) > 0 {
+	if closest := missing.Closest(events, 3); len(closest) > 0 {
 		b.WriteString("Closest events:\n")
 		b.WriteString(trace.FormatEvents(closest))
 		b.WriteString("\n")
 	}
 	b.WriteString("Whole trace:\n")
-	b.WriteString(trace.FormatEvents(m.events))
+	b.WriteString(trace.FormatEvents(events))
 	return b.String()
 }
 
 func (m *eventsMatcher) NegatedFailureMessage(any) string {
+	events := m.forMessage(false)
 	var b strings.Builder
 	if m.ordered && len(m.queries) > 1 {
 		b.WriteString("Expected the trace not to have these events in order, but it does:\n")
@@ -130,6 +179,6 @@ func (m *eventsMatcher) NegatedFailureMessage(any) string {
 	}
 	b.WriteString(trace.FormatEvents(m.matched))
 	b.WriteString("\nWhole trace:\n")
-	b.WriteString(trace.FormatEvents(m.events))
+	b.WriteString(trace.FormatEvents(events))
 	return b.String()
 }

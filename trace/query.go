@@ -3,6 +3,7 @@ package trace
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -227,18 +228,16 @@ func (q *Query) Where(desc string, match func(Event) bool) *Query {
 }
 
 // Match reports whether e matches every part of the query.
-func (q *Query) Match(e Event) bool {
-	if len(q.kinds) > 0 {
-		ok := false
-		for _, k := range q.kinds {
-			ok = ok || e.Kind == k
-		}
-		if !ok {
-			return false
-		}
+func (q *Query) Match(e Event) bool { return q.matchPtr(&e) }
+
+// matchPtr is Match without a copy of the event for the test of its kind,
+// which rules out most events of a trace.
+func (q *Query) matchPtr(e *Event) bool {
+	if len(q.kinds) > 0 && !slices.Contains(q.kinds, e.Kind) {
+		return false
 	}
 	for _, p := range q.parts {
-		if !p.match(e) {
+		if !p.match(*e) {
 			return false
 		}
 	}

@@ -103,6 +103,9 @@ type Event struct {
 	// from 1 in the order the realm added its onMessage and
 	// onMessageExternal listeners.
 	Listener int
+	// Truncated is set when the trace left the message out (its JSON was
+	// longer than Limits.MaxMessage): its size and hash.
+	Truncated *Truncation
 }
 
 // IsPort reports whether events of kind k are about a port (which has a
@@ -160,6 +163,8 @@ func (e Event) String() string {
 	}
 	if len(e.Message) > 0 {
 		fmt.Fprintf(&b, " message=%s", abbreviate(string(e.Message), 200))
+	} else if e.Truncated != nil {
+		fmt.Fprintf(&b, " message=(left out: %s)", e.Truncated)
 	} else if (e.Kind == KindResponse || e.Kind == KindReply) && e.Error == "" {
 		b.WriteString(" message=undefined")
 	}
@@ -204,6 +209,23 @@ type Trace struct {
 	events  []*Event
 	changed wake.Signal // notified at each Add and AddBatch
 
+	limits  Limits
+	dropped int // events dropped from the front (Limits.MaxEvents)
+	// An event's absolute place is its index plus dropped: dropping
+	// events moves no other event's absolute place, inserting one moves
+	// those after it.
+	//
+	// inserts counts the adds that put an event before the end (a late
+	// event, see Add), and insertAt has the absolute place of the last
+	// ones, at inserts % len: a Finder asks for the lowest since its last
+	// look, to look again from there.
+	inserts  uint64
+	insertAt [insertLog]int
+	// waits are the Finders of the pending Waits, brought up to date with
+	// the events about to be dropped before they are.
+	waits map[*Finder]struct{}
+	share sharing
+
 	console        []ConsoleEntry
 	consoleDropped int
 
@@ -225,6 +247,11 @@ type Owner struct {
 	Cause func() error
 }
 
+// insertLog is how many late inserts a trace remembers for its Finders. A
+// Finder that looked last before as many inserts looks at the whole trace
+// again; one that Eventually polls every few milliseconds never does.
+const insertLog = 256
+
 // New returns an empty trace, filled by Add and read by anyone.
 func New() *Trace {
 	return &Trace{}
@@ -237,6 +264,29 @@ func NewFor(owner Owner) *Trace {
 	return t
 }
 
+// NewLimited returns an empty trace whose waits follow owner and which keeps
+// what limits allow. It panics on limits that Validate rejects: check them
+// where they are given.
+func NewLimited(owner Owner, limits Limits) *Trace {
+	if err := limits.Validate(); err != nil {
+		panic(err)
+	}
+	t := NewFor(owner)
+	t.limits = limits
+	return t
+}
+
+// Limits returns the limits the trace was made with.
+func (t *Trace) Limits() Limits { return t.limits }
+
+// Dropped returns how many events the trace dropped to stay within
+// Limits.MaxEvents: the oldest ones.
+func (t *Trace) Dropped() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dropped
+}
+
 // Add puts e in the trace at the place its time At gives it (after the events
 // of the same time), and returns it.
 //
@@ -246,14 +296,18 @@ func NewFor(owner Owner) *Trace {
 // performance.now(), one wall clock for every process of the browser, and the
 // trace is kept in that order.
 func (t *Trace) Add(e Event) Event {
+	t.limits.truncate(&e)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.share.share(&e)
 	i := t.insertLocked(e)
-	t.changed.Notify()
+	added := *t.events[i]
 	for _, fn := range t.watchers {
-		fn(*t.events[i])
+		fn(added)
 	}
-	return *t.events[i]
+	t.boundLocked()
+	t.changed.Notify()
+	return added
 }
 
 // AddBatch adds events as Add does, with one wake-up of the waiters: a probe
@@ -269,11 +323,20 @@ func (t *Trace) AddBatch(events []Event) {
 	// moved that tail once per event (it dominated the probes' cost under a
 	// flood).
 	slices.SortStableFunc(events, func(a, b Event) int { return a.At.Compare(b.At) })
+	for i := range events {
+		t.limits.truncate(&events[i])
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for i := range events {
+		t.share.share(&events[i])
+	}
 	start := len(t.events)
 	for start > 0 && t.events[start-1].At.After(events[0].At) {
 		start--
+	}
+	if start < len(t.events) {
+		t.noteInsertLocked(start)
 	}
 	tail := slices.Clone(t.events[start:])
 	t.events = t.events[:start]
@@ -291,13 +354,14 @@ func (t *Trace) AddBatch(events []Event) {
 		j++
 	}
 	for k := start; k < len(t.events); k++ {
-		t.events[k].Seq = k + 1
+		t.events[k].Seq = t.dropped + k + 1
 	}
 	for _, fn := range t.watchers {
 		for _, k := range added {
 			fn(*t.events[k])
 		}
 	}
+	t.boundLocked()
 	t.changed.Notify()
 }
 
@@ -308,15 +372,51 @@ func (t *Trace) insertLocked(e Event) int {
 		i--
 	}
 	if i == len(t.events) {
-		e.Seq = i + 1
+		e.Seq = t.dropped + i + 1
 		t.events = append(t.events, &e)
 		return i
 	}
+	t.noteInsertLocked(i)
 	t.events = slices.Insert(t.events, i, &e)
 	for j := i; j < len(t.events); j++ {
-		t.events[j].Seq = j + 1
+		t.events[j].Seq = t.dropped + j + 1
 	}
 	return i
+}
+
+// noteInsertLocked records that events are going in at index i, before
+// the end.
+func (t *Trace) noteInsertLocked(i int) {
+	t.insertAt[t.inserts%insertLog] = t.dropped + i
+	t.inserts++
+}
+
+// lowestChangeLocked returns the lowest absolute place at which an event
+// went in since inserts was gen, or abs if lower: a Finder that had looked
+// at the events before abs looks again from there.
+func (t *Trace) lowestChangeLocked(gen uint64, abs int) int {
+	if t.inserts-gen > insertLog {
+		return min(abs, t.dropped)
+	}
+	for g := gen; g < t.inserts; g++ {
+		abs = min(abs, t.insertAt[g%insertLog])
+	}
+	return abs
+}
+
+// boundLocked drops the oldest events past Limits.MaxEvents, once the
+// pending Waits have looked at them.
+func (t *Trace) boundLocked() {
+	n := len(t.events) - t.limits.MaxEvents
+	if t.limits.MaxEvents <= 0 || n <= 0 {
+		return
+	}
+	for f := range t.waits {
+		f.advanceLocked(t, n)
+	}
+	clear(t.events[:n]) // the backing array outlives the slice's start
+	t.events = t.events[n:]
+	t.dropped += n
 }
 
 // Watch calls fn with each event added from now on, as it arrives, until
@@ -341,15 +441,22 @@ func (t *Trace) Watch(fn func(Event)) (stop func()) {
 }
 
 // Events returns a copy of the events so far, in order; Seq is each event's
-// position in that copy.
+// position in that copy, plus Dropped.
 func (t *Trace) Events() []Event {
+	events, _ := t.snapshot()
+	return events
+}
+
+// snapshot returns a copy of the events and how many were dropped before
+// them.
+func (t *Trace) snapshot() ([]Event, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	events := make([]Event, len(t.events))
 	for i, e := range t.events {
 		events[i] = *e
 	}
-	return events
+	return events, t.dropped
 }
 
 // Len returns the number of events so far.
@@ -364,7 +471,7 @@ func (t *Trace) Find(q *Query) (Event, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range t.events {
-		if q.Match(*e) {
+		if q.matchPtr(e) {
 			return *e, true
 		}
 	}
@@ -377,16 +484,29 @@ func (t *Trace) Count(q *Query) int {
 	defer t.mu.Unlock()
 	n := 0
 	for _, e := range t.events {
-		if q.Match(*e) {
+		if q.matchPtr(e) {
 			n++
 		}
 	}
 	return n
 }
 
-// String prints the whole trace, one event per line.
+// String prints the whole trace, one event per line, after a line that
+// says how many events it dropped, if any (Limits.MaxEvents).
 func (t *Trace) String() string {
-	return FormatEvents(t.Events())
+	events, dropped := t.snapshot()
+	text := FormatEvents(events)
+	if dropped == 0 {
+		return text
+	}
+	return fmt.Sprintf("  (%s dropped before these, to keep the last %d)\n%s", plural(dropped, "event"), t.limits.MaxEvents, text)
+}
+
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // GomegaString describes the trace on one line, such as "trace of 12
@@ -426,13 +546,25 @@ func (t *Trace) Wait(ctx context.Context, q *Query) (Event, error) {
 		ctx, cancel = context.WithTimeout(ctx, t.owner.Timeout)
 		defer cancel()
 	}
+	// The finder looks at each event once, however many batches wake
+	// the wait; a trace that drops events shows them to it first.
+	f := NewFinder(q)
+	t.mu.Lock()
+	if t.waits == nil {
+		t.waits = map[*Finder]struct{}{}
+	}
+	t.waits[f] = struct{}{}
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		delete(t.waits, f)
+		t.mu.Unlock()
+	}()
 	found, err := wake.Until(ctx, &t.changed, t.owner.Done, func() (Event, bool, error) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		for _, e := range t.events {
-			if q.Match(*e) {
-				return *e, true, nil // a copy: the stored event changes (its Seq) once unlocked
-			}
+		if f.advanceLocked(t, len(t.events)) {
+			return f.matched[0], true, nil
 		}
 		return Event{}, false, nil
 	})

@@ -42,6 +42,7 @@ type traceFlags struct {
 	page        string
 	json        string
 	mermaid     string
+	maxEvents   int
 }
 
 func parseTraceFlags(args []string, out io.Writer) (dirs []string, f traceFlags, err error) {
@@ -66,6 +67,7 @@ func parseTraceFlags(args []string, out io.Writer) (dirs []string, f traceFlags,
 	fs.BoolVar(&f.clickPage, "click-page", false, "click the page's body once its content scripts ran")
 	fs.StringVar(&f.page, "page", "", "also open this page of the (first) extension in a tab, such as popup.html (its ID is not needed)")
 	fs.StringVar(&f.json, "json", "", "also write each event as one line of JSON (NDJSON, the fields of trace.json) to this file as it is printed; - for stdout (the text then goes to stderr)")
+	fs.IntVar(&f.maxEvents, "max-events", 0, "keep only the last this many events in memory, for a long session (0: all); every event is still printed and written to --json as it comes, and the end says how many were dropped")
 	fs.StringVar(&f.mermaid, "mermaid", "", "at the end, write the exchange as a Mermaid sequenceDiagram to this file")
 	fs.StringVar(&f.chrome, "chrome", "", "Chrome binary (default: PORTPROBE_CHROME, then the usual places)")
 	fs.StringVar(&f.browser, "browser", "", "engine: chrome or firefox (default: PORTPROBE_BROWSER, then chrome; Firefox: no popups or iframes yet)")
@@ -85,6 +87,9 @@ func parseTraceFlags(args []string, out io.Writer) (dirs []string, f traceFlags,
 	if len(dirs) == 0 {
 		fs.Usage()
 		return nil, f, errors.New("no extension folder given")
+	}
+	if f.maxEvents < 0 {
+		return nil, f, fmt.Errorf("--max-events %d: want 0 (keep all) or more", f.maxEvents)
 	}
 	return dirs, f, nil
 }
@@ -119,6 +124,7 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	// The flags win over the environment.
 	opts.ChromePath = cmp.Or(f.chrome, opts.ChromePath)
 	opts.Headful = opts.Headful || f.headful
+	opts.TraceLimits.MaxEvents = f.maxEvents
 	switch e := harness.Engine(f.browser); e {
 	case "":
 	case harness.Chrome, harness.Firefox:
@@ -197,7 +203,11 @@ func runTrace(ctx context.Context, args []string, out io.Writer) error {
 	p.flush()
 
 	events := b.Trace().Events()
-	p.say("%d events", len(events))
+	if dropped := b.Trace().Dropped(); dropped > 0 {
+		p.say("%d events (the last %d of %d: --max-events dropped the first %d from the diagram)", len(events), len(events), len(events)+dropped, dropped)
+	} else {
+		p.say("%d events", len(events))
+	}
 	for _, line := range contextSummary(b, events) {
 		p.say("%s", line)
 	}
