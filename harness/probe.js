@@ -66,10 +66,47 @@
   // what the realm really had.
   function enc(v) {
     try {
-      return write(tag(v, 0));
+      return encode(v, 0);
     } catch (e) {
       return write({ $type: 'unserializable', error: errText(e) });
     }
+  }
+
+  // encode is write(tag(v, depth)) in one pass, without the tagged copy:
+  // the JSON data that messages mostly are (plain objects, arrays, strings,
+  // finite numbers) is written as it is walked, and only the rest (a Map, a
+  // Date, a bigint) goes through tag. It reads the same properties in the
+  // same order as tag, so the text is the same, getters and all.
+  function encode(v, depth) {
+    switch (typeof v) {
+      case 'string':
+        return stringify(v);
+      case 'number':
+        return numberIsFinite(v) ? StringCtor(v) : write(tag(v, depth));
+      case 'boolean':
+        return v ? 'true' : 'false';
+      case 'undefined':
+        return depth === 0 ? undefined : '{"$type":"undefined"}';
+      case 'object':
+        break;
+      default:
+        return write(tag(v, depth));
+    }
+    if (v === null) return 'null';
+    if (depth > 20) return '{"$type":"deep"}';
+    let out;
+    if (isArray(v)) {
+      out = '[';
+      for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + encode(v[i], depth + 1);
+      return out + ']';
+    }
+    const proto = getProto(v);
+    if (proto !== ObjectProto && proto !== null) return write(tag(v, depth));
+    if (hasOwn(v, 'toJSON') && typeof v.toJSON === 'function') return encode(apply(v.toJSON, v, ['']), depth);
+    out = '{';
+    const ks = keys(v);
+    for (let i = 0; i < ks.length; i++) out += (i ? ',' : '') + stringify(ks[i]) + ':' + encode(v[ks[i]], depth + 1);
+    return out + '}';
   }
 
   // write returns the JSON text of a value that tag made: no toJSON, no
@@ -220,7 +257,10 @@
   // batch waits up to a millisecond for the tasks after it. A realm that goes
   // away then could lose that last batch, so the probe flushes on pagehide,
   // and the harness flushes before it stops a worker or crashes a tab.
-  let queue = [];
+  // queue is the batch so far: the events' JSON texts joined with commas.
+  // A string, which no code of the realm's can patch (an array would go
+  // through Array.prototype's setters or defineProperty for each event).
+  let queue = '';
   let scheduled = false;
   const floodFlushes = 50;
   const floodWindow = 10; // ms
@@ -237,17 +277,15 @@
   let held = false;
   function flush() {
     scheduled = false;
-    if (held || queue.length === 0) return;
+    if (held || queue === '') return;
     const batch = queue;
-    queue = [];
+    queue = '';
     recent[ring] = perfNow();
     ring = (ring + 1) % floodFlushes;
     flushes++;
     // Joined with +, which no code of the realm's can patch, as in a web
     // page probed after its own scripts ran.
-    let text = secret + '[';
-    for (let i = 0; i < batch.length; i++) text += (i ? ',' : '') + batch[i];
-    send(text + ']');
+    send(secret + '[' + batch + ']');
   }
   function schedule() {
     scheduled = true;
@@ -260,15 +298,13 @@
     g.addEventListener('pageshow', (e) => { if (e.persisted) held = true; });
   }
 
-  // An event is one JSON object: k kind, p port handle, t time, n the port's
+  // An event is one JSON object: k kind, t time, p port handle, n the port's
   // name, then the fields. m (a message) and s (a sender) are already JSON
   // text from enc and go in as they are, not quoted again: a message crosses
   // the binding, the DevTools pipe and the Go decoder, and each level of
   // quoting costs at each of them.
   function emit(kind, handle, fields, at) {
-    let ev = '{"k":"' + kind + '","p":' + handle + ',"t":' + (at === undefined ? now() : at);
-    const name = mget(names, handle);
-    if (typeof name === 'string') ev += ',"n":' + stringify(name);
+    let ev = head(handle);
     const ks = keys(fields);
     for (let i = 0; i < ks.length; i++) {
       const key = ks[i];
@@ -276,13 +312,31 @@
       if (v === undefined) continue;
       ev += ',"' + key + '":' + (key === 'm' || key === 's' || key === 'to' ? v : stringify(v));
     }
-    put(queue, queue.length, ev + '}');
+    queueEvent(kind, at, ev);
+  }
+
+  // emitMessage is emit(kind, handle, {m: m}, at) for the events that a
+  // flood is made of (post, message), without the fields object.
+  function emitMessage(kind, handle, m, at) {
+    queueEvent(kind, at, m === undefined ? head(handle) : head(handle) + ',"m":' + m);
+  }
+
+  // head is the part of an event that names its port: its handle and, for a
+  // port, its name when it was made (heads keeps it per port).
+  function head(handle) {
+    const h = mget(heads, handle);
+    return h === undefined ? ',"p":' + handle : h;
+  }
+
+  function queueEvent(kind, at, rest) {
+    const ev = '{"k":"' + kind + '","t":' + (at === undefined ? now() : at) + rest + '}';
+    queue = queue === '' ? ev : queue + ',' + ev;
     if (!scheduled) schedule();
   }
 
   const handles = new WeakMapCtor(); // port -> handle
   const ports = new MapCtor(); // handle -> port
-  const names = new MapCtor(); // handle -> port.name when the port was made
+  const heads = new MapCtor(); // handle -> ',"p":handle,"n":port.name' (the name when the port was made)
   let next = 0;
 
   function replace(obj, prop, fn) {
@@ -303,7 +357,8 @@
     h = ++next;
     wset(handles, port, h);
     mset(ports, h, port);
-    mset(names, h, port.name);
+    const name = port.name;
+    mset(heads, h, typeof name === 'string' ? ',"p":' + h + ',"n":' + stringify(name) : ',"p":' + h);
     emit(kind, h, fields, at);
 
     const post = port.postMessage;
@@ -317,7 +372,7 @@
         emit('exception', h, { call: 'postMessage', error: errText(e), m: enc(message) }, at);
         throw e;
       }
-      emit('post', h, { m: sent(message, native) }, at);
+      emitMessage('post', h, sent(message, native), at);
       return r;
     });
     replace(port, 'disconnect', function disconnect_() {
@@ -333,7 +388,7 @@
       return r;
     });
     port.onMessage.addListener(function portprobeOnMessage(message) {
-      emit('message', h, { m: enc(message) });
+      emitMessage('message', h, enc(message));
     });
     port.onDisconnect.addListener(function portprobeOnDisconnect(p) {
       const le = runtime && runtime.lastError;
