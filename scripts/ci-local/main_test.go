@@ -157,7 +157,7 @@ func TestShards(t *testing.T) {
 		"matrix.shard && format('{0}/{1}', matrix.shard, matrix.shards) || ''":           "2/3",
 		"matrix.shard && format('-shard-{0}-of-{1}', matrix.shard, matrix.shards) || ''": "-shard-2-of-3",
 		"matrix.nope && format('{0}', matrix.nope) || ''":                                "",
-		"format('{{{0}}}', 'x')":                                                         "{x}",
+		"format('{{{0}}}', 'x')": "{x}",
 	} {
 		v, err := e.eval(expr)
 		if err != nil || toString(v) != want {
