@@ -92,6 +92,7 @@ func TestSpecs(t *testing.T) {
 	if suiteConfig.LabelFilter == "" {
 		suiteConfig.LabelFilter = "!slow"
 	}
+	defer selectShard(t, &suiteConfig)() // -portprobe.shard=i/n, shard_test.go
 	RunSpecs(t, "portprobe conformance", suiteConfig, reporterConfig)
 }
 

@@ -97,7 +97,8 @@ func parseCompatFlags(args []string, out io.Writer) (compatFlags, error) {
 	fs.BoolVar(&f.chromiumAsChrome, "chromium-as-chrome", false, "count unbranded Chromium builds (Debian's) as browser-compat-data's chrome in --json, noting it in each statement (default: leave them out)")
 	fs.StringVar(&f.markdown, "markdown", "", "write the Markdown to this file instead of standard output (such as $GITHUB_STEP_SUMMARY)")
 	fs.Var(&f.reports, "report", "`[NAME=]FILE`: a Ginkgo JSON report to read instead of running the suite; repeat it for each browser. "+
-		"NAME is added to the browser's column heading (\"beta\", \"macos\"); reports of one browser with the same NAME share a column")
+		"NAME is added to the browser's column heading (\"beta\", \"macos\"); reports of one browser with the same NAME share a column, "+
+		"and those of one browser build are parts of one run (each shard's report, with the leg's NAME): a spec that ran in two of them with different outcomes is an error")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -158,7 +159,10 @@ func runCompat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	table := compat.Build(runs, cat)
+	table, err := compat.Build(runs, cat)
+	if err != nil {
+		return errors.Join(err, suiteErr)
+	}
 	// What differing specs' comments say a browser does, when the command
 	// runs in portprobe's folder; elsewhere the table shows their texts.
 	if root, err := moduleRoot(ctx); err == nil {

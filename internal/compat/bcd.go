@@ -236,6 +236,7 @@ func (t *Table) Results(opts BCDOptions) ([]byte, error) {
 		Version    string   `json:"version"`
 		Sources    []string `json:"sources,omitempty"`
 		Problems   []string `json:"problems,omitempty"`
+		Shards     int      `json:"shards,omitempty"`
 	}
 	type uncataloged struct {
 		Title   string           `json:"title"`
@@ -259,6 +260,7 @@ func (t *Table) Results(opts BCDOptions) ([]byte, error) {
 		out.Columns = append(out.Columns, column{
 			Heading: c.Heading, Browsers: append([]string{}, c.Browsers...), BCDBrowser: bcd,
 			Chromium: c.Chromium, Version: c.Version, Sources: c.Sources, Problems: c.Problems,
+			Shards: c.Shards,
 		})
 	}
 	out.Features = t.Features(opts)

@@ -44,7 +44,7 @@ func legsTable(t *testing.T, legs ...leg) *Table {
 		}
 		runs = append(runs, run(t, l.name, suite(browser, spec)))
 	}
-	return Build(runs, testCatalog(t))
+	return build(t, runs, testCatalog(t))
 }
 
 // support returns the "chrome" support of RC-01 in the BCD JSON of legs, or
@@ -228,7 +228,7 @@ func TestBCDNotes(t *testing.T) {
 func TestBCDNotesUseTheDoesEntry(t *testing.T) {
 	spec := it("returns a Port at once", 16, passed, "RC-01", "differs")
 	spec.ReportEntries = types.ReportEntries{{Name: DoesEntry, Value: types.WrapEntryValue("Returns a Port only after a task")}}
-	tbl := Build([]Run{
+	tbl := build(t, []Run{
 		run(t, "", suite("Google Chrome for Testing 80.0.1.2 (/opt/chrome)", spec)),
 	}, testCatalog(t))
 	f := decodeBCD(t, tbl, BCDOptions{})
@@ -247,7 +247,7 @@ func TestBCDShape(t *testing.T) {
 	mdn.ContainerHierarchyTexts = []string{"The runtime.connect() example from MDN"}
 	// RC-02 failed in 142, passed in 143 and differed in 144, Debian's
 	// Chromium, counted as Chrome when asked.
-	shape := Build([]Run{
+	shape := build(t, []Run{
 		run(t, "stable", suite(cft142, it("fires onConnect later", 32, failed, "RC-02"), mdn)),
 		run(t, "beta", suite(cft143, it("fires onConnect later", 32, passed, "RC-02"))),
 		run(t, "debian", suite("Chromium 144.0.7559.1 (/usr/lib/chromium/chromium)", it("fires onConnect later", 32, passed, "RC-02", "differs"))),
@@ -292,7 +292,7 @@ func TestBCDShape(t *testing.T) {
 		t.Errorf("Debian's Chromium counted as chrome by default:\n%s", d)
 	}
 
-	tbl := Build(legs(t), testCatalog(t))
+	tbl := build(t, legs(t), testCatalog(t))
 	res, err := tbl.Results(BCDOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +336,7 @@ func TestBCDShape(t *testing.T) {
 // Debian's Chromium is not Google Chrome: by default it makes no chrome
 // statement, and the Markdown says so.
 func TestChromiumIsNotChrome(t *testing.T) {
-	tbl := Build([]Run{run(t, "", suite("Chromium 80.0.3987.162 (/usr/lib/chromium/chromium)",
+	tbl := build(t, []Run{run(t, "", suite("Chromium 80.0.3987.162 (/usr/lib/chromium/chromium)",
 		it("returns a Port at once", 16, passed, "RC-01")))}, testCatalog(t))
 	if _, ok := lookup(decodeBCD(t, tbl, BCDOptions{}), rc01Path...); ok {
 		t.Errorf("Chromium counted as chrome without ChromiumAsChrome")
@@ -466,7 +466,7 @@ func TestBCDValidatesAgainstBCDSchema(t *testing.T) {
 		leg{version: "144", name: "macos", state: failed},
 	)
 	for _, opts := range []BCDOptions{{}, {ChromiumAsChrome: true}} {
-		for name, tbl := range map[string]*Table{"many versions": many, "legs": Build(legs(t), testCatalog(t)), "real runs": realRuns(t)} {
+		for name, tbl := range map[string]*Table{"many versions": many, "legs": build(t, legs(t), testCatalog(t)), "real runs": realRuns(t)} {
 			data, err := tbl.BCD(opts)
 			if err != nil {
 				t.Fatal(err)
@@ -492,7 +492,7 @@ func realRuns(t *testing.T) *Table {
 		}
 		runs = append(runs, Run{Source: name, Reports: reports})
 	}
-	return Build(runs, cat)
+	return build(t, runs, cat)
 }
 
 // With one run per browser, the real runs say which behaviors hold, not

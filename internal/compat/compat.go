@@ -8,7 +8,10 @@
 // gives the column "Chromium 156". A Run may add a name of its own ("beta",
 // "macos-stable"), appended to the column's heading. Runs whose headings are
 // the same are merged into one column: the suite split in two runs by labels
-// on one browser (say the slow specs apart) gives one column. A run whose
+// on one browser (say the slow specs apart), or in shards across machines
+// (go test ./specs -portprobe.shard=2/3), gives one column. Reports of one
+// browser build in a column are parts of one run: a spec that ran in two of
+// them is an error unless its outcome is the same in both (see Merge). A run whose
 // reports name no browser joins a run of the same name that does.
 //
 // A row is a catalog behavior: the specs that carry its ID as a label. Specs
@@ -182,8 +185,11 @@ type Column struct {
 	// Sources are the Sources of the column's runs.
 	Sources []string
 	// Problems are failures outside any spec: a BeforeSuite that failed,
-	// an interrupted suite.
+	// an interrupted suite, a shard that left no report.
 	Problems []string
+	// Shards is the number of shards the column's runs split the suite
+	// in (go test ./specs -portprobe.shard=i/n), or 0 when they did not.
+	Shards int
 	// Count is the number of the table's rows in each State.
 	Count [Failed + 1]int
 }
@@ -229,12 +235,21 @@ type Table struct {
 
 // Build makes the table of runs; cat (which may be nil) gives the behaviors'
 // titles and order.
-func Build(runs []Run, cat *Catalog) *Table {
+//
+// The runs of a column that ran one browser build are parts of one run of
+// the suite, as Merge says: the shards of a suite split across machines, or
+// the slow specs run apart. A spec that ran in two of them is an error
+// unless its outcome is the same in both; a spec that a shard left out is
+// not run there, not skipped. A shard that left no report is a problem of
+// the column.
+func Build(runs []Run, cat *Catalog) (*Table, error) {
 	t := &Table{catalog: cat}
 	type column struct {
 		Column
-		order int
-		specs []Spec
+		order   int
+		specs   []Spec
+		parts   []part
+		reports []types.Report
 	}
 	// A run that names no browser (its BeforeSuite failed, or it ran no
 	// spec) joins the column of a run of the same name that does.
@@ -276,6 +291,10 @@ func Build(runs []Run, cat *Catalog) *Table {
 		}
 		c.Problems = append(c.Problems, problems(r.Reports)...)
 		c.specs = append(c.specs, Specs(r.Reports)...)
+		c.reports = append(c.reports, r.Reports...)
+		for _, rep := range r.Reports {
+			c.parts = append(c.parts, part{cmp.Or(r.Source, "a report of "+heading), rep})
+		}
 		for _, rep := range r.Reports {
 			if s := rep.StartTime.UTC().Format("2006-01-02T15:04:05Z"); !rep.StartTime.IsZero() && (t.start == "" || s < t.start) {
 				t.start = s
@@ -295,6 +314,15 @@ func Build(runs []Run, cat *Catalog) *Table {
 		bv, _ := strconv.Atoi(b.Version)
 		return cmp.Compare(av, bv)
 	})
+
+	for _, c := range cols {
+		if err := checkParts(c.parts); err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Heading, err)
+		}
+		var missing []string
+		c.Shards, missing = missingShards(c.reports)
+		c.Problems = append(c.Problems, missing...)
+	}
 
 	rows := map[string]*Behavior{}
 	var keys []string
@@ -362,7 +390,7 @@ func Build(runs []Run, cat *Catalog) *Table {
 			t.Unchecked = append(t.Unchecked, id)
 		}
 	}
-	return t
+	return t, nil
 }
 
 // add merges a spec's outcome into the cell.

@@ -47,7 +47,7 @@ func legs(t *testing.T) []Run {
 }
 
 func TestBuildColumns(t *testing.T) {
-	tbl := Build(legs(t), testCatalog(t))
+	tbl := build(t, legs(t), testCatalog(t))
 	var headings []string
 	for _, c := range tbl.Columns {
 		headings = append(headings, c.Heading)
@@ -70,7 +70,7 @@ func TestBuildColumns(t *testing.T) {
 }
 
 func TestBuildCells(t *testing.T) {
-	tbl := Build(legs(t), testCatalog(t))
+	tbl := build(t, legs(t), testCatalog(t))
 	got := map[string][]State{}
 	var order []string
 	for _, b := range tbl.Behaviors {
@@ -119,7 +119,7 @@ func TestBuildCells(t *testing.T) {
 }
 
 func TestBuildWithoutCatalogUsesSpecTexts(t *testing.T) {
-	tbl := Build(legs(t)[:1], nil)
+	tbl := build(t, legs(t)[:1], nil)
 	if got := tbl.Behaviors[0].Title; got != "runtime.connect returns a Port at once" {
 		t.Errorf("RC-01's title without a catalog = %q, want its spec's text", got)
 	}
@@ -129,7 +129,7 @@ func TestBuildWithoutCatalogUsesSpecTexts(t *testing.T) {
 }
 
 func TestBuildWithoutName(t *testing.T) {
-	tbl := Build([]Run{{Source: "a.json", Reports: legs(t)[0].Reports}, {Source: "b.json", Reports: legs(t)[4].Reports}}, nil)
+	tbl := build(t, []Run{{Source: "a.json", Reports: legs(t)[0].Reports}, {Source: "b.json", Reports: legs(t)[4].Reports}}, nil)
 	if tbl.Columns[0].Heading != "Chromium 156" || tbl.Columns[1].Heading != "unknown browser (b.json)" {
 		t.Errorf("headings = %q, %q", tbl.Columns[0].Heading, tbl.Columns[1].Heading)
 	}
@@ -139,7 +139,7 @@ func TestBuildLeavesOutRowsThatRanNowhere(t *testing.T) {
 	out := it("sends a message", 20, skipped, "RC-03") // left out by the label filter
 	group := it("loads an extension", 30, skipped)
 	group.ContainerHierarchyTexts = []string{"Loading extensions"}
-	tbl := Build([]Run{run(t, "", suite(chromium156, it("returns a Port at once", 16, passed, "RC-01"), out, group))}, testCatalog(t))
+	tbl := build(t, []Run{run(t, "", suite(chromium156, it("returns a Port at once", 16, passed, "RC-01"), out, group))}, testCatalog(t))
 	if len(tbl.Behaviors) != 1 || tbl.Behaviors[0].ID != "RC-01" {
 		t.Errorf("rows = %+v, want RC-01 only", tbl.Behaviors)
 	}
@@ -156,7 +156,7 @@ func TestBuildLeavesOutRowsThatRanNowhere(t *testing.T) {
 }
 
 func TestBuildPutsARunWithoutBrowserInItsLegsColumn(t *testing.T) {
-	tbl := Build([]Run{
+	tbl := build(t, []Run{
 		run(t, "stable", suite(cft142, it("returns a Port at once", 16, passed, "RC-01"))),
 		run(t, "stable", suite("")), // the slow run, whose BeforeSuite failed
 	}, nil)

@@ -34,7 +34,11 @@ func Example() {
 			State:          types.SpecStatePassed,
 		},
 	}}
-	table := compat.Build([]compat.Run{{Source: "report.json", Reports: []types.Report{report}}}, nil)
+	table, err := compat.Build([]compat.Run{{Source: "report.json", Reports: []types.Report{report}}}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	for _, b := range table.Behaviors {
 		fmt.Printf("%s in %s: %s\n", b.ID, table.Columns[0].Heading, b.Cells[0].State)
 	}
@@ -61,10 +65,14 @@ func ExampleTable_BCD() {
 		fmt.Println(err)
 		return
 	}
-	table := compat.Build([]compat.Run{
+	table, err := compat.Build([]compat.Run{
 		runOn("Google Chrome for Testing 142.0.7444.175 (/opt/chrome-142/chrome)", types.SpecStateFailed),
 		runOn("Google Chrome for Testing 143.0.7499.4 (/opt/chrome-143/chrome)", types.SpecStatePassed),
 	}, catalog)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	data, err := table.BCD(compat.BCDOptions{})
 	if err != nil {
 		fmt.Println(err)

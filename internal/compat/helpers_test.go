@@ -112,3 +112,13 @@ func testCatalog(t *testing.T) *Catalog {
 	}
 	return c
 }
+
+// build is Build, failing the test on an error.
+func build(t *testing.T, runs []Run, cat *Catalog) *Table {
+	t.Helper()
+	tbl, err := Build(runs, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}

@@ -64,6 +64,9 @@ func (t *Table) Markdown() string {
 		if len(c.Sources) > 0 {
 			fmt.Fprintf(&b, ", from %s", strings.Join(c.Sources, ", "))
 		}
+		if c.Shards > 0 {
+			fmt.Fprintf(&b, ", the suite split in %d shards", c.Shards)
+		}
 		fmt.Fprintf(&b, ". %d passed, %d differ, %d failed, %d skipped, %d not run.",
 			c.Count[Passed], c.Count[Differs], c.Count[Failed], c.Count[Skipped], c.Count[NotRun])
 		if c.Chromium {

@@ -6,7 +6,7 @@ import (
 )
 
 func TestMarkdown(t *testing.T) {
-	md := Build(legs(t), testCatalog(t)).Markdown()
+	md := build(t, legs(t), testCatalog(t)).Markdown()
 	for _, want := range []string{
 		"| ID | area | behavior | Chrome for Testing 142 stable | Chrome for Testing 143 beta | Chromium 156 debian | unknown browser windows |\n|---|---|---|---|---|---|---|\n",
 		"| RC-01 | connect | `runtime.connect()` returns a Port synchronously | ✅ passed | ⏭️ skipped | ✅ passed | ➖ not run |\n",
@@ -26,7 +26,7 @@ func TestMarkdown(t *testing.T) {
 
 func TestMarkdownEscapesCells(t *testing.T) {
 	r := run(t, "", suite(chromium156, it("a|b", 9, passed, "RC-09")))
-	md := Build([]Run{r}, nil).Markdown()
+	md := build(t, []Run{r}, nil).Markdown()
 	if !strings.Contains(md, `| RC-09 | connect | runtime.connect a\|b | ✅ passed |`) {
 		t.Errorf("a | in a title is not escaped:\n%s", md)
 	}

@@ -39,7 +39,7 @@ func TestAddNotes(t *testing.T) {
 	firefox := suite("Mozilla Firefox 153.8.0esr (/usr/lib/firefox-esr/firefox-esr)",
 		it("must be strings 42", 17, passed, "RN-05", "firefox-differs"),
 		it("must be strings 1.5", 18, passed, "RN-05", "firefox-differs"))
-	tbl := Build([]Run{run(t, "", chromium), run(t, "", firefox)}, nil)
+	tbl := build(t, []Run{run(t, "", chromium), run(t, "", firefox)}, nil)
 	for i := range tbl.Behaviors[0].Cells {
 		for j := range tbl.Behaviors[0].Cells[i].Specs {
 			s := &tbl.Behaviors[0].Cells[i].Specs[j]

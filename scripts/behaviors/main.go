@@ -9,6 +9,12 @@
 //
 //	go run ./scripts/behaviors -report chromium.json,firefox.json -catalog ../shared/reference/messaging-behaviors.md -out docs/behaviors.md
 //
+// Reports of one browser build (the same "browser" report entry) are parts
+// of one run and make one column: the shards of a run split across machines
+// (go test ./specs -portprobe.shard=i/n), or its slow specs run apart. A spec
+// that ran in two of them with different outcomes is an error
+// (compat.Merge); a spec a shard left out is not run there, not skipped.
+//
 // scripts/behaviors.sh runs the suite and this command.
 package main
 
@@ -36,20 +42,25 @@ type behavior struct {
 }
 
 func main() {
-	reportPaths := flag.String("report", "", "Ginkgo JSON reports of runs of ./specs, comma-separated: one per browser (Chromium's, Firefox's)")
+	reportPaths := flag.String("report", "", "Ginkgo JSON reports of runs of ./specs, comma-separated: one per browser (Chromium's, Firefox's), or several of one browser build (its shards), which are merged")
 	catalogPath := flag.String("catalog", "", "catalog files (comma-separated: messaging-behaviors.md, docs/catalog/*.md), for the titles of the behaviors (optional)")
 	out := flag.String("out", "docs/behaviors.md", "page to write")
 	flag.Parse()
 	if *reportPaths == "" {
 		log.Fatal("behaviors: -report is required")
 	}
-	var runs [][]types.Report
-	for _, path := range strings.Split(*reportPaths, ",") {
+	var parts [][]types.Report
+	paths := strings.Split(*reportPaths, ",")
+	for _, path := range paths {
 		reports, err := compat.ReadReports(path)
 		if err != nil {
 			log.Fatalf("behaviors: %v", err)
 		}
-		runs = append(runs, reports)
+		parts = append(parts, reports)
+	}
+	runs, err := byBuild(paths, parts)
+	if err != nil {
+		log.Fatalf("behaviors: %v", err)
 	}
 	var catalog *compat.Catalog
 	if *catalogPath != "" {
@@ -66,6 +77,40 @@ func main() {
 		log.Fatalf("behaviors: writing %s: %v", *out, err)
 	}
 	fmt.Printf("behaviors: wrote %s\n", *out)
+}
+
+// byBuild groups the reports read from paths by browser build, in the order
+// each build first appears, merging the parts of one build with
+// compat.Merge: one run per column. Reports that name no browser are a
+// column each.
+func byBuild(paths []string, parts [][]types.Report) ([][]types.Report, error) {
+	var builds []string
+	group := map[string][]int{}
+	for i, reports := range parts {
+		b := compat.Browser(reports)
+		if b == "" {
+			b = fmt.Sprintf("\x00%d", i) // unknown: a column of its own
+		}
+		if _, ok := group[b]; !ok {
+			builds = append(builds, b)
+		}
+		group[b] = append(group[b], i)
+	}
+	var runs [][]types.Report
+	for _, b := range builds {
+		var sources []string
+		var ps [][]types.Report
+		for _, i := range group[b] {
+			sources = append(sources, paths[i])
+			ps = append(ps, parts[i])
+		}
+		merged, err := compat.Merge(sources, ps...)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, merged)
+	}
+	return runs, nil
 }
 
 // render writes the page of runs, one per browser: a column each. src gives

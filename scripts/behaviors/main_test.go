@@ -47,3 +47,69 @@ func TestRenderCatalogSaysBrowserDoes(t *testing.T) {
 		t.Errorf("RC-02 holds in both browsers, yet the page lists it as differing")
 	}
 }
+
+// A run split in shards makes the same page as the run whole: the real
+// Chromium run, cut in two by hand (each spec run in one shard, left out of
+// the other as the label filter leaves it out), merges back into one column.
+// Shards that ran a spec with different outcomes are refused.
+func TestShardsMakeTheSamePage(t *testing.T) {
+	testdata := filepath.Join("..", "..", "internal", "compat", "testdata")
+	path := filepath.Join(testdata, "chromium156.json")
+	whole, err := compat.ReadReports(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard := func(i int) []types.Report {
+		reports, err := compat.ReadReports(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for ri := range reports {
+			for si, sr := range reports[ri].SpecReports {
+				if sr.LeafNodeType != types.NodeTypeIt {
+					continue
+				}
+				if n++; n%2 != i {
+					reports[ri].SpecReports[si].State = types.SpecStateSkipped
+					reports[ri].SpecReports[si].Failure = types.Failure{}
+				}
+			}
+		}
+		return reports
+	}
+	catalog, err := compat.ReadCatalog(filepath.Join(testdata, "catalog.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := render([][]types.Report{whole}, catalog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := byBuild([]string{"shard-1.json", "shard-2.json"}, [][]types.Report{shard(0), shard(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 {
+		t.Fatalf("%d columns from two shards of one build, want 1", len(runs))
+	}
+	got, err := render(runs, catalog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("the page of two shards differs from the page of the whole run:\n--- shards\n%s\n--- whole\n%s", got, want)
+	}
+
+	bad := shard(1)
+	for ri := range bad {
+		for si, sr := range bad[ri].SpecReports {
+			if sr.LeafNodeType == types.NodeTypeIt && sr.State == types.SpecStatePassed {
+				bad[ri].SpecReports[si].State = types.SpecStateFailed
+			}
+		}
+	}
+	if _, err := byBuild([]string{"shard-2.json", "shard-2-again.json"}, [][]types.Report{shard(1), bad}); err == nil || !strings.Contains(err.Error(), "overlap") {
+		t.Errorf("two reports of one shard with different outcomes: %v, want an overlap error", err)
+	}
+}

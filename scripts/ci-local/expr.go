@@ -11,7 +11,7 @@ import (
 // ('text', true, false, null, numbers), contexts with dotted properties
 // (matrix.leg, steps.chrome.outputs.chrome-path), ! && || == != and
 // parentheses, and the functions always(), success(), failure(),
-// cancelled(), contains(), startsWith() and endsWith(). Anything else is an
+// cancelled(), contains(), startsWith(), endsWith() and format(). Anything else is an
 // error, so a workflow the runner cannot read fails loudly.
 
 // evalState is what status functions answer from.
@@ -255,6 +255,8 @@ func (p *parser) call(name string) (any, error) {
 		return strings.HasPrefix(str(0), str(1)), nil
 	case "endsWith":
 		return strings.HasSuffix(str(0), str(1)), nil
+	case "format":
+		return format(args)
 	}
 	return nil, fmt.Errorf("function %s() is not known to ci-local", name)
 }
@@ -285,4 +287,32 @@ func toString(v any) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
+}
+
+// format is GitHub's format('{0}/{1}', a, b): {N} is the N-th argument after
+// the first, as text; {{ and }} are braces.
+func format(args []any) (any, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("format() needs a format string")
+	}
+	f, _ := args[0].(string)
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		switch {
+		case strings.HasPrefix(f[i:], "{{"), strings.HasPrefix(f[i:], "}}"):
+			b.WriteByte(f[i])
+			i++
+		case f[i] == '{':
+			j := strings.IndexByte(f[i:], '}')
+			n, err := strconv.Atoi(f[i+1 : i+max(j, 1)])
+			if j < 0 || err != nil || n < 0 || n+1 >= len(args) {
+				return nil, fmt.Errorf("format(%q): bad or missing argument at %d", f, i)
+			}
+			b.WriteString(toString(args[n+1]))
+			i += j
+		default:
+			b.WriteByte(f[i])
+		}
+	}
+	return b.String(), nil
 }

@@ -8,7 +8,12 @@
 //	go run ./scripts/ci-local --list
 //	go run ./scripts/ci-local --dry-run debian-firefox
 //	go run ./scripts/ci-local race
+//	go run ./scripts/ci-local --shard=1/4 debian-chromium
 //
+// --shard=i/n picks the row of a leg the workflow runs as shards (cft-stable
+// --shard=2/3), or runs a leg that is not sharded as one shard: its steps get
+// PORTPROBE_SHARD=i/n, so `go test ./specs` runs the i-th of n shards
+// (docs/sharding.md).
 // A leg is a matrix row's leg value (debian-chromium, cft-stable) or, for a
 // job without a matrix, the job's ID (race, lint). A job's container is not
 // started: this machine stands in for it. Legs on macOS or Windows, and legs
@@ -22,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +37,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/portprobe/portprobe/probetest"
 )
 
 type workflow struct {
@@ -80,8 +88,9 @@ func main() {
 	dryRun := flag.Bool("dry-run", false, "print the steps the leg would run, with their env, and run nothing")
 	list := flag.Bool("list", false, "list the legs of the workflow and whether they can run here")
 	file := flag.String("workflow", ".github/workflows/ci.yml", "the workflow file")
+	shard := flag.String("shard", "", "`i/n`: the shard of a sharded leg to run, or the shard of the specs to run in a leg that is not sharded (PORTPROBE_SHARD=i/n)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: ci-local [--dry-run] [--workflow file] <leg>\n       ci-local --list\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: ci-local [--dry-run] [--workflow file] [--shard i/n] <leg>\n       ci-local --list\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -95,7 +104,11 @@ func main() {
 			if why == "" {
 				why = "runs here"
 			}
-			fmt.Printf("%-22s job %-8s %s\n", l.name, l.jobID, why)
+			name := l.name
+			if s := rowShard(l); s != "" {
+				name += " --shard=" + s
+			}
+			fmt.Printf("%-32s job %-8s %s\n", name, l.jobID, why)
 		}
 		return
 	}
@@ -103,17 +116,16 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	i := slices.IndexFunc(legs, func(l leg) bool { return l.name == flag.Arg(0) })
-	if i < 0 {
-		var names []string
-		for _, l := range legs {
-			names = append(names, l.name)
-		}
-		fail(fmt.Errorf("no leg %q in %s; the legs are: %s", flag.Arg(0), *file, strings.Join(names, ", ")))
+	l, err := pick(legs, flag.Arg(0), *shard)
+	if err != nil {
+		fail(fmt.Errorf("%w (%s)", err, *file))
 	}
-	r, err := newRun(wf, legs[i], *dryRun)
+	r, err := newRun(wf, l, *dryRun)
 	if err != nil {
 		fail(err)
+	}
+	if rowShard(l) == "" {
+		r.shard = *shard
 	}
 	if err := r.do(); err != nil {
 		fail(err)
@@ -158,6 +170,55 @@ func load(file string) (*workflow, []leg, error) {
 		}
 	}
 	return &wf, legs, nil
+}
+
+// rowShard is the shard of a leg's matrix row ("2/3"), or "" for a row
+// without one.
+func rowShard(l leg) string {
+	if l.matrix["shard"] == nil {
+		return ""
+	}
+	return toString(l.matrix["shard"]) + "/" + toString(l.matrix["shards"])
+}
+
+// pick returns the leg named name: for a leg the workflow shards, the row of
+// shard; for any other, the leg (which then runs shard of the specs).
+func pick(legs []leg, name, shard string) (leg, error) {
+	if shard != "" {
+		if _, err := probetest.ParseShard(shard); err != nil {
+			return leg{}, fmt.Errorf("--shard: %w", err)
+		}
+	}
+	var rows []leg
+	var names, shards []string
+	for _, l := range legs {
+		if !slices.Contains(names, l.name) {
+			names = append(names, l.name)
+		}
+		if l.name == name {
+			rows = append(rows, l)
+			if s := rowShard(l); s != "" {
+				shards = append(shards, s)
+			}
+		}
+	}
+	switch {
+	case len(rows) == 0:
+		return leg{}, fmt.Errorf("no leg %q; the legs are: %s", name, strings.Join(names, ", "))
+	case len(shards) == 0 && len(rows) == 1:
+		return rows[0], nil
+	case len(shards) == 0:
+		return leg{}, fmt.Errorf("%d rows are named %q", len(rows), name)
+	}
+	for _, l := range rows {
+		if rowShard(l) == shard {
+			return l, nil
+		}
+	}
+	if shard == "" {
+		return leg{}, fmt.Errorf("leg %s runs as shards: give --shard, one of %s", name, strings.Join(shards, ", "))
+	}
+	return leg{}, fmt.Errorf("leg %s has no shard %s: its shards are %s", name, shard, strings.Join(shards, ", "))
 }
 
 // cannotRun says why the leg cannot run on this machine, or "".
@@ -209,6 +270,7 @@ type run struct {
 	e      *evalState
 	env    map[string]string // GITHUB_ENV's variables so far
 	steps  map[string]any    // the steps context
+	shard  string            // --shard for a leg the workflow does not shard: PORTPROBE_SHARD
 	logOut io.Writer
 }
 
@@ -240,6 +302,13 @@ func (r *run) do() error {
 	l := r.leg
 	why := cannotRun(l)
 	r.printf("leg %s (job %s: %s)\n", l.name, l.jobID, r.must(l.job.Name))
+	if r.shard != "" {
+		r.printf("shard %s: every step gets %s=%s\n", r.shard, probetest.EnvShard, r.shard)
+	}
+	keys := slices.Sorted(maps.Keys(l.job.Env))
+	for _, k := range keys {
+		r.printf("job env %s=%s\n", k, r.must(l.job.Env[k]))
+	}
 	if why != "" && !r.dry {
 		return fmt.Errorf("leg %s %s; --dry-run shows its steps", l.name, why)
 	}
@@ -395,6 +464,9 @@ func (r *run) stepEnv(s step) (map[string]string, error) {
 		"CI": "true", "RUNNER_OS": "Linux", "RUNNER_ARCH": runnerArch(), "RUNNER_TEMP": os.TempDir(),
 		"GITHUB_WORKSPACE": r.root, "GITHUB_EVENT_NAME": "workflow_dispatch",
 	}
+	if r.shard != "" {
+		env[probetest.EnvShard] = r.shard
+	}
 	if r.out != "" {
 		env["GITHUB_ENV"] = filepath.Join(r.out, "env")
 		env["GITHUB_STEP_SUMMARY"] = filepath.Join(r.out, "summary.md")
@@ -422,6 +494,9 @@ func (r *run) uses(n int, name string, s step, env map[string]string) error {
 		return nil
 	}
 	r.printf("   uses: %s: %s\n", s.Uses, what)
+	if name := s.With["name"]; name != "" {
+		r.printf("   name: %s\n", r.must(name))
+	}
 	if !acts || r.dry {
 		r.record(s, "success", nil)
 		return nil

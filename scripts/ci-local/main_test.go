@@ -148,3 +148,81 @@ jobs:
 	}
 	os.RemoveAll(r.out)
 }
+
+// The workflow runs cft-stable as three shards; --shard picks a row, or
+// runs a leg that is not sharded as one shard of the specs.
+func TestShards(t *testing.T) {
+	e := &evalState{ctx: map[string]any{"matrix": map[string]any{"leg": "cft-stable", "shard": 2, "shards": 3}}}
+	for expr, want := range map[string]string{
+		"matrix.shard && format('{0}/{1}', matrix.shard, matrix.shards) || ''":           "2/3",
+		"matrix.shard && format('-shard-{0}-of-{1}', matrix.shard, matrix.shards) || ''": "-shard-2-of-3",
+		"matrix.nope && format('{0}', matrix.nope) || ''":                                "",
+		"format('{{{0}}}', 'x')": "{x}",
+	} {
+		v, err := e.eval(expr)
+		if err != nil || toString(v) != want {
+			t.Errorf("%s = %q, %v; want %q", expr, toString(v), err, want)
+		}
+	}
+	if _, err := e.eval("format('{1}', 'x')"); err == nil {
+		t.Error("format with a missing argument: no error")
+	}
+
+	wf, legs, err := load("../../.github/workflows/ci.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for _, l := range legs {
+		if l.name == "cft-stable" {
+			shards = append(shards, rowShard(l))
+		}
+	}
+	if strings.Join(shards, " ") != "1/3 2/3 3/3" {
+		t.Errorf("cft-stable rows have shards %q, want 1/3 2/3 3/3", shards)
+	}
+	for _, tc := range []struct{ name, shard, err string }{
+		{"cft-stable", "", "runs as shards: give --shard, one of 1/3, 2/3, 3/3"},
+		{"cft-stable", "2/4", "has no shard 2/4"},
+		{"cft-stable", "0/3", "from 1 to 3"},
+		{"debian-chromium", "x", "want i/n"},
+		{"nope", "", `no leg "nope"`},
+	} {
+		if _, err := pick(legs, tc.name, tc.shard); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("pick(%s, %q) = %v, want an error with %q", tc.name, tc.shard, err, tc.err)
+		}
+	}
+
+	l, err := pick(legs, "cft-stable", "2/3")
+	if err != nil || rowShard(l) != "2/3" {
+		t.Fatalf("pick(cft-stable, 2/3) = %v, %v", rowShard(l), err)
+	}
+	var out bytes.Buffer
+	r, err := newRun(wf, l, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.logOut = &out
+	if err := r.do(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Specs (cft-stable 2/3, Chrome for Testing stable)", "job env PORTPROBE_SHARD=2/3", "name: reports-cft-stable-shard-2-of-3", "name: failures-cft-stable-shard-2-of-3"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the dry run of cft-stable 2/3 does not show %q:\n%s", want, out.String())
+		}
+	}
+
+	l, err = pick(legs, "debian-chromium", "1/4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = newRun(wf, l, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.shard = "1/4"
+	env, err := r.stepEnv(step{})
+	if err != nil || env["PORTPROBE_SHARD"] != "1/4" {
+		t.Errorf("debian-chromium --shard=1/4: the steps' PORTPROBE_SHARD = %q, %v; want 1/4", env["PORTPROBE_SHARD"], err)
+	}
+}
