@@ -55,6 +55,7 @@ type Browser struct {
 	//     taken under one, except Browser.mu and Tab.mu briefly.
 
 	opts        Options
+	clock       spentClock // TimeSpent
 	eng         engine     // the browser engine (see engine.go)
 	ff          *ffBrowser // the Firefox engine's state, or nil
 	chromePath  string

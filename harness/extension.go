@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/portprobe/portprobe/manifest"
 	"github.com/portprobe/portprobe/trace"
@@ -61,6 +62,7 @@ func (e *ExtensionLoadError) Error() string {
 // When Chrome refuses it, the error is an *ExtensionLoadError with Chrome's
 // message and what the harness knows besides.
 func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, error) {
+	defer b.clock.since(spentLoad, time.Now())
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
 	if err := b.lost(); err != nil {
@@ -241,6 +243,7 @@ func (e *Extension) URL(path string) string {
 // background is a page (an event page in Manifest V3), it returns that
 // page's realm (trace.BackgroundPageRealm).
 func (e *Extension) Worker(ctx context.Context) (*Realm, error) {
+	defer e.b.clock.since(spentWorker, time.Now())
 	if e.b.ff != nil {
 		// Firefox runs the background as a page (an event page in
 		// Manifest V3), not a worker.

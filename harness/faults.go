@@ -335,6 +335,7 @@ func (e *Extension) Reload(ctx context.Context) error {
 // is gone; its content scripts in open tabs stay, orphaned. Load it again
 // with Browser.LoadExtension.
 func (e *Extension) Uninstall(ctx context.Context) error {
+	defer e.b.clock.since(spentUninstall, time.Now())
 	ctx, cancel := e.b.bound(ctx)
 	defer cancel()
 	if err := e.b.eng.uninstall(ctx, e.ID); err != nil {

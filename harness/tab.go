@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/debugger"
@@ -106,6 +107,7 @@ type auxData struct {
 // OpenTab opens a new tab and, when url is not empty, navigates it there and
 // waits for the load event.
 func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
+	defer b.clock.since(spentOpenTab, time.Now())
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
@@ -431,6 +433,7 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 // tabs. A tab that cannot be emptied, and a page the harness did not open (a
 // popup, a window or tab that a page or an extension opened), is closed.
 func (t *Tab) Recycle(ctx context.Context) error {
+	defer t.b.clock.since(spentRecycle, time.Now())
 	if t.ff != nil {
 		if err := t.Navigate(ctx, "about:blank"); err != nil {
 			// A tab that does not load about:blank stays out of the

@@ -128,7 +128,11 @@ func (s *Suite) Browser(ctx context.Context, t testing.TB, dirs ...string) *harn
 		before[e.ID] = true
 	}
 	tabsBefore := b.Tabs()
-	t.Cleanup(func() { s.isolate(t, b, before, tabsBefore) })
+	start, spent := time.Now(), b.TimeSpent()
+	t.Cleanup(func() {
+		s.isolate(t, b, before, tabsBefore)
+		reportTime(t, SpecTime{Total: time.Since(start), TimeSpent: b.TimeSpent().Sub(spent)})
+	})
 	s.WhenFailed(t, b)
 	b.ResetTrace(func(r *harness.Realm) bool {
 		if r.ExtensionID == "" {
@@ -158,20 +162,27 @@ func (s *Suite) isolate(t testing.TB, b *harness.Browser, before map[string]bool
 	if err := b.Err(); err != nil {
 		failed = err
 	}
-	for _, tab := range b.Tabs() {
-		if failed == nil && !slices.Contains(tabsBefore, tab) {
-			// Recycle closes a tab it cannot empty; the error is the
-			// browser's end, seen below.
-			tab.Recycle(ctx)
-		}
-	}
-	for _, e := range b.Extensions() {
-		if failed == nil && !before[e.ID] {
-			if err := e.Uninstall(ctx); err != nil && b.Err() == nil {
-				failed = fmt.Errorf("uninstalling %s: %w", e, err)
-				t.Errorf("probetest: %v (the next test gets a new browser)", failed)
+	if failed == nil {
+		// The tabs empty while the extensions uninstall: neither waits
+		// for the other, and each is a round trip or two to Chrome.
+		var wg sync.WaitGroup
+		for _, tab := range b.Tabs() {
+			if !slices.Contains(tabsBefore, tab) {
+				// Recycle closes a tab it cannot empty; the error is
+				// the browser's end, seen below.
+				wg.Go(func() { tab.Recycle(ctx) })
 			}
 		}
+		for _, e := range b.Extensions() {
+			if !before[e.ID] {
+				if err := e.Uninstall(ctx); err != nil && b.Err() == nil {
+					failed = fmt.Errorf("uninstalling %s: %w", e, err)
+					t.Errorf("probetest: %v (the next test gets a new browser)", failed)
+					break
+				}
+			}
+		}
+		wg.Wait()
 	}
 	if failed == nil {
 		failed = b.Err()
