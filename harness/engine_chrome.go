@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/chromedp/cdproto"
@@ -81,9 +82,25 @@ func (b *Browser) knowWorker(ctx context.Context, id string) error {
 		return struct{}{}, false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for the ServiceWorker domain to report the worker of %s: %w", id, err)
+		return fmt.Errorf("waiting for the ServiceWorker domain to report the worker of %s (it reported: %s): %w", id, s.describe(), err)
 	}
 	return nil
+}
+
+// describe lists the worker versions the ServiceWorker domain reported, for
+// an error: "none", or each one's script and status.
+func (s *swState) describe() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var parts []string
+	for _, v := range s.versions {
+		parts = append(parts, fmt.Sprintf("%s %s/%s", v.ScriptURL, v.Status, v.RunningStatus))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
 }
 
 // setEnabled goes through chrome.management in the harness's helper

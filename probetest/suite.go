@@ -162,27 +162,20 @@ func (s *Suite) isolate(t testing.TB, b *harness.Browser, before map[string]bool
 	if err := b.Err(); err != nil {
 		failed = err
 	}
-	if failed == nil {
-		// The tabs empty while the extensions uninstall: neither waits
-		// for the other, and each is a round trip or two to Chrome.
-		var wg sync.WaitGroup
-		for _, tab := range b.Tabs() {
-			if !slices.Contains(tabsBefore, tab) {
-				// Recycle closes a tab it cannot empty; the error is
-				// the browser's end, seen below.
-				wg.Go(func() { tab.Recycle(ctx) })
+	for _, tab := range b.Tabs() {
+		if failed == nil && !slices.Contains(tabsBefore, tab) {
+			// Recycle closes a tab it cannot empty; the error is the
+			// browser's end, seen below.
+			tab.Recycle(ctx)
+		}
+	}
+	for _, e := range b.Extensions() {
+		if failed == nil && !before[e.ID] {
+			if err := e.Uninstall(ctx); err != nil && b.Err() == nil {
+				failed = fmt.Errorf("uninstalling %s: %w", e, err)
+				t.Errorf("probetest: %v (the next test gets a new browser)", failed)
 			}
 		}
-		for _, e := range b.Extensions() {
-			if !before[e.ID] {
-				if err := e.Uninstall(ctx); err != nil && b.Err() == nil {
-					failed = fmt.Errorf("uninstalling %s: %w", e, err)
-					t.Errorf("probetest: %v (the next test gets a new browser)", failed)
-					break
-				}
-			}
-		}
-		wg.Wait()
 	}
 	if failed == nil {
 		failed = b.Err()
