@@ -157,7 +157,7 @@ func write(w io.Writer, specs []spec, top int) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\n(own: the specs' own work and waits; own browser: the run time of specs that launched a browser of their own.\n The cleaning recycles a spec's tabs while it uninstalls its extensions: recycle and uninstall overlap, and the shares can add up to more than 100%.)")
+	fmt.Fprintln(w, "\n(own: the specs' own work and waits; own browser: the run time of specs that launched a browser of their own.\n Steps a spec runs at once, such as tabs opened together, each count their whole time: the shares can add up to more than 100%.)")
 
 	slices.SortFunc(specs, func(x, y spec) int { return int(y.runTime - x.runTime) })
 	fmt.Fprintf(w, "\nThe %d slowest specs:\n", min(top, len(specs)))
