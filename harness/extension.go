@@ -94,6 +94,11 @@ func (b *Browser) LoadExtension(ctx context.Context, dir string) (*Extension, er
 			return nil, fmt.Errorf("loading extension %q: %w", dir, err)
 		}
 	}
+	// The ServiceWorker domain must know each worker before it stops (see
+	// chromeEngine.uninstall). Opened only then, it sometimes reported no
+	// worker at all for 30 s, under load; opened now, in the background, it
+	// watches the worker start.
+	b.startControl()
 	if b.opts.IdleWorkers {
 		// The worker's history starts with its first status.
 		if _, err := b.serviceWorkers(ctx); err != nil {
