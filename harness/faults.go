@@ -79,8 +79,9 @@ var errNoWorkerStatus = errors.New("Firefox reports no service worker status: an
 // openControl opens a page of the harness's own, the control page, and
 // enables the ServiceWorker domain there: Chrome has that domain on pages
 // only, not on the browser. A page costs about 100 ms of Chrome's time (a
-// renderer, a session and its domains), so it opens on first need (see
-// startControl) and closes b.control when done.
+// renderer, a session and its domains), so it opens when the first
+// extension loads, in the background (see startControl), and closes
+// b.control when done.
 //
 // The page is a hidden target: it is in no window, so extensions do not see
 // it (tabs.query) and it takes no window's focus. Chrome makes a hidden
