@@ -74,6 +74,9 @@ type Browser struct {
 	cancel      context.CancelFunc
 
 	tabMu     sync.Mutex    // serializes the creation of tabs, see OpenTab
+	// makingPage, guarded by mu, is set while the harness makes a page of
+	// its own, under tabMu (see beginOwnPage).
+	makingPage bool
 	prewarmed chan struct{} // closed when the tab that Launch opens ahead is pooled
 
 	// changed is notified after each change that a wait of the browser
@@ -563,16 +566,54 @@ func (b *Browser) traceFor(r *Realm) *trace.Trace {
 func (b *Browser) Tabs() []*Tab {
 	b.mu.Lock()
 	tabs := slices.Clone(b.tabs)
-	pooled := map[*Tab]bool{}
+	hidden := map[*Tab]bool{}
 	for _, t := range b.pool {
-		pooled[t] = true
+		hidden[t] = true
+	}
+	for _, t := range b.tabs {
+		if t.pending {
+			hidden[t] = true
+		}
 	}
 	b.mu.Unlock()
 	return slices.DeleteFunc(tabs, func(t *Tab) bool {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		return t.closed || pooled[t] || t.internal.Load()
+		return t.closed || hidden[t] || t.internal.Load()
 	})
+}
+
+// beginOwnPage marks that the harness is making a page of its own (a tab for
+// OpenTab or for the pool, the control page, chrome://extensions), with
+// tabMu held. Chrome attaches the new page before it says which target it
+// made, so every page attached until endOwnPage stays out of Tabs: a test's
+// cleaning (probetest) closed the tab that Launch was opening ahead, and
+// then the control page, which cost every later uninstall 30 s.
+func (b *Browser) beginOwnPage() {
+	b.mu.Lock()
+	b.makingPage = true
+	b.mu.Unlock()
+}
+
+// endOwnPage ends what beginOwnPage began: own, the page made (nil when the
+// making failed), becomes an opened tab and, with pool, goes to the pool of
+// recycled tabs, both at once; the other pages attached meanwhile (an
+// extension's tabs.create at that moment) join Tabs. A page of the harness's
+// own is marked internal (markInternal) before.
+func (b *Browser) endOwnPage(own *Tab, pool bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.makingPage = false
+	for _, t := range b.tabs {
+		t.pending = false
+	}
+	if own == nil {
+		return
+	}
+	own.opened = true
+	if pool {
+		b.pool = append(b.pool, own)
+	}
 }
 
 // Pages returns the harness's local page server.

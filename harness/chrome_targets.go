@@ -35,6 +35,7 @@ func (b *Browser) claim(parent *cdppipe.Session, ev *target.EventAttachedToTarge
 		t := newTab(b, info.TargetID)
 		t.OpenerID = info.OpenerID
 		t.internal.Store(b.internalTargets[info.TargetID] || !b.attachStarted.Load())
+		t.pending = b.makingPage
 		b.nextTab++
 		t.n = b.nextTab
 		b.pageTabs[info.TargetID] = t
@@ -101,4 +102,18 @@ func callOn[P, R any](ctx context.Context, s cdp.Session, cmd cdp.Command[P, R],
 	}
 	res, err := cdp.Call(ctx, s, cmd, params)
 	return res, callErr(ctx, cmd.Method, err)
+}
+
+// makeInternalPage makes a hidden page of the harness's own at url, which
+// neither extensions (tabs.query) nor Tabs see.
+func (b *Browser) makeInternalPage(ctx context.Context, url string) (target.CreateTargetResult, error) {
+	b.tabMu.Lock()
+	defer b.tabMu.Unlock()
+	b.beginOwnPage()
+	defer b.endOwnPage(nil, false)
+	res, err := callBrowser(ctx, b, target.CreateTarget, target.CreateTargetParams{URL: url, Hidden: new(true), Background: new(true)})
+	if err == nil {
+		b.markInternal(res.TargetID)
+	}
+	return res, err
 }

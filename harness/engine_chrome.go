@@ -14,7 +14,6 @@ import (
 	"github.com/chromedp/cdproto/extensions"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/serviceworker"
-	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -71,7 +70,7 @@ func (b *Browser) knowWorker(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = wake.Until(ctx, &s.changed, nil, func() (struct{}, bool, error) {
+	_, err = untilSW(ctx, b, s, func() (struct{}, bool, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, v := range s.versions {
@@ -122,7 +121,7 @@ func (c chromeEngine) stopBackground(ctx context.Context, id string) error {
 		return err
 	}
 	scope := "chrome-extension://" + id + "/"
-	version, err := wake.Until(ctx, &s.changed, nil, func() (string, bool, error) {
+	version, err := untilSW(ctx, c.b, s, func() (string, bool, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var version string

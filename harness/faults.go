@@ -32,6 +32,10 @@ type swState struct {
 	versions map[string]*serviceworker.Version // by version ID
 	regs     map[serviceworker.RegistrationID]string
 	changed  wake.Signal // notified at each update
+	// gone closes when the control page's session ends (the page closed or
+	// its renderer crashed): the domain reports nothing more. Set before
+	// Browser.control closes; nil (never closes) until then.
+	gone <-chan struct{}
 
 	last    map[string]WorkerStatus   // by version ID
 	history map[string][]WorkerChange // by extension ID
@@ -61,8 +65,36 @@ func (b *Browser) serviceWorkers(ctx context.Context) (*swState, error) {
 	if b.controlErr != nil {
 		return nil, b.controlErr
 	}
+	select {
+	case <-b.sw.gone:
+		return nil, b.controlGone()
+	default:
+	}
 	return &b.sw, nil
 }
+
+// untilSW waits until check, on the ServiceWorker domain's view s, holds
+// (see wake.Until). It fails at once when the control page that carries the
+// domain is gone: nothing would be reported any more.
+func untilSW[T any](ctx context.Context, b *Browser, s *swState, check func() (T, bool, error)) (T, error) {
+	v, err := wake.Until(ctx, &s.changed, s.gone, check)
+	if errors.Is(err, wake.ErrDone) {
+		err = b.controlGone()
+	}
+	return v, err
+}
+
+// controlGone is the error of a wait on the ServiceWorker domain once the
+// control page is gone: the browser's end, or the page's own.
+func (b *Browser) controlGone() error {
+	if err := b.lost(); err != nil {
+		return err
+	}
+	return errControlGone
+}
+
+// errControlGone: the control page closed or crashed while the browser runs.
+var errControlGone = errors.New("the control page that carries the ServiceWorker domain is gone (closed, or its renderer crashed): nothing reports service workers any more in this browser")
 
 // startControl opens the control page in the background, once.
 func (b *Browser) startControl() {
@@ -106,6 +138,8 @@ func (b *Browser) openControl() {
 	}
 	b.tabMu.Lock()
 	defer b.tabMu.Unlock()
+	b.beginOwnPage()
+	defer b.endOwnPage(nil, false)
 	var opts []chromedp.ContextOption
 	res, err := callBrowser(ctx, b, target.CreateTarget, target.CreateTargetParams{
 		URL: "about:blank", Hidden: new(true), Background: new(true),
@@ -121,6 +155,15 @@ func (b *Browser) openControl() {
 		b.controlErr = fmt.Errorf("attaching the control page that reports service workers: %w", err)
 		return
 	}
+	// An ordinary tab, made by chromedp, is the harness's own too: a test's
+	// cleaning must not close it.
+	b.markInternal(chromedp.FromContext(cctx).Target.TargetID)
+	gone, err := chromedp.Detached(cctx)
+	if err != nil {
+		b.controlErr = fmt.Errorf("attaching the control page that reports service workers: %w", err)
+		return
+	}
+	b.sw.gone = gone
 	b.controlCtx = cctx
 	s := &b.sw
 	if err := chromedp.Listen(cctx, func(ev any) {

@@ -1,10 +1,17 @@
 package harness
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+	"github.com/portprobe/portprobe/internal/wake"
 )
 
 // A recycled tab goes back to the pool at about:blank, and the next OpenTab
@@ -47,5 +54,89 @@ func TestRecycleThenOpenTab(t *testing.T) {
 			t.Errorf("round %d: after Recycle the main frame is at %q, want about:blank", round, url)
 		}
 		last = tab
+	}
+}
+
+// The pages the harness makes for itself never show in Tabs, not even while
+// Chrome is attaching them: the tab Launch opens ahead (until the pool takes
+// it) and the control page. probetest's cleaning closes every tab of Tabs
+// that a test left; it closed both while they were being made, and every
+// later uninstall then waited 30 s for a ServiceWorker domain that was gone.
+func TestTabsHideThePagesTheHarnessMakes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	// Every page Chrome attaches notifies b.changed (claim): Tabs is
+	// checked at each, until the control page is up, and once more then.
+	e, err := b.LoadExtension(ctx, benchExtension(t, "tabs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func() error {
+		if tabs := b.Tabs(); len(tabs) > 0 {
+			return fmt.Errorf("Tabs lists %v before any OpenTab", tabs)
+		}
+		return nil
+	}
+	_, err = wake.Until(ctx, &b.changed, b.control, func() (struct{}, bool, error) {
+		return struct{}{}, false, listed()
+	})
+	if !errors.Is(err, wake.ErrDone) {
+		t.Fatal(err)
+	}
+	if err := listed(); err != nil {
+		t.Fatal(err)
+	}
+	if b.controlErr != nil {
+		t.Fatal(b.controlErr)
+	}
+	if _, err := e.Worker(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := b.OpenTab(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tabs := b.Tabs(); len(tabs) != 1 || tabs[0] != tab {
+		t.Errorf("after one OpenTab, Tabs = %v, want [%s]", tabs, tab)
+	}
+	if err := e.Uninstall(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Once the control page is gone, what waits on the ServiceWorker domain
+// fails at once and says so, rather than wait out its deadline for reports
+// that cannot come.
+func TestControlPageGone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	e, err := b.LoadExtension(ctx, benchExtension(t, "gone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Worker(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.serviceWorkers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := chromedp.FromContext(b.controlCtx).Target.TargetID
+	if _, err := callBrowser(ctx, b, target.CloseTarget, target.CloseTargetParams{TargetID: id}); err != nil {
+		t.Fatal(err)
+	}
+	<-b.sw.gone
+	if err := e.Uninstall(ctx); !errors.Is(err, errControlGone) {
+		t.Errorf("Uninstall after the control page closed: %v, want %v", err, errControlGone)
+	}
+	if _, err := e.WaitWorkerStatus(ctx, WorkerStopped); !errors.Is(err, errControlGone) {
+		t.Errorf("WaitWorkerStatus after the control page closed: %v, want %v", err, errControlGone)
 	}
 }

@@ -40,8 +40,11 @@ type Tab struct {
 
 	b        *Browser
 	n        int
-	opened   bool        // the harness opened it (OpenTab)
+	opened   bool        // the harness opened it (OpenTab), guarded by b.mu
 	internal atomic.Bool // a page of the harness's own (the control page)
+	// pending, guarded by b.mu, keeps out of Tabs a page Chrome attached
+	// while the harness made a page of its own (see beginOwnPage).
+	pending bool
 	main     *frameSession
 
 	// driverMu guards ctx and cancel, the chromedp context of the page
@@ -124,7 +127,7 @@ func (b *Browser) OpenTab(ctx context.Context, url string) (*Tab, error) {
 	t := b.takePooledTab()
 	if t == nil {
 		var err error
-		if t, err = b.openTab(ctx); err != nil {
+		if t, err = b.openTab(ctx, false); err != nil {
 			return nil, fmt.Errorf("opening a tab: %w", err)
 		}
 	}
@@ -170,13 +173,17 @@ func (t *Tab) newFrameSession(sess cdp.Session, id target.ID) *frameSession {
 }
 
 // openTab makes a new page target and returns its tab, once the harness has
-// it (see Browser.claim).
-func (b *Browser) openTab(ctx context.Context) (*Tab, error) {
+// it (see Browser.claim); with pool, the tab goes to the pool of recycled
+// tabs as it becomes one, never in Tabs.
+func (b *Browser) openTab(ctx context.Context, pool bool) (_ *Tab, err error) {
 	// Chrome gives no link from a page target to its tab target, so the tab
 	// target is the one that appears while we create the page. tabMu keeps
 	// two creations apart.
 	b.tabMu.Lock()
 	defer b.tabMu.Unlock()
+	b.beginOwnPage()
+	var own *Tab
+	defer func() { b.endOwnPage(own, pool) }()
 	before, err := b.tabTargets(ctx)
 	if err != nil {
 		return nil, err
@@ -233,14 +240,14 @@ func (b *Browser) openTab(ctx context.Context) (*Tab, error) {
 		t.tabTargetID = fresh[0]
 	}
 	t.driverMu.Unlock()
-	b.mu.Lock()
-	t.opened = true
 	if direct != nil {
+		b.mu.Lock()
 		b.nextTab++
 		t.n = b.nextTab
 		b.tabs = append(b.tabs, t)
+		b.mu.Unlock()
 	}
-	b.mu.Unlock()
+	own = t
 	return t, nil
 }
 
@@ -443,7 +450,10 @@ func (t *Tab) Recycle(ctx context.Context) error {
 		}
 		return t.b.ff.release(ctx, t)
 	}
-	if !t.opened {
+	t.b.mu.Lock()
+	opened := t.opened
+	t.b.mu.Unlock()
+	if !opened {
 		return t.Close(ctx)
 	}
 	if err := t.Navigate(ctx, "about:blank"); err != nil {
@@ -462,16 +472,9 @@ func (b *Browser) prewarmTab() {
 	defer close(b.prewarmed)
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.Timeout)
 	defer cancel()
-	t, err := b.openTab(ctx)
-	if err != nil {
-		if !b.isClosed() {
-			b.logf("opening a tab ahead of time: %v", err)
-		}
-		return
+	if _, err := b.openTab(ctx, true); err != nil && !b.isClosed() {
+		b.logf("opening a tab ahead of time: %v", err)
 	}
-	b.mu.Lock()
-	b.pool = append(b.pool, t)
-	b.mu.Unlock()
 }
 
 // takePooledTab returns a recycled tab that is still open, or nil.

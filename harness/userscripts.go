@@ -29,11 +29,10 @@ func (e *Extension) AllowUserScripts(ctx context.Context, allow bool) error {
 	if err := e.b.lost(); err != nil {
 		return fmt.Errorf("%s: %w", doing, err)
 	}
-	res, err := callBrowser(ctx, e.b, target.CreateTarget, target.CreateTargetParams{URL: "chrome://extensions", Hidden: new(true), Background: new(true)})
+	res, err := e.b.makeInternalPage(ctx, "chrome://extensions")
 	if err != nil {
 		return fmt.Errorf("%s: opening chrome://extensions: %w", doing, err)
 	}
-	e.b.markInternal(res.TargetID)
 	pctx, pcancel := chromedp.NewContext(e.b.ctx, chromedp.WithTargetID(res.TargetID))
 	defer func() {
 		// Closing the page also ends the session.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/serviceworker"
-	"github.com/portprobe/portprobe/internal/wake"
 	"github.com/portprobe/portprobe/trace"
 )
 
@@ -85,7 +84,7 @@ func (e *Extension) WaitWorkerStatus(ctx context.Context, status WorkerStatus) (
 		return WorkerChange{}, fmt.Errorf("waiting for the worker of %s to be %s: %w", e, status, err)
 	}
 	var h []WorkerChange // the history at the last check
-	last, err := wake.Until(ctx, &s.changed, nil, func() (WorkerChange, bool, error) {
+	last, err := untilSW(ctx, e.b, s, func() (WorkerChange, bool, error) {
 		h = e.WorkerHistory()
 		if len(h) > 0 && h[len(h)-1].Status == status {
 			return h[len(h)-1], true, nil
@@ -115,7 +114,7 @@ func (b *Browser) waitWorkersStopped(ctx context.Context, id string) error {
 		return err
 	}
 	var busy []string // at the last check
-	_, err = wake.Until(ctx, &s.changed, nil, func() (struct{}, bool, error) {
+	_, err = untilSW(ctx, b, s, func() (struct{}, bool, error) {
 		busy = nil
 		s.mu.Lock()
 		defer s.mu.Unlock()
