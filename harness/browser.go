@@ -74,9 +74,6 @@ type Browser struct {
 	cancel      context.CancelFunc
 
 	tabMu     sync.Mutex    // serializes the creation of tabs, see OpenTab
-	// makingPage, guarded by mu, is set while the harness makes a page of
-	// its own, under tabMu (see beginOwnPage).
-	makingPage bool
 	prewarmed chan struct{} // closed when the tab that Launch opens ahead is pooled
 
 	// changed is notified after each change that a wait of the browser
@@ -95,7 +92,10 @@ type Browser struct {
 	realms     []*Realm
 	realmNames map[string]int // how many realms had each name, see Realm.String
 	nextTab    int
-	pool       []*Tab  // recycled tabs, see Tab.Recycle
+	pool       []*Tab // recycled tabs, see Tab.Recycle
+	// makingPage is set while the harness makes a page of its own, under
+	// tabMu (see beginOwnPage).
+	makingPage bool
 	sw         swState // the ServiceWorker domain, on the control page
 
 	// control is closed when the control page is ready (see openControl),

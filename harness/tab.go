@@ -45,7 +45,7 @@ type Tab struct {
 	// pending, guarded by b.mu, keeps out of Tabs a page Chrome attached
 	// while the harness made a page of its own (see beginOwnPage).
 	pending bool
-	main     *frameSession
+	main    *frameSession
 
 	// driverMu guards ctx and cancel, the chromedp context of the page
 	// that Navigate, Click and the history use: made by OpenTab, or on first
