@@ -1,6 +1,7 @@
 package probetest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,6 +122,52 @@ func TestBrowserIsolatesTests(t *testing.T) {
 	}
 	if first.Failed() {
 		t.Errorf("the cleanup failed the first test: %v", first.logs)
+	}
+}
+
+// Tests that end at once, while the new shared browser still opens its first
+// tab and its control page, leave both alone: the cleaning of such a test
+// once closed them, and then every later uninstall waited 30 s for the
+// ServiceWorker domain of the closed control page (CI timed out).
+func TestQuickTestsInANewBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	s := New(Config{Options: quiet()})
+	defer s.Close()
+	ctx := t.Context()
+	var b *harness.Browser
+	missing := filepath.Join(t.TempDir(), "missing")
+	for i := range 20 {
+		// Each asks Chrome once, as the specs of bad folders do.
+		quick := newFakeTB(t, fmt.Sprintf("quick %d", i))
+		b = s.Browser(ctx, quick)
+		if _, err := b.LoadExtension(ctx, missing); err == nil {
+			t.Fatalf("loading %s succeeded", missing)
+		}
+		quick.end()
+		if quick.Failed() {
+			t.Fatalf("the cleanup failed quick test %d: %v", i, quick.logs)
+		}
+	}
+	next := newFakeTB(t, "next")
+	b2 := s.Browser(ctx, next, mdn(t))
+	if b2 != b {
+		t.Fatal("a quick test's cleaning dropped the shared browser")
+	}
+	ext, err := b2.Extension("mdn-example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ext.Worker(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b2.OpenTab(ctx, b2.Pages().URL("/")); err != nil {
+		t.Fatal(err)
+	}
+	next.end()
+	if next.Failed() {
+		t.Errorf("the cleanup (uninstall) failed: %v", next.logs)
 	}
 }
 
