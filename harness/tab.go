@@ -63,10 +63,6 @@ type Tab struct {
 	sessions []*frameSession
 	frames   map[cdp.FrameID]string // URL of each frame
 	crash    chan struct{}          // closed when the renderer crashes
-	// mainStops counts the main frame's frameStoppedLoading events, and
-	// mainStopsAtCommit is the count at its last commit: the document
-	// committed last has loaded once mainStops is past it (see Recycle).
-	mainStops, mainStopsAtCommit int
 	// ff is the Firefox side of the tab, or nil in Chrome.
 	ff *ffTab
 
@@ -443,14 +439,6 @@ func (t *Tab) ProbeWebPage(ctx context.Context) (*Realm, error) {
 // instead of a new tab. A suite that reuses one browser recycles each spec's
 // tabs. A tab that cannot be emptied, and a page the harness did not open (a
 // popup, a window or tab that a page or an extension opened), is closed.
-//
-// A web page goes to about:blank by its own location.replace: about:blank
-// then inherits the page's origin and stays in its renderer, and the next
-// page of that site does too. Sent by the browser (Page.navigate), the
-// navigation started a new renderer process for about:blank and another for
-// the next OpenTab's page, which tripled Chrome's CPU per test (0.1 s of
-// process starts alone). replace also keeps the page out of the
-// back/forward cache: the entry it would return to is gone.
 func (t *Tab) Recycle(ctx context.Context) error {
 	defer t.b.clock.since(spentRecycle, time.Now())
 	if t.ff != nil {
@@ -468,11 +456,9 @@ func (t *Tab) Recycle(ctx context.Context) error {
 	if !opened {
 		return t.Close(ctx)
 	}
-	if err := t.blankInPlace(ctx); err != nil {
-		if err := t.Navigate(ctx, "about:blank"); err != nil {
-			t.Close(ctx)
-			return fmt.Errorf("recycling %s: %w", t, err)
-		}
+	if err := t.Navigate(ctx, "about:blank"); err != nil {
+		t.Close(ctx)
+		return fmt.Errorf("recycling %s: %w", t, err)
 	}
 	t.markAllGone()
 	t.b.mu.Lock()
@@ -480,56 +466,6 @@ func (t *Tab) Recycle(ctx context.Context) error {
 	t.b.mu.Unlock()
 	return nil
 }
-
-// blankInPlace has a web page replace itself with about:blank and waits until
-// about:blank has loaded (see Recycle). It fails, having done nothing, for a
-// page that is not a web page (an extension's page would leave about:blank
-// in the extension's process, which its uninstall ends) or has crashed.
-func (t *Tab) blankInPlace(ctx context.Context) error {
-	t.mu.Lock()
-	url := t.frames[cdp.FrameID(t.TargetID)]
-	s := t.main
-	t.mu.Unlock()
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return fmt.Errorf("%s is not a web page", url)
-	}
-	select {
-	case <-t.crash:
-		return errors.New("the page crashed")
-	default:
-	}
-	// The page's own code can cancel the navigation (a navigate listener
-	// of the Navigation API): only one seen going ahead is waited for.
-	res, err := callOn(ctx, s.sess, runtime.Evaluate, runtime.EvaluateParams{
-		Expression:    blankInPlaceJS,
-		ReturnByValue: new(true),
-	})
-	if err != nil {
-		return err
-	}
-	if res.ExceptionDetails != nil || res.Result == nil || string(res.Result.Value) != "true" {
-		return errors.New("the page did not go to about:blank")
-	}
-	_, err = wake.Until(ctx, &t.b.changed, t.gone, func() (struct{}, bool, error) {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return struct{}{}, t.frames[cdp.FrameID(t.TargetID)] == "about:blank" && t.mainStops > t.mainStopsAtCommit, nil
-	})
-	if err != nil {
-		return fmt.Errorf("%s: waiting for about:blank to load in place of %s: %w", t, url, t.callErr(ctx, err))
-	}
-	return nil
-}
-
-// blankInPlaceJS replaces the page with about:blank and says whether the
-// navigation went ahead: its navigate event was seen and not cancelled.
-const blankInPlaceJS = `(() => {
-  let seen;
-  const see = (e) => { seen = e; };
-  navigation.addEventListener("navigate", see);
-  try { location.replace("about:blank"); } finally { navigation.removeEventListener("navigate", see); }
-  return seen !== undefined && !seen.defaultPrevented;
-})()`
 
 // prewarmTab opens a tab for the first OpenTab, ahead of time.
 func (b *Browser) prewarmTab() {
@@ -889,12 +825,6 @@ func (s *frameSession) listen(ev any) {
 		if string(ev.FrameID) == string(s.targetID) {
 			s.enableRuntime() // a page that stays on about:blank
 		}
-		if string(ev.FrameID) == string(t.TargetID) {
-			t.mu.Lock()
-			t.mainStops++
-			t.mu.Unlock()
-			t.b.changed.Notify()
-		}
 		// An extension page with no script never pauses; give it its
 		// probe once it loaded, whoever opened it.
 		go func() {
@@ -908,9 +838,6 @@ func (s *frameSession) listen(ev any) {
 		}
 		t.mu.Lock()
 		t.frames[ev.Frame.ID] = ev.Frame.URL + ev.Frame.URLFragment
-		if string(ev.Frame.ID) == string(t.TargetID) {
-			t.mainStopsAtCommit = t.mainStops
-		}
 		t.mu.Unlock()
 		t.b.changed.Notify()
 	}
