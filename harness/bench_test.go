@@ -322,3 +322,69 @@ func BenchmarkWindowOpen(b *testing.B) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "median-µs")
 }
+
+// BenchmarkSpecCycle: what one isolated spec costs the shared browser of a
+// suite, as probetest gives it: load a fresh extension, probe its worker, open
+// a tab on the page server, wait for its content script's port message to
+// reach the worker, then clean up (recycle the tab, uninstall the
+// extension). Besides ns/op it reports the CPU time of Chrome's processes and
+// of Go per cycle, and Chrome's by process type: the suite's speed is bound
+// by CPU on two cores.
+//
+//	go test -run '^$' -bench SpecCycle -count 5 ./harness
+func BenchmarkSpecCycle(b *testing.B) {
+	br := benchLaunch(b, Options{})
+	ctx := context.Background()
+	by0, chromeOK := br.browserCPUByType()
+	go0 := ownCPU()
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		dir := benchExtension(b, fmt.Sprintf("cycle-%d", round))
+		round++
+		tr := br.ResetTrace(nil)
+		b.StartTimer()
+		e, err := br.LoadExtension(ctx, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		worker, err := e.Worker(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tab, err := br.OpenTab(ctx, br.Pages().URL(fmt.Sprintf("/cycle-%d", round)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs, err := e.ContentScript(ctx, tab)
+		if err != nil {
+			b.Fatal(err)
+		}
+		port, err := cs.Connect(ctx, map[string]any{"name": "cycle"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := port.Post(ctx, round); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tr.Wait(ctx, trace.Message().In(worker).Named("cycle")); err != nil {
+			b.Fatal(err)
+		}
+		if err := tab.Recycle(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Uninstall(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if by1, ok := br.browserCPUByType(); ok && chromeOK && round > 0 {
+		var sum time.Duration
+		for kind, d := range by1 {
+			d -= by0[kind]
+			sum += d
+			b.ReportMetric(float64(d.Milliseconds())/float64(round), kind+"-cpu-ms/op")
+		}
+		b.ReportMetric(float64(sum.Milliseconds())/float64(round), "chrome-cpu-ms/op")
+		b.ReportMetric(float64((ownCPU()-go0).Milliseconds())/float64(round), "go-cpu-ms/op")
+	}
+}

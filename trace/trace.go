@@ -293,8 +293,10 @@ func (t *Trace) Dropped() int {
 // Events reach the harness on one session per target, and a worker's session
 // can deliver later than a tab's, so arrival order is not the order of the
 // events. Every realm stamps its events with performance.timeOrigin +
-// performance.now(), one wall clock for every process of the browser, and the
-// trace is kept in that order.
+// performance.now(), the machine's wall clock in every process of the
+// browser, and the trace is kept in that order. The realms' clocks agree to
+// about 0.2 ms; events of two realms closer than that can be in either order
+// (README, "Known limits").
 func (t *Trace) Add(e Event) Event {
 	t.limits.truncate(&e)
 	t.mu.Lock()
