@@ -232,8 +232,7 @@ func BenchmarkThroughput(b *testing.B) {
 			if _, err := tab.Eval(ctx, fmt.Sprintf("bench(%d)", n)); err != nil {
 				b.Fatal(err)
 			}
-			by0, chromeOK := br.browserCPUByType()
-			go0 := ownCPU()
+			cpu := markCPU(br)
 			var total float64
 			runs := 0
 			for b.Loop() {
@@ -263,18 +262,7 @@ func BenchmarkThroughput(b *testing.B) {
 			}
 			msgs := float64(runs * n)
 			b.ReportMetric(total*1e6/msgs, "ns/msg")
-			if by1, ok := br.browserCPUByType(); ok && chromeOK {
-				var sum time.Duration
-				for _, kind := range []string{"browser", "renderer", "gpu-process", "utility", "zygote", "gone"} {
-					d := by1[kind] - by0[kind]
-					sum += d
-					if d > 0 {
-						b.ReportMetric(float64(d)/msgs, kind+"-cpu-ns/msg")
-					}
-				}
-				b.ReportMetric(float64(sum)/msgs, "chrome-cpu-ns/msg")
-				b.ReportMetric(float64(ownCPU()-go0)/msgs, "go-cpu-ns/msg")
-			}
+			cpu.report(b, br, msgs, time.Nanosecond, "ns/msg")
 			if probes && br.Trace().Len() < n {
 				b.Fatalf("with probes the trace has only %d events", br.Trace().Len())
 			}
@@ -335,8 +323,7 @@ func BenchmarkWindowOpen(b *testing.B) {
 func BenchmarkSpecCycle(b *testing.B) {
 	br := benchLaunch(b, Options{})
 	ctx := context.Background()
-	by0, chromeOK := br.browserCPUByType()
-	go0 := ownCPU()
+	cpu := markCPU(br)
 	round := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -377,14 +364,39 @@ func BenchmarkSpecCycle(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if by1, ok := br.browserCPUByType(); ok && chromeOK && round > 0 {
+	cpu.report(b, br, float64(round), time.Millisecond, "ms/op")
+}
+
+// cpuMark is the CPU time that Chrome's processes (by type) and this process
+// had used when a benchmark's timed part began.
+type cpuMark struct {
+	chrome   map[string]time.Duration
+	chromeOK bool
+	own      time.Duration
+}
+
+func markCPU(br *Browser) cpuMark {
+	by, ok := br.browserCPUByType()
+	return cpuMark{chrome: by, chromeOK: ok, own: ownCPU()}
+}
+
+// report reports the CPU time used since the mark per item, n items, in
+// unit ("ns/msg": per, time.Nanosecond): Chrome's by process type, Chrome's
+// in all, and Go's. Both are measured on Linux only (from /proc).
+func (m cpuMark) report(b *testing.B, br *Browser, n float64, per time.Duration, unit string) {
+	if n == 0 {
+		return
+	}
+	if by, ok := br.browserCPUByType(); ok && m.chromeOK {
 		var sum time.Duration
-		for kind, d := range by1 {
-			d -= by0[kind]
+		for _, kind := range []string{"browser", "renderer", "gpu-process", "utility", "zygote", "gone"} {
+			d := by[kind] - m.chrome[kind]
 			sum += d
-			b.ReportMetric(float64(d.Milliseconds())/float64(round), kind+"-cpu-ms/op")
+			if d > 0 {
+				b.ReportMetric(float64(d)/float64(per)/n, kind+"-cpu-"+unit)
+			}
 		}
-		b.ReportMetric(float64(sum.Milliseconds())/float64(round), "chrome-cpu-ms/op")
-		b.ReportMetric(float64((ownCPU()-go0).Milliseconds())/float64(round), "go-cpu-ms/op")
+		b.ReportMetric(float64(sum)/float64(per)/n, "chrome-cpu-"+unit)
+		b.ReportMetric(float64(ownCPU()-m.own)/float64(per)/n, "go-cpu-"+unit)
 	}
 }

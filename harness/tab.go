@@ -175,7 +175,7 @@ func (t *Tab) newFrameSession(sess cdp.Session, id target.ID) *frameSession {
 // openTab makes a new page target and returns its tab, once the harness has
 // it (see Browser.claim); with pool, the tab goes to the pool of recycled
 // tabs as it becomes one, never in Tabs.
-func (b *Browser) openTab(ctx context.Context, pool bool) (_ *Tab, err error) {
+func (b *Browser) openTab(ctx context.Context, pool bool) (*Tab, error) {
 	// Chrome gives no link from a page target to its tab target, so the tab
 	// target is the one that appears while we create the page. tabMu keeps
 	// two creations apart.
