@@ -140,3 +140,43 @@ func TestControlPageGone(t *testing.T) {
 		t.Errorf("WaitWorkerStatus after the control page closed: %v, want %v", err, errControlGone)
 	}
 }
+
+// Recycle empties a tab whatever its page does against it: a page that
+// cancels its own navigations, breaks addEventListener or navigates again on
+// pagehide still ends at about:blank, and the tab goes back to the pool.
+func TestRecycleAHostilePage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chrome")
+	}
+	b := benchLaunch(t, Options{Logf: t.Logf})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	pages := map[string]string{
+		"/cancels":  `<script>navigation.addEventListener("navigate", (e) => e.preventDefault());</script>`,
+		"/breaks":   `<script>EventTarget.prototype.addEventListener = () => {};</script>`,
+		"/throws":   `<script>EventTarget.prototype.addEventListener = () => { throw new Error("no"); };</script>`,
+		"/unloads":  `<script>addEventListener("pagehide", () => { location.href = "/cancels"; });</script>`,
+		"/ordinary": `<p>ordinary</p>`,
+	}
+	for path, html := range pages {
+		b.Pages().Handle(path, html)
+	}
+	for path := range pages {
+		tab, err := b.OpenTab(ctx, b.Pages().URL(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tab.Recycle(ctx); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		tab.mu.Lock()
+		url := tab.frames[cdp.FrameID(tab.TargetID)]
+		tab.mu.Unlock()
+		if url != "about:blank" {
+			t.Errorf("%s: after Recycle the main frame is at %q, want about:blank", path, url)
+		}
+		if got, err := tab.Eval(ctx, "location.href"); err != nil || string(got) != `"about:blank"` {
+			t.Errorf("%s: after Recycle the page says it is at %s (%v)", path, got, err)
+		}
+	}
+}
